@@ -1,0 +1,11 @@
+"""Exceptions of the attack harness."""
+
+from __future__ import annotations
+
+
+class AuditInputError(ValueError):
+    """Bad input to an attack: empty table, column mismatch, unknown column, all-missing column."""
+
+
+class AttackCannotRun(RuntimeError):
+    """An attack cannot run on these tables (e.g. a constant secret column); reported, not raised."""

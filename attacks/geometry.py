@@ -1,0 +1,252 @@
+"""Mixed-type record geometry: one Euclidean encoding shared by every distance-based attack.
+
+Every column contributes a squared distance in [0, 1] between two records:
+
+* numeric and datetime columns (datetimes as nanoseconds): values are scaled to [0, 1] by the
+  range (``scaling="range"``) or by the mid-rank empirical CDF (``scaling="quantile"``), computed
+  once over the union of the three tables; the contribution is the squared scaled difference.
+  Missing numbers get an extra coordinate: NaN vs NaN = 0, NaN vs a value x = (x - 0.5)^2 + 0.75,
+  so a missing value is always at least 0.75 away from any present value.
+* categorical columns: one-hot scaled by 1/sqrt(2), so equal values contribute 0 and different
+  values 1; a missing value is its own category (NaN vs NaN = 0, NaN vs value = 1). Above
+  ``max_onehot`` levels a column is embedded with random unit vectors in ``max_onehot``
+  dimensions (distances then approximate 1 between different levels).
+
+The record distance is the Euclidean distance of the encodings (sqrt of the sum of contributions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from attacks.errors import AuditInputError
+
+COLUMN_TYPES = ("categorical", "numeric", "datetime")
+_SQRT_HALF = np.float32(np.sqrt(0.5))
+
+
+def infer_column_types(df: pd.DataFrame) -> dict[str, str]:
+    """Column -> "categorical" | "numeric" | "datetime" from pandas dtypes."""
+    out: dict[str, str] = {}
+    for col in df.columns:
+        dt = df[col].dtype
+        if pd.api.types.is_bool_dtype(dt):
+            out[str(col)] = "categorical"
+        elif pd.api.types.is_numeric_dtype(dt):
+            out[str(col)] = "numeric"
+        elif pd.api.types.is_datetime64_any_dtype(dt):
+            out[str(col)] = "datetime"
+        else:
+            out[str(col)] = "categorical"
+    return out
+
+
+def validate_tables(
+    tables: dict[str, pd.DataFrame],
+    column_types: dict[str, str] | None = None,
+    *,
+    qi: Sequence[str] | None = None,
+    secrets: Sequence[str] | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Check the tables share columns, are non-empty, and that named columns exist.
+
+    Returns the tables with columns in the first table's order, and the complete column types.
+    Raises :class:`AuditInputError` (a ``ValueError``) with a one-line message otherwise.
+    """
+    names = list(tables)
+    ref_name = names[0]
+    for name, df in tables.items():
+        if not isinstance(df, pd.DataFrame):
+            raise AuditInputError(f"{name} table is not a pandas DataFrame")
+        if df.shape[1] == 0:
+            raise AuditInputError(f"{name} table has no columns")
+        if len(df) == 0:
+            raise AuditInputError(f"{name} table is empty")
+        if df.columns.duplicated().any():
+            dup = sorted(map(str, df.columns[df.columns.duplicated()]))
+            raise AuditInputError(f"{name} table has duplicate columns: {dup}")
+    cols = [str(c) for c in tables[ref_name].columns]
+    for name in names[1:]:
+        other = [str(c) for c in tables[name].columns]
+        missing = [c for c in cols if c not in other]
+        extra = [c for c in other if c not in cols]
+        if missing or extra:
+            raise AuditInputError(
+                f"column mismatch: {name} table lacks {missing} and has extra {extra} "
+                f"compared with the {ref_name} table"
+            )
+    out = {}
+    for name, df in tables.items():
+        df = df.copy(deep=False)
+        df.columns = [str(c) for c in df.columns]
+        out[name] = df[cols]
+    types = dict(column_types or {})
+    unknown = sorted(set(types) - set(cols))
+    if unknown:
+        raise AuditInputError(f"column_types names unknown columns: {unknown}")
+    bad = {c: t for c, t in types.items() if t not in COLUMN_TYPES}
+    if bad:
+        raise AuditInputError(f"unknown column types {bad}; expected one of {list(COLUMN_TYPES)}")
+    inferred = infer_column_types(out[ref_name])
+    types = {c: types.get(c, inferred[c]) for c in cols}
+    for label, given in (("qi", qi), ("secret", secrets)):
+        if given is not None:
+            unknown = [c for c in given if c not in cols]
+            if unknown:
+                raise AuditInputError(f"unknown {label} column(s): {unknown}")
+    for c in cols:
+        if all(df[c].isna().all() for df in out.values()):
+            raise AuditInputError(f"column {c!r} is missing (NaN) in every row of every table")
+    return out, types
+
+
+def _as_float(series: pd.Series, kind: str, col: str, table: str) -> np.ndarray:
+    """A numeric or datetime column as float64 (datetimes in ns), NaN for missing."""
+    if kind == "datetime":
+        conv = pd.to_datetime(series, errors="coerce")
+        if getattr(conv.dt, "tz", None) is not None:
+            conv = conv.dt.tz_convert("UTC").dt.tz_localize(None)
+        vals = conv.to_numpy(dtype="datetime64[ns]")
+        out = vals.view(np.int64).astype(np.float64)
+        out[np.isnat(vals)] = np.nan
+    else:
+        if pd.api.types.is_bool_dtype(series.dtype):
+            series = series.astype(np.float64)
+        conv = pd.to_numeric(series, errors="coerce")
+        out = conv.to_numpy(dtype=np.float64, na_value=np.nan)
+    new_missing = int((np.isnan(out) & ~series.isna().to_numpy()).sum())
+    if new_missing:
+        raise AuditInputError(
+            f"column {col!r} of the {table} table has {new_missing} value(s) that are not {kind}"
+        )
+    return out
+
+
+def _as_labels(series: pd.Series) -> np.ndarray:
+    """A categorical column as strings (object array), None for missing."""
+    mask = series.isna().to_numpy()
+    vals = series.astype(object).to_numpy()
+    out = pd.Series(vals, dtype=object).astype(str).to_numpy(dtype=object)
+    out[mask] = None
+    return out
+
+
+@dataclass
+class Geometry:
+    """The fitted encoding: per-column types, scales, levels and dimension slices."""
+
+    columns: list[str]
+    types: dict[str, str]
+    scaling: str
+    slices: dict[str, slice] = field(default_factory=dict)
+    n_levels: dict[str, int] = field(default_factory=dict)  # categoricals, missing included
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # numeric, raw units
+
+    @property
+    def dim(self) -> int:
+        return max((s.stop for s in self.slices.values()), default=0)
+
+    def dims(self, columns: Sequence[str]) -> np.ndarray:
+        """Indices of the encoding dimensions of ``columns``."""
+        parts = [np.arange(self.slices[c].start, self.slices[c].stop) for c in columns]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class EncodedTable:
+    """One table in the shared geometry."""
+
+    X: np.ndarray  # float32 (n, dim), the Euclidean encoding
+    values: dict[str, np.ndarray]  # numeric: float64 raw (NaN = missing); categorical: int32 codes
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def value_matrix(self, columns: Sequence[str]) -> np.ndarray:
+        """Raw values as float64 (categoricals as codes), e.g. for hashing or tree models."""
+        return np.column_stack([self.values[c].astype(np.float64) for c in columns])
+
+
+def encode_tables(
+    tables: dict[str, pd.DataFrame],
+    column_types: dict[str, str],
+    *,
+    scaling: str = "range",
+    max_onehot: int = 64,
+    seed: int = 0,
+) -> tuple[Geometry, dict[str, EncodedTable]]:
+    """Fit the geometry on the union of ``tables`` and encode each of them (vectorised)."""
+    if scaling not in ("range", "quantile"):
+        raise AuditInputError(f"unknown scaling {scaling!r}; expected 'range' or 'quantile'")
+    names = list(tables)
+    cols = list(next(iter(tables.values())).columns)
+    sizes = [len(tables[n]) for n in names]
+    bounds = np.cumsum([0, *sizes])
+    geo = Geometry(columns=cols, types=dict(column_types), scaling=scaling)
+    rng = np.random.default_rng(seed)
+    blocks: list[np.ndarray] = []
+    values: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
+    start = 0
+    for c in cols:
+        kind = column_types[c]
+        if kind in ("numeric", "datetime"):
+            raw = np.concatenate([_as_float(tables[n][c], kind, c, n) for n in names])
+            nan = np.isnan(raw)
+            present = raw[~nan]
+            lo, hi = float(present.min()), float(present.max())
+            geo.ranges[c] = (lo, hi)
+            if scaling == "range":
+                scaled = (raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
+            else:
+                srt = np.sort(present)
+                left = np.searchsorted(srt, raw, side="left")
+                right = np.searchsorted(srt, raw, side="right")
+                scaled = (left + right) / (2.0 * srt.size)
+            has_nan = bool(nan.any())
+            block = np.zeros((raw.size, 2 if has_nan else 1), dtype=np.float32)
+            block[:, 0] = np.where(nan, 0.5, scaled)
+            if has_nan:
+                block[:, 1] = np.where(nan, np.sqrt(0.75), 0.0)
+            for i, n in enumerate(names):
+                values[n][c] = raw[bounds[i] : bounds[i + 1]]
+        else:
+            labels = np.concatenate([_as_labels(tables[n][c]) for n in names])
+            missing = pd.isna(labels)
+            codes, _ = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=True)
+            codes = codes.astype(np.int32)
+            k = int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 0
+            if missing.any():
+                codes[codes < 0] = k
+                k += 1
+            geo.n_levels[c] = k
+            if k <= max_onehot:
+                block = np.zeros((codes.size, k), dtype=np.float32)
+                block[np.arange(codes.size), codes] = _SQRT_HALF
+            else:
+                emb = rng.standard_normal((k, max_onehot)).astype(np.float32)
+                emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+                block = emb[codes] * _SQRT_HALF
+            for i, n in enumerate(names):
+                values[n][c] = codes[bounds[i] : bounds[i + 1]]
+        geo.slices[c] = slice(start, start + block.shape[1])
+        start += block.shape[1]
+        blocks.append(block)
+    X = np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.float32)
+    encoded = {
+        n: EncodedTable(np.ascontiguousarray(X[bounds[i] : bounds[i + 1]]), values[n])
+        for i, n in enumerate(names)
+    }
+    return geo, encoded
+
+
+def row_hashes(table: EncodedTable, columns: Sequence[str]) -> np.ndarray:
+    """A 64-bit hash per row of the raw values (NaN canonicalised): linear-time exact matching."""
+    mat = table.value_matrix(columns)
+    mat[np.isnan(mat)] = np.nan  # one NaN payload
+    mat = mat + 0.0  # -0.0 -> 0.0
+    frame = pd.DataFrame(mat.view(np.int64))
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)

@@ -1,0 +1,101 @@
+"""The typer application, its error convention and the entry point.
+
+Every command is a thin layer over the Python API. Errors the user can fix (``PrivsynthError``)
+become one line on stderr and the error's exit code (2 for bad input); an unexpected failure is one
+line and exit code 3 ("could not run"), never a traceback unless PRIVSYNTH_DEBUG=1.
+
+Exit codes: 0 success/PASS, 1 FAIL (a release gate said no), 2 bad input or configuration,
+3 INCONCLUSIVE, an attack that could not run, or an internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from privsynth import __version__
+from privsynth.errors import PrivsynthError
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="privsynth",
+    help="Make and certify privacy-safe synthetic tabular data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bars or notes (errors still print).")
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn exceptions into one line and an exit code (see module docstring)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except PrivsynthError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+        except Exception as exc:
+            if os.environ.get("PRIVSYNTH_DEBUG"):
+                raise
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise fail(
+                f"internal error: {type(exc).__name__}: {msg} (set PRIVSYNTH_DEBUG=1 for details)",
+                EXIT_INCOMPLETE,
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"privsynth {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Make and certify privacy-safe synthetic tabular data."""
+
+
+schema_app = typer.Typer(help="Write and check schemas (the public domain of a table).", no_args_is_help=True)
+report_app = typer.Typer(help="Work with saved risk reports.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+app.add_typer(report_app, name="report")
+
+
+def main() -> None:
+    """Console-script entry point: registers every command module, then runs the app."""
+    from privsynth.cli import commands  # noqa: F401  (registers the commands)
+
+    try:
+        app(standalone_mode=True)
+    except SystemExit as exc:
+        sys.exit(exc.code)

@@ -1,0 +1,286 @@
+"""The public schema: for each column its type and finite domain (categories, bounds and bins).
+
+The schema is public information. Everything a synthesizer may know about the data without paying
+privacy budget is here; nothing in it is read from the private table at fit time. A schema file is
+JSON with one entry per column; a Private-PGM domain file (``{"col": k, ...}``) is accepted too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from privsynth.domain import Domain
+from privsynth.errors import SchemaError
+
+SCHEMA_FORMAT = "privsynth-schema/1"
+ColumnType = Literal["categorical", "integer", "float", "datetime", "exclude"]
+COLUMN_TYPES: tuple[str, ...] = ("categorical", "integer", "float", "datetime", "exclude")
+_KEYS: dict[str, set[str]] = {
+    "categorical": {"type", "categories", "nullable", "other", "other_label", "note"},
+    "integer": {"type", "lower", "upper", "bins", "nullable", "note"},
+    "float": {"type", "lower", "upper", "bins", "nullable", "note"},
+    "datetime": {"type", "format", "lower", "upper", "bins", "nullable", "note"},
+    "exclude": {"type", "note"},
+}
+DEFAULT_BINS = 32
+
+
+@dataclass
+class ColumnSpec:
+    """One column's public domain. Numbers are clipped to [lower, upper] and binned."""
+
+    name: str
+    type: ColumnType
+    nullable: bool = False
+    categories: list[Any] | None = None
+    other: bool = False  # categorical: unseen values go to an extra "other" code instead of failing
+    other_label: str = "other"
+    lower: float | str | None = None
+    upper: float | str | None = None
+    bins: int | list[float] | None = None
+    format: str | None = None  # datetime: strftime/strptime format
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"schema column {self.name!r}"
+        if self.type not in COLUMN_TYPES:
+            raise SchemaError(f"{where}: unknown type {self.type!r} (use one of {COLUMN_TYPES})")
+        if self.type == "categorical":
+            if not self.categories:
+                raise SchemaError(f"{where}: a categorical column needs a non-empty 'categories' list")
+            if len({_key(c) for c in self.categories}) != len(self.categories):
+                raise SchemaError(f"{where}: duplicate categories")
+        elif self.type in ("integer", "float", "datetime"):
+            if self.lower is None or self.upper is None:
+                raise SchemaError(f"{where}: needs public 'lower' and 'upper' bounds")
+            if self.type == "datetime" and not self.format:
+                raise SchemaError(f"{where}: a datetime column needs a 'format' (e.g. '%Y-%m-%d')")
+            lo, hi = self.numeric_bounds()
+            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+                raise SchemaError(f"{where}: bounds must be finite with lower <= upper")
+            if self.bins is None:
+                self.bins = DEFAULT_BINS
+            if isinstance(self.bins, list):
+                edges = np.asarray(self.bins, dtype=float)
+                if edges.size < 2 or np.any(np.diff(edges) <= 0) or not np.all(np.isfinite(edges)):
+                    raise SchemaError(f"{where}: 'bins' edges must be finite and increasing")
+            elif not isinstance(self.bins, int) or isinstance(self.bins, bool) or self.bins < 1:
+                raise SchemaError(f"{where}: 'bins' must be a positive integer or a list of edges")
+
+    # -- numeric domain -------------------------------------------------------------------------
+    def numeric_bounds(self) -> tuple[float, float]:
+        """Bounds as floats (datetimes as seconds since the epoch)."""
+        if self.type == "datetime":
+            return _parse_time(self.lower, self.format, self.name), _parse_time(
+                self.upper, self.format, self.name
+            )
+        try:
+            return float(self.lower), float(self.upper)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(f"schema column {self.name!r}: bounds must be numbers") from exc
+
+    def bin_edges(self) -> np.ndarray:
+        """Left edges of each bin plus the right end (len = n_bins + 1).
+
+        Integers: bin i holds the integers in [edges[i], edges[i+1]); the last bin includes upper.
+        Floats and datetimes: [edges[i], edges[i+1]), the last bin closed at upper.
+        """
+        lo, hi = self.numeric_bounds()
+        if isinstance(self.bins, list):
+            edges = np.asarray(self.bins, dtype=float)
+            if self.type == "integer":
+                edges = np.ceil(edges)
+                edges[-1] = math.floor(float(self.bins[-1])) + 1
+                if np.any(np.diff(edges) <= 0):
+                    raise SchemaError(
+                        f"schema column {self.name!r}: an integer bin holds no integer; widen the edges"
+                    )
+            return edges
+        k = int(self.bins or DEFAULT_BINS)
+        if self.type == "integer":
+            lo, hi = math.ceil(lo), math.floor(hi)
+            width = hi - lo + 1
+            if width <= k:
+                return np.arange(lo, hi + 2, dtype=float)
+            return np.unique(np.ceil(np.linspace(lo, hi + 1, k + 1)))
+        if lo == hi:
+            return np.array([lo, hi + 1.0])
+        return np.linspace(lo, hi, k + 1)
+
+    def n_values(self) -> int:
+        """Number of codes for present values (NA's code, if nullable, comes after these)."""
+        if self.type == "categorical":
+            return len(self.categories or []) + int(self.other)
+        if self.type == "exclude":
+            return 0
+        return len(self.bin_edges()) - 1
+
+    def n_codes(self) -> int:
+        return self.n_values() + int(self.nullable)
+
+    # -- serialisation --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        if self.type == "exclude":
+            if self.note:
+                out["note"] = self.note
+            return out
+        if self.type == "categorical":
+            out["categories"] = list(self.categories or [])
+            if self.other:
+                out["other"] = True
+                if self.other_label != "other":
+                    out["other_label"] = self.other_label
+        else:
+            if self.type == "datetime":
+                out["format"] = self.format
+            out["lower"] = self.lower
+            out["upper"] = self.upper
+            out["bins"] = self.bins
+        out["nullable"] = bool(self.nullable)
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    @classmethod
+    def from_dict(cls, name: str, data: Any) -> ColumnSpec:
+        if not isinstance(data, dict):
+            raise SchemaError(f"schema column {name!r}: expected an object, got {type(data).__name__}")
+        ctype = data.get("type")
+        if ctype not in _KEYS:
+            raise SchemaError(f"schema column {name!r}: unknown type {ctype!r} (use one of {COLUMN_TYPES})")
+        unknown = set(data) - _KEYS[ctype]
+        if unknown:
+            raise SchemaError(f"schema column {name!r}: unknown keys {sorted(unknown)} for type {ctype}")
+        return cls(name=name, **data)
+
+
+def _key(value: Any) -> str:
+    """Category identity used for matching data to the schema (1 and "1" are the same category)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _parse_time(value: Any, fmt: str | None, name: str) -> float:
+    import pandas as pd
+
+    try:
+        ts = pd.to_datetime(str(value), format=fmt)
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(f"schema column {name!r}: {value!r} does not match format {fmt!r}") from exc
+    return ts.value / 1e9
+
+
+@dataclass
+class Schema:
+    """An ordered list of column specs plus provenance (how the schema was made)."""
+
+    columns: list[ColumnSpec]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    warning: str = ""
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise SchemaError("schema: duplicate column names")
+        if not self.synth_columns:
+            raise SchemaError("schema: every column is excluded; nothing to synthesize")
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def synth_columns(self) -> list[ColumnSpec]:
+        """The columns that are modelled and synthesized (not excluded)."""
+        return [c for c in self.columns if c.type != "exclude"]
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise SchemaError(f"schema has no column {name!r}")
+
+    def domain(self) -> Domain:
+        """The finite public domain of the synthesized columns."""
+        return Domain(
+            tuple(c.name for c in self.synth_columns), tuple(c.n_codes() for c in self.synth_columns)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": SCHEMA_FORMAT}
+        if self.warning:
+            out["warning"] = self.warning
+        if self.provenance:
+            out["provenance"] = self.provenance
+        out["columns"] = {c.name: c.to_dict() for c in self.columns}
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of the columns (provenance and warnings excluded)."""
+        canon = json.dumps(
+            {c.name: c.to_dict() for c in self.columns}, sort_keys=True, separators=(",", ":")
+        )
+        return hashlib.sha256(canon.encode()).hexdigest()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Schema:
+        if not isinstance(data, dict) or not data:
+            raise SchemaError("schema: expected a JSON object with a 'columns' entry")
+        if "columns" not in data:
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
+                return cls.from_pgm_domain(data)
+            raise SchemaError(
+                "schema: expected a privsynth schema ({'columns': {...}}) or a Private-PGM domain "
+                "file ({'column': number_of_codes, ...})"
+            )
+        unknown = set(data) - {"format", "warning", "provenance", "columns"}
+        if unknown:
+            raise SchemaError(f"schema: unknown top-level keys {sorted(unknown)}")
+        fmt = data.get("format", SCHEMA_FORMAT)
+        if fmt != SCHEMA_FORMAT:
+            raise SchemaError(f"schema: unsupported format {fmt!r} (expected {SCHEMA_FORMAT!r})")
+        cols = data["columns"]
+        if not isinstance(cols, dict) or not cols:
+            raise SchemaError("schema: 'columns' must be a non-empty object")
+        return cls(
+            columns=[ColumnSpec.from_dict(str(n), spec) for n, spec in cols.items()],
+            provenance=dict(data.get("provenance") or {}),
+            warning=str(data.get("warning", "")),
+        )
+
+    @classmethod
+    def from_pgm_domain(cls, sizes: dict[str, int]) -> Schema:
+        """A Private-PGM domain: every column an integer-coded categorical 0..k-1."""
+        bad = [n for n, k in sizes.items() if k < 1]
+        if bad:
+            raise SchemaError(f"domain file: columns {bad} need at least one code")
+        cols = [ColumnSpec(n, "categorical", categories=list(range(int(k)))) for n, k in sizes.items()]
+        return cls(cols, provenance={"source": "Private-PGM domain file"})
+
+
+def load_schema(path: str | os.PathLike[str]) -> Schema:
+    """Read a privsynth schema JSON or a Private-PGM domain JSON."""
+    path = Path(path)
+    if not path.is_file():
+        raise SchemaError(f"{path}: no such schema file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    try:
+        return Schema.from_dict(data)
+    except SchemaError as exc:
+        raise SchemaError(f"{path}: {exc}") from exc

@@ -1,0 +1,91 @@
+"""Draft a schema from the data itself (NOT differentially private) for a person to review.
+
+Every value in such a draft (the category lists, the exact minimum and maximum) is read from the
+private table: rare categories and extreme values are exactly what identifies people. The draft says
+so in the file, and the command says so on the terminal. ``privsynth.schema_dp`` makes a private one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from privsynth.errors import InputError
+from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema
+
+NOT_PRIVATE_WARNING = (
+    "DRAFT DERIVED FROM PRIVATE DATA - NOT DIFFERENTIALLY PRIVATE. Categories and min/max bounds "
+    "below were read from the data and can reveal individuals (rare categories, extreme values). "
+    "Review every column: replace bounds and category lists with public knowledge, drop rare "
+    "categories (set \"other\": true), mark direct identifiers {\"type\": \"exclude\"}, then "
+    "delete this warning. Or make a private draft with `privsynth schema infer --epsilon`."
+)
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y", "%m/%d/%Y")
+# A text column with this many distinct values, nearly all unique, looks like an identifier.
+ID_MIN_DISTINCT = 100
+ID_UNIQUE_SHARE = 0.9
+
+
+def detect_datetime_format(values: pd.Series) -> str | None:
+    """The first format in DATE_FORMATS that parses every present value, if any."""
+    sample = values.dropna().astype(str)
+    if sample.empty:
+        return None
+    for fmt in DATE_FORMATS:
+        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
+            return fmt
+    return None
+
+
+def looks_like_identifier(values: pd.Series) -> bool:
+    present = values.dropna()
+    n_distinct = present.nunique()
+    return n_distinct >= ID_MIN_DISTINCT and n_distinct >= ID_UNIQUE_SHARE * len(present)
+
+
+def infer_column(name: str, values: pd.Series, bins: int = DEFAULT_BINS) -> ColumnSpec:
+    """A draft spec for one column, from its values."""
+    nullable = bool(values.isna().any())
+    present = values.dropna()
+    if present.empty:
+        raise InputError(f"column {name!r} has no values at all; drop it or describe it by hand")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        x = present.to_numpy(dtype=float)
+        lo, hi = float(np.min(x)), float(np.max(x))
+        if np.all(x == np.round(x)):
+            if looks_like_identifier(present) and present.nunique() == len(present):
+                return ColumnSpec(name, "exclude", note="every value unique: looks like an identifier")
+            lo_i, hi_i = int(lo), int(hi)
+            n_bins = hi_i - lo_i + 1 if hi_i - lo_i + 1 <= 100 else bins
+            return ColumnSpec(name, "integer", nullable, lower=lo_i, upper=hi_i, bins=n_bins)
+        return ColumnSpec(name, "float", nullable, lower=lo, upper=hi, bins=bins)
+    text = present.astype(str)
+    fmt = detect_datetime_format(text)
+    if fmt is not None:
+        stamps = pd.to_datetime(text, format=fmt)
+        return ColumnSpec(
+            name,
+            "datetime",
+            nullable,
+            format=fmt,
+            lower=stamps.min().strftime(fmt),
+            upper=stamps.max().strftime(fmt),
+            bins=bins,
+        )
+    if looks_like_identifier(text):
+        return ColumnSpec(name, "exclude", note="nearly every value unique: looks like an identifier")
+    return ColumnSpec(name, "categorical", nullable, categories=sorted(text.unique().tolist()))
+
+
+def infer_schema(df: pd.DataFrame, *, bins: int = DEFAULT_BINS) -> Schema:
+    """A draft schema read from ``df`` (not private; see the module docstring)."""
+    if len(df) == 0:
+        raise InputError("the table has no rows")
+    columns = [infer_column(str(c), df[c], bins) for c in df.columns]
+    if all(c.type == "exclude" for c in columns):
+        raise InputError("every column looks like an identifier; nothing to synthesize")
+    return Schema(
+        columns,
+        provenance={"source": "inferred from the data (not differentially private)", "dp": None},
+        warning=NOT_PRIVATE_WARNING,
+    )

@@ -1,0 +1,1 @@
+"""Risk report and release gate: policy, verdict, utility, provenance and renderings."""
