@@ -3,4 +3,39 @@
 Distance tests, membership inference and attribute inference, each with a holdout control, a
 baseline and a confidence interval. This package never imports privsynth's synthesizers or ledger:
 it audits a synthetic table made by any tool.
+
+    >>> from attacks import run_audit
+    >>> result = run_audit(train, holdout, synthetic, seed=0)   # doctest: +SKIP
+    >>> result.metric("dcr.share_closer_to_train").estimate       # doctest: +SKIP
 """
+
+from attacks.attribute import AttributeInferenceAttack
+from attacks.base import Attack
+from attacks.context import AuditData
+from attacks.dcr import DCRAttack
+from attacks.errors import AttackCannotRun, AuditInputError
+from attacks.exact_match import ExactMatchAttack
+from attacks.geometry import infer_column_types
+from attacks.membership import DensityMembershipAttack, DistanceMembershipAttack
+from attacks.results import METRICS, AttackResult, AuditResult, Estimate, Metric
+from attacks.suite import ATTACKS, run_audit
+
+__all__ = [
+    "ATTACKS",
+    "METRICS",
+    "Attack",
+    "AttackCannotRun",
+    "AttackResult",
+    "AttributeInferenceAttack",
+    "AuditData",
+    "AuditInputError",
+    "AuditResult",
+    "DCRAttack",
+    "DensityMembershipAttack",
+    "DistanceMembershipAttack",
+    "Estimate",
+    "ExactMatchAttack",
+    "Metric",
+    "infer_column_types",
+    "run_audit",
+]

@@ -75,18 +75,14 @@ def proportion(
     return Estimate(float(value), min(lo, value), max(hi, value), confidence, method)
 
 
-def difference(
-    k1: float, n1: int, k2: float, n2: int, confidence: float = CONFIDENCE
-) -> Estimate:
+def difference(k1: float, n1: int, k2: float, n2: int, confidence: float = CONFIDENCE) -> Estimate:
     """p1 - p2 with Newcombe's interval."""
     d = (k1 / n1 if n1 else 0.0) - (k2 / n2 if n2 else 0.0)
     lo, hi = newcombe_diff(k1, n1, k2, n2, confidence)
     return Estimate(float(d), min(lo, d), max(hi, d), confidence, "newcombe")
 
 
-def cluster_mean(
-    y: np.ndarray, clusters: np.ndarray, confidence: float = CONFIDENCE
-) -> Estimate:
+def cluster_mean(y: np.ndarray, clusters: np.ndarray, confidence: float = CONFIDENCE) -> Estimate:
     """Mean of ``y`` with a cluster-robust (sandwich) normal interval.
 
     Observations sharing a cluster (e.g. synthetic rows with the same nearest real record) are
@@ -107,9 +103,7 @@ def cluster_mean(
     return Estimate(m, _clip(m - half, 0, 1), _clip(m + half, 0, 1), confidence, "cluster-robust")
 
 
-def auc_delong(
-    pos: np.ndarray, neg: np.ndarray, confidence: float = CONFIDENCE
-) -> Estimate:
+def auc_delong(pos: np.ndarray, neg: np.ndarray, confidence: float = CONFIDENCE) -> Estimate:
     """ROC AUC of scores (positives should score higher), ties half, with DeLong's interval."""
     pos = np.asarray(pos, dtype=np.float64)
     neg = np.asarray(neg, dtype=np.float64)
@@ -124,7 +118,9 @@ def auc_delong(
     v01 = 1 - (r_all[m:] - r_neg) / m
     var = (v10.var(ddof=1) if m > 1 else 0.0) / m + (v01.var(ddof=1) if n > 1 else 0.0) / n
     half = _z(confidence) * math.sqrt(max(var, 0.0))
-    return Estimate(float(auc), _clip(auc - half, 0, 1), _clip(auc + half, 0, 1), confidence, "delong")
+    return Estimate(
+        float(auc), _clip(auc - half, 0, 1), _clip(auc + half, 0, 1), confidence, "delong"
+    )
 
 
 def bootstrap(

@@ -76,6 +76,33 @@ def cdp_rho(eps: float, delta: float) -> float:
     return lo
 
 
+def _up_add(a: float, b: float) -> float:
+    """a + b rounded towards +inf, as OpenDP's accounting adds."""
+    from fractions import Fraction
+
+    s = a + b
+    return math.nextafter(s, math.inf) if Fraction(a) + Fraction(b) > Fraction(s) else s
+
+
+def _mst_safe_rho(rho: float, n_cols: int) -> float:
+    """Largest rho' <= rho whose MST budget split in opendp.extras.mbi 0.16 adds up exactly."""
+
+    def prior(x: float) -> float:
+        return math.nextafter(x, -math.inf)
+
+    k = n_cols - 1
+    for _ in range(10_000):
+        d_multiway = prior(prior(rho - rho * 0.5))
+        d_select = prior(prior(d_multiway - d_multiway * 0.9))
+        step, total = prior(d_select / k), 0.0
+        for _ in range(k):
+            total = _up_add(total, step)
+        if total <= d_select:
+            return rho
+        rho = prior(rho)
+    return rho
+
+
 # --------------------------------------------------------------------------- implementations
 def run_privsynth(args, df: pd.DataFrame, domain: dict | None, meta: dict) -> pd.DataFrame:
     try:
@@ -150,18 +177,33 @@ def run_opendp(args, df: pd.DataFrame, domain: dict | None, meta: dict) -> pd.Da
     # All keys are public (0..k-1 for every column), so OpenDP requires delta = 0 inside the
     # table release: spend the (epsilon, delta) budget as the equivalent rho of zCDP.
     rho = cdp_rho(args.epsilon, args.delta)
-    meta["rho"] = rho
-    algorithm = dp.mbi.AIM() if args.method == "aim" else dp.mbi.MST()
-    lf = pl.from_pandas(df.astype("int64")).lazy()
-    context = dp.Context.compositor(
-        data=lf,
-        privacy_unit=dp.unit_of(contributions=1),
-        privacy_loss=dp.loss_of(rho=rho),
-        split_evenly_over=1,
-    )
     keys = {c: list(range(int(domain[c]))) for c in df.columns}
+    lf = pl.from_pandas(df.astype("int64")).lazy()
+    if args.method == "mst":
+        # OpenDP's MST can reject its own budget split by a few ulps (opendp/opendp#2789); step
+        # rho down (never up) until the split it will make adds up, checked without the data.
+        rho = _mst_safe_rho(rho, len(df.columns))
     t0 = time.perf_counter()
-    table = context.query().contingency_table(keys=keys, algorithm=algorithm).release()
+    attempts = []
+    for attempt in range(4):
+        algorithm = dp.mbi.AIM() if args.method == "aim" else dp.mbi.MST()
+        context = dp.Context.compositor(
+            data=lf,
+            privacy_unit=dp.unit_of(contributions=1),
+            privacy_loss=dp.loss_of(rho=rho),
+            split_evenly_over=1,
+        )
+        try:
+            table = context.query().contingency_table(keys=keys, algorithm=algorithm).release()
+            break
+        except dp.OpenDPException as exc:
+            if "insufficient budget" not in str(exc) or attempt == 3:
+                raise
+            attempts.append(rho)
+            rho = rho * (1 - 1e-12 * 10**attempt)  # same bug, later in the run: retry smaller
+    meta["rho"] = rho
+    if attempts:
+        meta["retried_rho"] = attempts
     meta["fit_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     out = table.synthesize(rows=len(df)).to_pandas()
@@ -189,21 +231,53 @@ def run_reference(args, df: pd.DataFrame, domain: dict | None, meta: dict) -> pd
 
 
 def run_exact_model(args, df, domain, meta, rng) -> pd.DataFrame:
-    """Non-private: privsynth's graphical model fit on exact 2-way marginals (see README)."""
+    """Non-private: privsynth's graphical model fit on exact marginals of a tree structure.
+
+    The structure is the Chow-Liu tree (maximum spanning tree of the exact pairwise mutual
+    information, the tree MST would pick with no noise); the model is fit by privsynth.model's
+    estimator on the exact 1-way and tree 2-way marginals, then sampled by privsynth.
+    """
     try:
-        from privsynth.model import fit_exact_tree  # type: ignore[attr-defined]
+        from scipy.sparse.csgraph import minimum_spanning_tree
+
+        from privsynth.domain import Domain
+        from privsynth.model import Measurement, estimate
     except Exception as exc:  # noqa: BLE001
-        raise Skip(
-            f"privsynth.model has no exact-marginal fitting entry point yet ({exc!r}); "
-            "exact-model skipped"
-        ) from exc
+        raise Skip(f"privsynth.model not importable ({exc!r}); exact-model skipped") from exc
+    import privsynth
+
+    meta["versions"] = {"privsynth": getattr(privsynth, "__version__", "?")}
+    cols = list(domain)
+    dom = Domain.from_dict({c: int(domain[c]) for c in cols})
+    codes = df[cols].to_numpy(dtype=np.int64)
+    sizes = np.asarray(dom.shape)
+    n, d = codes.shape
     t0 = time.perf_counter()
-    model = fit_exact_tree(df, domain)
+    ones = [np.bincount(codes[:, j], minlength=sizes[j]).astype(float) for j in range(d)]
+    mi = np.zeros((d, d))
+    pairs = {}
+    for i in range(d):
+        for j in range(i + 1, d):
+            idx = codes[:, i] * sizes[j] + codes[:, j]
+            joint = np.bincount(idx, minlength=sizes[i] * sizes[j]).astype(float)
+            pairs[i, j] = joint
+            p = joint.reshape(sizes[i], sizes[j]) / n
+            outer = np.outer(ones[i], ones[j]) / n**2
+            nz = p > 0
+            mi[i, j] = float((p[nz] * np.log(p[nz] / outer[nz])).sum())
+    # maximum spanning tree of MI == minimum spanning tree of (max - MI) on the complete graph
+    w = np.where(np.triu(np.ones((d, d)), 1) > 0, mi.max() + 1.0 - mi, 0.0)
+    edges = np.transpose(np.nonzero(minimum_spanning_tree(w).toarray()))
+    ms = [Measurement((cols[j],), ones[j], 1.0) for j in range(d)]
+    ms += [Measurement((cols[i], cols[j]), pairs[min(i, j), max(i, j)], 1.0)
+           for i, j in ((min(a, b), max(a, b)) for a, b in edges)]  # fmt: skip
+    model = estimate(dom, ms, total=float(n))
     meta["fit_s"] = time.perf_counter() - t0
+    meta["note"] = "tree: " + ", ".join(f"{cols[a]}-{cols[b]}" for a, b in edges)
     t0 = time.perf_counter()
-    out = model.sample(len(df), rng=rng)
+    out = model.sample(n, rng)
     meta["sample_s"] = time.perf_counter() - t0
-    return out
+    return pd.DataFrame(out, columns=list(dom.attrs))
 
 
 RUNNERS = {
@@ -224,6 +298,17 @@ def default_paths(data: str, data_dir: Path) -> dict[str, Path | None]:
         "domain": None,
         "schema": REPO / "privsynth" / "data" / "adult-schema.json",
     }
+
+
+def read_input(args) -> pd.DataFrame:
+    """privsynth reads the CSV with its own reader (trims text, " ?" -> missing); others: pandas."""
+    if args.impl == "privsynth":
+        try:
+            from privsynth.io import read_table
+        except Exception:  # noqa: BLE001 - fall back to plain pandas
+            return pd.read_csv(args.input)
+        return read_table(args.input)
+    return pd.read_csv(args.input)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             raise Skip(f"{args.impl} has no method {args.method!r}")
         domain = json.loads(args.domain.read_text()) if args.domain else None
         t0 = time.perf_counter()
-        df = pd.read_csv(args.input, skipinitialspace=False)
+        df = read_input(args)
         meta["read_s"] = time.perf_counter() - t0
         out = RUNNERS[args.impl](args, df, domain, meta)
         out.to_csv(args.out, index=False)

@@ -99,6 +99,7 @@ class Encoder:
         self.sizes = np.asarray(sizes, dtype=np.int64)  # without the extra "invalid" code
         self.kinds = kinds  # col -> ("code",) | ("bins", edges) | ("cat", categories)
         self.source = source
+        self.schema = None  # a privsynth Schema when privsynth's encoder is used
 
     @classmethod
     def for_pgm(cls, domain: dict[str, int]) -> Encoder:
@@ -107,9 +108,15 @@ class Encoder:
 
     @classmethod
     def for_adult(cls, real: pd.DataFrame, schema_path: Path) -> Encoder:
+        ps = _privsynth_schema(schema_path)
+        if ps is not None:  # privsynth's own reviewed schema and encoder: same bins as privsynth
+            dom = ps.domain()
+            enc = cls(list(dom.attrs), list(dom.shape), {}, f"privsynth encoding with {schema_path}")
+            enc.schema = ps
+            return enc
         found = _schema_bins(schema_path)
         bins, cats = found if found else ({}, {})
-        source = f"bins from {schema_path.name}" if found else "harness fallback bins"
+        source = f"harness bins from {schema_path.name}" if found else "harness fallback bins"
         kinds: dict = {}
         sizes = []
         for c in real.columns:
@@ -130,6 +137,10 @@ class Encoder:
 
     def encode(self, df: pd.DataFrame) -> np.ndarray:
         """(n, d) int64 codes; a missing column is all-invalid."""
+        if self.schema is not None:
+            from privsynth.encoding import encode
+
+            return encode(_normalise(df), self.schema).codes
         out = np.empty((len(df), len(self.columns)), dtype=np.int64)
         for j, c in enumerate(self.columns):
             k = int(self.sizes[j])
@@ -151,6 +162,29 @@ class Encoder:
                 bad |= (codes < 0) | (codes >= k) | (np.where(bad, 0, x) != codes)
             out[:, j] = np.where(bad, k, codes)
         return out
+
+
+def _privsynth_schema(path: Path):
+    """privsynth's Schema for ``path``, or None when privsynth or the file is not available."""
+    try:
+        from privsynth.encoding import encode  # noqa: F401
+        from privsynth.schema import load_schema
+    except Exception:  # noqa: BLE001 - privsynth not importable: harness bins instead
+        return None
+    return load_schema(path) if path.exists() else None
+
+
+def _normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """As privsynth's reader does: trim text, missing markers ("?", "") to NA."""
+    df = df.copy()
+    for c in df.columns:
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+            s = df[c].astype("string").str.strip()
+            df[c] = s.mask(s.isin(["?", ""])).astype(object)
+            num = pd.to_numeric(df[c], errors="coerce")
+            if num.notna().sum() == df[c].notna().sum() and df[c].notna().any():
+                df[c] = num
+    return df
 
 
 def _clean_str(s: pd.Series) -> pd.Series:
@@ -280,6 +314,7 @@ def plan_runs(args) -> list[dict]:
                             {"data": data, "impl": impl, "method": method, "epsilon": eps,
                              "seed": seed}
                         )  # fmt: skip
+    runs.sort(key=lambda r: r["method"] != "aim")  # longest first, so --jobs overlaps them
     return runs
 
 

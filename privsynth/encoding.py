@@ -23,7 +23,9 @@ class Encoded:
 
     codes: np.ndarray
     domain: Domain
-    notes: list[str] = field(default_factory=list)  # clipping / "other" counts, for the operator only
+    notes: list[str] = field(
+        default_factory=list
+    )  # clipping / "other" counts, for the operator only
 
     @property
     def n_rows(self) -> int:
@@ -61,7 +63,7 @@ def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarr
     if spec.type == "categorical":
         cats = [_key(c) for c in spec.categories or []]
         keys = _category_keys(values)
-        found = pd.Categorical(keys, categories=cats).codes.astype(np.int64)
+        found = pd.Index(cats).get_indexer(keys).astype(np.int64)
         unseen = found < 0
         if unseen.any():
             first = keys.to_numpy()[unseen][0]
@@ -73,7 +75,9 @@ def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarr
                     '"other": true'
                 )
             found[unseen] = len(cats)
-            notes.append(f"{where}: {int(unseen.sum())} values outside the categories mapped to 'other'")
+            notes.append(
+                f"{where}: {int(unseen.sum())} values outside the categories mapped to 'other'"
+            )
         codes[present] = found
     else:
         if spec.type == "datetime":
@@ -87,7 +91,9 @@ def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarr
         if bad.any():
             rows = np.flatnonzero(present)[bad]
             shown = values.to_numpy()[bad][0]
-            kind = "a date in format " + repr(spec.format) if spec.type == "datetime" else "a number"
+            kind = (
+                "a date in format " + repr(spec.format) if spec.type == "datetime" else "a number"
+            )
             raise SchemaError(
                 f"{where}: value {shown!r} at data row {rows[0] + 1} is not {kind} "
                 f"({int(bad.sum())} rows)"
@@ -95,7 +101,9 @@ def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarr
         lo, hi = spec.numeric_bounds()
         outside = (x < lo) | (x > hi)
         if outside.any():
-            notes.append(f"{where}: {int(outside.sum())} values outside [{spec.lower}, {spec.upper}] clipped")
+            notes.append(
+                f"{where}: {int(outside.sum())} values outside [{spec.lower}, {spec.upper}] clipped"
+            )
         x = np.clip(x, lo, hi)
         edges = spec.bin_edges()
         codes[present] = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, n_values - 1)
@@ -112,7 +120,7 @@ def encode(df: pd.DataFrame, schema: Schema) -> Encoded:
     if extra:
         raise SchemaError(
             f"columns {extra} are in the data but not in the schema "
-            "(add them to the schema, or mark them {\"type\": \"exclude\"})"
+            '(add them to the schema, or mark them {"type": "exclude"})'
         )
     absent = [c.name for c in schema.synth_columns if c.name not in df.columns]
     if absent:

@@ -30,9 +30,7 @@ def _kind(path: Path) -> str:
         return "csv"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise InputError(
-        f"{path}: unsupported table format (use one of {', '.join(TABLE_SUFFIXES)})"
-    )
+    raise InputError(f"{path}: unsupported table format (use one of {', '.join(TABLE_SUFFIXES)})")
 
 
 def read_table(
@@ -49,11 +47,19 @@ def read_table(
     markers = set(missing)
     try:
         if kind == "csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+            # header=None makes the parser count fields on every line against the first one, so a
+            # row with extra fields is an error rather than silently shifting into an index.
+            raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False)
+            if len(raw) == 0:
+                raise InputError(f"{path}: the file is empty")
+            df = raw.iloc[1:].reset_index(drop=True)
+            df.columns = raw.iloc[0].tolist()
         else:
             df = pd.read_parquet(path)
     except InputError:
         raise
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path}: the file is empty") from exc
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read table: {first}") from exc

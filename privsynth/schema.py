@@ -55,7 +55,9 @@ class ColumnSpec:
             raise SchemaError(f"{where}: unknown type {self.type!r} (use one of {COLUMN_TYPES})")
         if self.type == "categorical":
             if not self.categories:
-                raise SchemaError(f"{where}: a categorical column needs a non-empty 'categories' list")
+                raise SchemaError(
+                    f"{where}: a categorical column needs a non-empty 'categories' list"
+                )
             if len({_key(c) for c in self.categories}) != len(self.categories):
                 raise SchemaError(f"{where}: duplicate categories")
         elif self.type in ("integer", "float", "datetime"):
@@ -153,13 +155,19 @@ class ColumnSpec:
     @classmethod
     def from_dict(cls, name: str, data: Any) -> ColumnSpec:
         if not isinstance(data, dict):
-            raise SchemaError(f"schema column {name!r}: expected an object, got {type(data).__name__}")
+            raise SchemaError(
+                f"schema column {name!r}: expected an object, got {type(data).__name__}"
+            )
         ctype = data.get("type")
         if ctype not in _KEYS:
-            raise SchemaError(f"schema column {name!r}: unknown type {ctype!r} (use one of {COLUMN_TYPES})")
+            raise SchemaError(
+                f"schema column {name!r}: unknown type {ctype!r} (use one of {COLUMN_TYPES})"
+            )
         unknown = set(data) - _KEYS[ctype]
         if unknown:
-            raise SchemaError(f"schema column {name!r}: unknown keys {sorted(unknown)} for type {ctype}")
+            raise SchemaError(
+                f"schema column {name!r}: unknown keys {sorted(unknown)} for type {ctype}"
+            )
         return cls(name=name, **data)
 
 
@@ -176,7 +184,9 @@ def _parse_time(value: Any, fmt: str | None, name: str) -> float:
     try:
         ts = pd.to_datetime(str(value), format=fmt)
     except (ValueError, TypeError) as exc:
-        raise SchemaError(f"schema column {name!r}: {value!r} does not match format {fmt!r}") from exc
+        raise SchemaError(
+            f"schema column {name!r}: {value!r} does not match format {fmt!r}"
+        ) from exc
     return ts.value / 1e9
 
 
@@ -213,7 +223,8 @@ class Schema:
     def domain(self) -> Domain:
         """The finite public domain of the synthesized columns."""
         return Domain(
-            tuple(c.name for c in self.synth_columns), tuple(c.n_codes() for c in self.synth_columns)
+            tuple(c.name for c in self.synth_columns),
+            tuple(c.n_codes() for c in self.synth_columns),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,7 +278,9 @@ class Schema:
         bad = [n for n, k in sizes.items() if k < 1]
         if bad:
             raise SchemaError(f"domain file: columns {bad} need at least one code")
-        cols = [ColumnSpec(n, "categorical", categories=list(range(int(k)))) for n, k in sizes.items()]
+        cols = [
+            ColumnSpec(n, "categorical", categories=list(range(int(k)))) for n, k in sizes.items()
+        ]
         return cls(cols, provenance={"source": "Private-PGM domain file"})
 
 

@@ -17,7 +17,7 @@ NOT_PRIVATE_WARNING = (
     "DRAFT DERIVED FROM PRIVATE DATA - NOT DIFFERENTIALLY PRIVATE. Categories and min/max bounds "
     "below were read from the data and can reveal individuals (rare categories, extreme values). "
     "Review every column: replace bounds and category lists with public knowledge, drop rare "
-    "categories (set \"other\": true), mark direct identifiers {\"type\": \"exclude\"}, then "
+    'categories (set "other": true), mark direct identifiers {"type": "exclude"}, then '
     "delete this warning. Or make a private draft with `privsynth schema infer --epsilon`."
 )
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y", "%m/%d/%Y")
@@ -54,7 +54,9 @@ def infer_column(name: str, values: pd.Series, bins: int = DEFAULT_BINS) -> Colu
         lo, hi = float(np.min(x)), float(np.max(x))
         if np.all(x == np.round(x)):
             if looks_like_identifier(present) and present.nunique() == len(present):
-                return ColumnSpec(name, "exclude", note="every value unique: looks like an identifier")
+                return ColumnSpec(
+                    name, "exclude", note="every value unique: looks like an identifier"
+                )
             lo_i, hi_i = int(lo), int(hi)
             n_bins = hi_i - lo_i + 1 if hi_i - lo_i + 1 <= 100 else bins
             return ColumnSpec(name, "integer", nullable, lower=lo_i, upper=hi_i, bins=n_bins)
@@ -73,7 +75,9 @@ def infer_column(name: str, values: pd.Series, bins: int = DEFAULT_BINS) -> Colu
             bins=bins,
         )
     if looks_like_identifier(text):
-        return ColumnSpec(name, "exclude", note="nearly every value unique: looks like an identifier")
+        return ColumnSpec(
+            name, "exclude", note="nearly every value unique: looks like an identifier"
+        )
     return ColumnSpec(name, "categorical", nullable, categories=sorted(text.unique().tolist()))
 
 

@@ -36,7 +36,9 @@ err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bars or notes (errors still print).")
+QuietOption = typer.Option(
+    False, "--quiet", "-q", help="No progress bars or notes (errors still print)."
+)
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
@@ -85,7 +87,9 @@ def _root(
     """Make and certify privacy-safe synthetic tabular data."""
 
 
-schema_app = typer.Typer(help="Write and check schemas (the public domain of a table).", no_args_is_help=True)
+schema_app = typer.Typer(
+    help="Write and check schemas (the public domain of a table).", no_args_is_help=True
+)
 report_app = typer.Typer(help="Work with saved risk reports.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(report_app, name="report")

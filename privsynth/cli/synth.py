@@ -21,12 +21,18 @@ def synth(
     epsilon: float = typer.Option(..., "--epsilon", "-e", help="Privacy budget epsilon (> 0)."),
     delta: float = typer.Option(1e-9, "--delta", "-d", help="Privacy budget delta, in (0, 1e-3]."),
     method: str = typer.Option("aim", "--method", "-m", help="aim, mst, mwem or independent."),
-    rows: int | None = typer.Option(None, "--rows", "-n", help="Rows to sample (default: noisy count)."),
+    rows: int | None = typer.Option(
+        None, "--rows", "-n", help="Rows to sample (default: noisy count)."
+    ),
     seed: int | None = typer.Option(
-        None, "--seed", help="Seed for a reproducible run (not a privacy guarantee: keep it secret)."
+        None,
+        "--seed",
+        help="Seed for a reproducible run (not a privacy guarantee: keep it secret).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (.csv, .csv.gz or .parquet)."),
-    example: bool = typer.Option(False, "--example", help="Use the bundled Adult table and schema."),
+    example: bool = typer.Option(
+        False, "--example", help="Use the bundled Adult table and schema."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""

@@ -27,6 +27,9 @@ from privsynth.model.junction_tree import JunctionTree
 __all__ = ["Measurement", "estimate", "estimate_total"]
 
 Clique = tuple[str, ...]
+_CLIP = 2.0  # max |log-space change| per cell in one scaled step
+_MAX_HALVINGS = 12
+_USE_SCALED = True  # False: plain mirror descent (kept for comparison benchmarks)
 
 
 @dataclass
@@ -67,9 +70,22 @@ class _Group:
     target: np.ndarray  # canonical-order array
     weight: float
     const: float  # loss offset from merging: sum_r w_r ||y_r||^2 - w ||ybar||^2
+    feasible: np.ndarray | None = None  # target projected onto {x >= 0, sum x = total}
 
 
-def _groups(domain: Domain, tree: JunctionTree, measurements: Sequence[Measurement]) -> list[_Group]:
+def _simplex_projection(y: np.ndarray, total: float) -> np.ndarray:
+    """Euclidean projection of ``y`` onto ``{x >= 0, sum(x) = total}`` (sort-based, exact)."""
+    flat = y.ravel()
+    srt = np.sort(flat)[::-1]
+    css = np.cumsum(srt) - total
+    ks = np.arange(1, flat.size + 1)
+    rho = np.nonzero(srt - css / ks > 0)[0][-1]
+    return np.maximum(flat - css[rho] / (rho + 1), 0.0).reshape(y.shape)
+
+
+def _groups(
+    domain: Domain, tree: JunctionTree, measurements: Sequence[Measurement]
+) -> list[_Group]:
     """Merge measurements per clique and attach each to its smallest containing maximal clique."""
     acc: dict[Clique, list] = {}
     for m in measurements:
@@ -177,57 +193,101 @@ def estimate(
     loss, margs, grads = _loss_grad(groups, mu)
     w_sum = sum(g.weight for g in groups)
     alpha_safe = 1.0 / (2.0 * total * w_sum) if groups else 0.0
-    alpha = alpha_safe
-    if warm_start is not None and warm_start.fit_info.get("step"):
-        alpha = max(alpha_safe, float(warm_start.fit_info["step"]))
+    alpha_md = alpha_safe
+    beta = 1.0 / max(1, len(groups))  # scaled-step size; 1/(#groups) is the GIS-safe damping
+    if warm_start is not None:
+        alpha_md = max(alpha_safe, float(warm_start.fit_info.get("step_md", alpha_safe)))
+        beta = float(warm_start.fit_info.get("step_scaled", beta))
+    floor = 1e-9 * total
+    for g in groups:
+        g.feasible = _simplex_projection(g.target, total)
+    cooldown = 0  # iterations to wait before retrying the scaled step after it failed
+    backoff = 2
     scale = w_sum * total**2  # loss units: an l2 error of `total` on every measurement
     stall = 0
     it = 0
+    n_md = 0
     converged = not groups
+
+    def trial(direction: dict[Clique, np.ndarray], step: float):
+        new_theta = dict(theta)
+        for h, dh in direction.items():
+            new_theta[h] = theta[h] + step * dh
+        new_mu, new_log_z = calibrate(tree, new_theta, total)
+        new_loss, new_margs, new_grads = _loss_grad(groups, new_mu)
+        # decrease predicted by the gradient: <dL/dmu, mu_old - mu_new> over measured marginals
+        pred = sum(
+            float(np.sum(gr * (m0 - m1)))
+            for gr, m0, m1 in zip(grads, margs, new_margs, strict=True)
+        )
+        ok = pred > 0 and new_loss <= loss - 0.5 * pred
+        return ok, (new_theta, new_mu, new_log_z, new_loss, new_margs, new_grads)
+
     while it < iters and groups:
         it += 1
-        # full-size gradient per host clique (sum of broadcast measurement gradients)
-        grad_host: dict[Clique, np.ndarray] = {}
-        for g, gr in zip(groups, grads, strict=True):
-            b = gr.reshape(g.bshape)
-            if g.host in grad_host:
-                grad_host[g.host] = grad_host[g.host] + b
-            else:
-                grad_host[g.host] = b
-        while True:
-            new_theta = dict(theta)
-            for h, gh in grad_host.items():
-                new_theta[h] = theta[h] - alpha * gh
-            new_mu, new_log_z = calibrate(tree, new_theta, total)
-            new_loss, new_margs, new_grads = _loss_grad(groups, new_mu)
-            # linear decrease predicted by the gradient: <dL/dmu, mu_old - mu_new> over measurements
-            pred = sum(
-                float(np.sum(gr * (m0 - m1)))
-                for gr, m0, m1 in zip(grads, margs, new_margs, strict=True)
-            )
-            if new_loss <= loss - 0.5 * pred or alpha <= alpha_safe:
-                break
-            alpha = max(alpha * 0.5, alpha_safe)
+        # (1) scaled step: diagonal Newton in log-marginal coordinates, -(mu_r - y_r) / mu_r per
+        # measured cell (exact in one step for a lone clique; IPF-like), damped by a line search.
+        scaled: dict[Clique, np.ndarray] = {}
+        md: dict[Clique, np.ndarray] = {}
+        for g, m, gr in zip(groups, margs, grads, strict=True):
+            d = (g.feasible - m) / np.maximum(m, floor)
+            np.clip(d, -_CLIP, _CLIP, out=d)
+            d = d.reshape(g.bshape)
+            b = -gr.reshape(g.bshape)
+            scaled[g.host] = scaled[g.host] + d if g.host in scaled else d
+            md[g.host] = md[g.host] + b if g.host in md else b
+        accepted = None
+        used_md = False
+        if _USE_SCALED and cooldown == 0:
+            step = beta
+            for k in range(_MAX_HALVINGS):
+                ok, res = trial(scaled, step)
+                if ok:
+                    accepted = res
+                    beta = min(1.0, step * 1.5) if k == 0 else step  # grow only after a clean step
+                    backoff = 2
+                    break
+                step *= 0.5
+            if accepted is None:  # not a descent direction here: back off, use mirror descent
+                cooldown, backoff = backoff, min(2 * backoff, 64)
+        else:
+            cooldown = max(cooldown - 1, 0)
+        if accepted is None:
+            # (2) entropic mirror descent step (always a descent direction)
+            n_md += 1
+            used_md = True
+            clean = True
+            while True:
+                ok, res = trial(md, alpha_md)
+                if ok or alpha_md <= alpha_safe:
+                    accepted = res
+                    alpha_md *= 1.5 if clean else 1.0
+                    break
+                alpha_md = max(alpha_md * 0.5, alpha_safe)
+                clean = False
+        new_loss = accepted[3]
         improvement = loss - new_loss
-        theta, mu, log_z = new_theta, new_mu, new_log_z
-        loss, margs, grads = new_loss, new_margs, new_grads
-        alpha *= 1.5
+        theta, mu, log_z, loss, margs, grads = accepted
         if callback is not None and callback(it, loss):
             break
-        if improvement <= tol * max(loss, 1e-12 * scale):
-            stall += 1
+        small = improvement <= tol * max(loss, 1e-12 * scale)
+        if used_md:
+            # convergence is judged on mirror-descent steps only (their fixed point is the optimum)
+            stall = stall + 1 if small else 0
             if stall >= 5:
                 converged = True
                 break
-        else:
-            stall = 0
+        elif small:  # scaled steps stalled (their own fixed point): hand over to mirror descent
+            cooldown, backoff = backoff, min(2 * backoff, 64)
 
     model.potentials = {c: Factor(domain.project(c), theta[c]) for c in tree.maximal_cliques}
     model._set_marginals(mu, log_z)
     model.fit_info = {
         "loss": loss,
         "iterations": it,
-        "step": alpha,
+        "step_md": alpha_md,
+        "step_scaled": beta,
+        "md_fallbacks": n_md,
         "converged": converged,
         "size_mb": tree.size_mb(),
     }

@@ -78,7 +78,9 @@ class Factor:
         if missing:
             raise ValueError(f"Factor: attributes {missing} not in target domain")
         own = [a for a in target.attrs if a in self.domain]
-        vals = self.values.transpose(self.domain.axes(own)) if own != list(self.attrs) else self.values
+        vals = (
+            self.values.transpose(self.domain.axes(own)) if own != list(self.attrs) else self.values
+        )
         shape = tuple(target[a] if a in self.domain else 1 for a in target.attrs)
         return vals.reshape(shape)
 

@@ -149,6 +149,7 @@ class GraphicalModel:
                 pots[c] = Factor.zeros(domain.project(c))
         self.potentials = pots
         self._marginals: dict[Clique, np.ndarray] | None = None
+        self._sub_marginals: dict[tuple[Clique, Clique], np.ndarray] = {}
         self.log_partition: float | None = None
         self.fit_info: dict = {}
 
@@ -164,6 +165,7 @@ class GraphicalModel:
         for arr in counts.values():
             arr.flags.writeable = False
         self._marginals = counts
+        self._sub_marginals = {}
         self.log_partition = log_z
 
     def marginals(self) -> dict[Clique, np.ndarray]:
@@ -186,6 +188,17 @@ class GraphicalModel:
             perm = [keep.index(a) for a in attrs]
             return np.ascontiguousarray(out.transpose(perm)).reshape(shape)
         return self._eliminate(attrs, margs).reshape(shape)
+
+    def _clique_marginal(self, clique: Clique, keep: Clique) -> np.ndarray:
+        """Calibrated marginal of ``clique`` summed down to ``keep`` (memoised per model)."""
+        key = (clique, keep)
+        out = self._sub_marginals.get(key)
+        if out is None:
+            axes = tuple(i for i, a in enumerate(clique) if a not in keep)
+            out = self._calibrated()[clique].sum(axis=axes) if axes else self._calibrated()[clique]
+            if out.size <= 1 << 20:
+                self._sub_marginals[key] = out
+        return out
 
     def _eliminate(self, attrs: Clique, margs: dict[Clique, np.ndarray]) -> np.ndarray:
         """Variable elimination on the smallest subtree covering ``attrs`` (calibrated marginals)."""
@@ -222,8 +235,7 @@ class GraphicalModel:
                 seen.add(c)
                 stack.extend((d, c) for d in nb[c] if d not in seen)
                 keep = tuple(a for a in c if uses[a] > 1 or a in target)
-                arr = margs[c].sum(axis=tuple(i for i, a in enumerate(c) if a not in keep))
-                arr = arr / self.total
+                arr = self._clique_marginal(c, keep) / self.total
                 if par is not None:
                     sep = tuple(a for a in keep if a in par)
                     if sep:
@@ -317,7 +329,9 @@ def _contract(factors: list[tuple[Clique, np.ndarray]], out: Clique, domain: Dom
 def _einsum(factors: list[tuple[Clique, np.ndarray]], out: Clique) -> np.ndarray:
     """Multiply factors (broadcast by attribute name) and sum down to ``out``."""
     names = sorted({a for attrs, _ in factors for a in attrs} | set(out))
-    letters = {a: chr(ord("a") + i) if i < 26 else chr(ord("A") + i - 26) for i, a in enumerate(names)}
+    letters = {
+        a: chr(ord("a") + i) if i < 26 else chr(ord("A") + i - 26) for i, a in enumerate(names)
+    }
     if len(names) > 52:
         raise ValueError("too many attributes in one contraction")
     spec = ",".join("".join(letters[a] for a in attrs) for attrs, _ in factors)

@@ -78,15 +78,17 @@ class PrivacyLedger:
         self.delta = delta
         self.delta_reserve = float(delta_reserve)
         self.entries: list[LedgerEntry] = []
+        self._rho_spent = 0.0
+        self._delta_spent = 0.0
 
     # -- spending -------------------------------------------------------------------------------
     @property
     def rho_spent(self) -> float:
-        return math.fsum(e.rho for e in self.entries)
+        return self._rho_spent
 
     @property
     def delta_spent(self) -> float:
-        return math.fsum(e.delta for e in self.entries)
+        return self._delta_spent
 
     @property
     def rho_remaining(self) -> float:
@@ -116,8 +118,12 @@ class PrivacyLedger:
                 f"measuring {what} needs rho={rho:.3g} (delta={delta:.3g}) but only "
                 f"rho={self.rho_remaining:.3g} (delta={self.delta_reserve - self.delta_spent:.3g}) is left"
             )
-        entry = LedgerEntry(what, mechanism, float(rho), float(delta), sensitivity, scale, dict(meta))
+        entry = LedgerEntry(
+            what, mechanism, float(rho), float(delta), sensitivity, scale, dict(meta)
+        )
         self.entries.append(entry)
+        self._rho_spent += entry.rho
+        self._delta_spent += entry.delta
         return entry
 
     # -- reporting ------------------------------------------------------------------------------

@@ -55,9 +55,7 @@ def measure_marginal(
     return noise.discrete_gaussian(marginal(codes, domain, clique), sigma).astype(float)
 
 
-def measure_count(
-    n_rows: int, sigma: float, *, ledger: PrivacyLedger, noise: NoiseSource
-) -> float:
+def measure_count(n_rows: int, sigma: float, *, ledger: PrivacyLedger, noise: NoiseSource) -> float:
     """Noisy row count (the true count is private), charged to the ledger first."""
     ledger.charge(
         max(gaussian_rho(sigma), float(opendp_gaussian(sigma).map(1))),

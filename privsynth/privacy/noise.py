@@ -8,28 +8,39 @@ and subtract it, so a seeded run's guarantee holds only while the seed stays sec
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any
 
 import numpy as np
-import opendp.prelude as dp
-
-dp.enable_features("contrib")
-
-_INT_SPACE = (dp.vector_domain(dp.atom_domain(T="i64")), dp.l2_distance(T="i64"))
-_SCORE_SPACE = (
-    dp.vector_domain(dp.atom_domain(T=float, nan=False)),
-    dp.linf_distance(T=float, monotonic=False),
-)
 
 
-def opendp_gaussian(sigma: float) -> dp.Measurement:
+@functools.cache
+def _dp() -> Any:
+    """OpenDP, imported on first use (it takes about a second to load)."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    return dp
+
+
+@functools.lru_cache(maxsize=256)
+def opendp_gaussian(sigma: float) -> Any:
     """OpenDP's discrete Gaussian on integer vectors (L2 distance, zCDP output measure)."""
-    return dp.m.make_gaussian(*_INT_SPACE, scale=float(sigma))
+    dp = _dp()
+    space = (dp.vector_domain(dp.atom_domain(T="i64")), dp.l2_distance(T="i64"))
+    return dp.m.make_gaussian(*space, scale=float(sigma))
 
 
-def opendp_noisy_max(scale: float) -> dp.Measurement:
+@functools.lru_cache(maxsize=256)
+def opendp_noisy_max(scale: float) -> Any:
     """OpenDP's report-noisy-max with Gumbel noise (the exponential mechanism), zCDP output."""
-    return dp.m.make_noisy_max(*_SCORE_SPACE, dp.zero_concentrated_divergence(), scale=float(scale))
+    dp = _dp()
+    space = (
+        dp.vector_domain(dp.atom_domain(T=float, nan=False)),
+        dp.linf_distance(T=float, monotonic=False),
+    )
+    return dp.m.make_noisy_max(*space, dp.zero_concentrated_divergence(), scale=float(scale))
 
 
 class NoiseSource:

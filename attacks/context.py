@@ -1,0 +1,156 @@
+"""The prepared triple shared by the attacks: validated, encoded once, equal-size comparison sets,
+and a cache of nearest-neighbour searches so that no search runs twice in a suite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from attacks import neighbors as nb
+from attacks.geometry import EncodedTable, Geometry, encode_tables, validate_tables
+
+TABLES = ("train", "holdout", "synthetic")
+
+
+@dataclass
+class AuditData:
+    """Encoded (train, holdout, synthetic) with the seeded equal-size subsample of the larger of
+    train and holdout. ``train_rows`` / ``holdout_rows`` index the original tables."""
+
+    geometry: Geometry
+    tables: dict[str, EncodedTable]
+    train_rows: np.ndarray
+    holdout_rows: np.ndarray
+    seed: int
+    qi: list[str] | None = None
+    secrets: list[str] | None = None
+    exact_max_rows: int = nb.EXACT_MAX_ROWS
+    nprobe: int = nb.DEFAULT_NPROBE
+    settings: dict[str, Any] = field(default_factory=dict)
+    _indexes: dict[str, nb.NeighborIndex] = field(default_factory=dict, repr=False)
+    _searches: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
+
+    @classmethod
+    def prepare(
+        cls,
+        train: pd.DataFrame,
+        holdout: pd.DataFrame,
+        synthetic: pd.DataFrame,
+        *,
+        column_types: dict[str, str] | None = None,
+        qi: Sequence[str] | None = None,
+        secrets: Sequence[str] | None = None,
+        seed: int = 0,
+        scaling: str = "range",
+        exact_max_rows: int = nb.EXACT_MAX_ROWS,
+        nprobe: int = nb.DEFAULT_NPROBE,
+    ) -> AuditData:
+        frames, types = validate_tables(
+            {"train": train, "holdout": holdout, "synthetic": synthetic},
+            column_types,
+            qi=qi,
+            secrets=secrets,
+        )
+        geo, enc = encode_tables(frames, types, scaling=scaling, seed=seed)
+        n_t, n_h = len(enc["train"]), len(enc["holdout"])
+        n_used = min(n_t, n_h)
+        rng = np.random.default_rng(seed)
+        train_rows = np.arange(n_t)
+        holdout_rows = np.arange(n_h)
+        subsampled = None
+        if n_t > n_used:
+            train_rows = np.sort(rng.choice(n_t, size=n_used, replace=False))
+            subsampled = "train"
+        elif n_h > n_used:
+            holdout_rows = np.sort(rng.choice(n_h, size=n_used, replace=False))
+            subsampled = "holdout"
+        settings = {
+            "seed": int(seed),
+            "n_train": n_t,
+            "n_holdout": n_h,
+            "n_synthetic": len(enc["synthetic"]),
+            "n_used": n_used,
+            "subsampled": subsampled,
+            "subsampling": (
+                f"seeded uniform sample without replacement of {n_used} {subsampled} rows"
+                if subsampled
+                else "none (equal sizes)"
+            ),
+            "columns": list(geo.columns),
+            "column_types": dict(geo.types),
+            "scaling": scaling,
+            "dim": geo.dim,
+            "qi": list(qi) if qi is not None else None,
+            "secrets": list(secrets) if secrets is not None else None,
+            "neighbors": {
+                "exact_max_rows": int(exact_max_rows),
+                "nprobe": int(nprobe),
+                "indexes": {},
+            },
+        }
+        return cls(
+            geometry=geo,
+            tables=enc,
+            train_rows=train_rows,
+            holdout_rows=holdout_rows,
+            seed=int(seed),
+            qi=list(qi) if qi is not None else None,
+            secrets=list(secrets) if secrets is not None else None,
+            exact_max_rows=int(exact_max_rows),
+            nprobe=int(nprobe),
+            settings=settings,
+        )
+
+    # --- the comparison sets -------------------------------------------------------------
+    def matrix(self, name: str) -> np.ndarray:
+        """Encoded rows of "train" (the used subsample), "holdout" (used) or "synthetic"."""
+        if name == "train":
+            return self.tables["train"].X[self.train_rows]
+        if name == "holdout":
+            return self.tables["holdout"].X[self.holdout_rows]
+        return self.tables["synthetic"].X
+
+    @property
+    def n_used(self) -> int:
+        return int(self.train_rows.size)
+
+    # --- neighbour searches --------------------------------------------------------------
+    def build_index(self, base: np.ndarray, label: str) -> nb.NeighborIndex:
+        index = nb.NeighborIndex.build(
+            base, exact_max_rows=self.exact_max_rows, nprobe=self.nprobe, seed=self.seed
+        )
+        info: dict[str, Any] = {"rows": len(index), "exact": index.exact}
+        if not index.exact:
+            info.update(nlist=index.nlist, nprobe=index.nprobe)
+        self.settings["neighbors"]["indexes"][label] = info
+        return index
+
+    def record_recall(self, index: nb.NeighborIndex, query: np.ndarray, label: str) -> None:
+        info = self.settings["neighbors"]["indexes"].get(label, {})
+        if not index.exact and "recall_at_1" not in info:
+            rec = index.recall(query, seed=self.seed)
+            self.settings["neighbors"]["indexes"][label]["recall_at_1"] = rec
+
+    def index(self, name: str) -> nb.NeighborIndex:
+        if name not in self._indexes:
+            self._indexes[name] = self.build_index(self.matrix(name), name)
+        return self._indexes[name]
+
+    def neighbors(self, query: str, base: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """k nearest ``base`` rows of every ``query`` row (cached; indices into the used sets)."""
+        key = (query, base)
+        cached = self._searches.get(key)
+        if cached is not None and cached[0].shape[1] >= min(k, len(self.index(base))):
+            return cached[0][:, :k], cached[1][:, :k]
+        q = self.matrix(query)
+        index = self.index(base)
+        self.record_recall(index, q, base)
+        d, i = index.search(q, k)
+        self._searches[key] = (d, i)
+        return d, i

@@ -1,0 +1,232 @@
+"""Membership inference: the attacker holds the synthetic table and reference data from the
+population, and scores a target record; members (used training rows) should not score higher
+than non-members (holdout rows, equal count).
+
+* distance score: minus the distance from the target to its nearest synthetic row
+  (generative models that memorise put synthetic rows on top of training rows).
+* density-ratio score (after DOMIAS, van Breugel et al. 2023): log synthetic density minus log
+  reference density at the target, both from k-nearest-neighbour distances
+  (mean of log r_j over the first k neighbours). Reference data are holdout rows; they are
+  cross-fitted: the holdout is split in two folds, a target of fold A (member or not, members
+  being assigned to folds at random) is scored against reference fold B, so no target is ever
+  its own reference. Overfitting on rare records (the usual victims, Meeus et al. 2023) shows
+  as a synthetic density that the population does not explain.
+
+For each score: ROC AUC (DeLong interval) over all targets; thresholds for TPR at a fixed FPR and
+for the advantage max(TPR - FPR) are chosen on one half of the targets and applied to the other
+(both ways, pooled), with exact (Clopper-Pearson) and Newcombe intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from attacks import stats
+from attacks.base import Attack
+from attacks.errors import AttackCannotRun
+from attacks.results import Metric
+
+N_VULNERABLE = 25
+ROC_POINTS = 200
+FPR_LEVELS = (("tpr_at_fpr_1pct", 0.01), ("tpr_at_fpr_0.1pct", 0.001))
+
+
+def _split(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A random balanced 0/1 fold label for n items."""
+    f = np.zeros(n, dtype=np.int8)
+    f[rng.permutation(n)[: n // 2]] = 1
+    return f
+
+
+def _fpr_threshold(neg: np.ndarray, alpha: float) -> float:
+    """Smallest threshold t with (#neg > t) <= floor(alpha * n) (score > t means member)."""
+    if neg.size == 0:
+        return math.inf
+    desc = np.sort(neg)[::-1]
+    allowed = int(math.floor(alpha * neg.size))
+    return float(desc[min(allowed, neg.size - 1)])
+
+
+def _advantage_threshold(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Threshold maximising TPR - FPR on (pos, neg), predicting member when score > t."""
+    if pos.size == 0 or neg.size == 0:
+        return math.inf
+    cand = np.unique(np.concatenate([pos, neg]))
+    pos_s, neg_s = np.sort(pos), np.sort(neg)
+    tpr = 1 - np.searchsorted(pos_s, cand, side="right") / pos.size
+    fpr = 1 - np.searchsorted(neg_s, cand, side="right") / neg.size
+    gain = tpr - fpr
+    best = int(np.argmax(gain))
+    return float(cand[best]) if gain[best] > 0 else math.inf
+
+
+def membership_metrics(
+    prefix: str,
+    score: np.ndarray,
+    member: np.ndarray,
+    fold: np.ndarray,
+    confidence: float = 0.95,
+    tie_seed: int = 0,
+) -> tuple[list[Metric], dict[str, Any]]:
+    """AUC, cross-fitted TPR@FPR and advantage for a score (higher = more likely member).
+
+    The AUC counts ties as one half. For thresholds, ties are broken at random (seeded by
+    ``tie_seed``): a randomised decision at a tied threshold, so that under no leak the TPR at
+    a target FPR is that FPR even when many targets share a score (e.g. distance 0).
+    """
+    pos_all, neg_all = score[member], score[~member]
+    auc = stats.auc_delong(pos_all, neg_all, confidence)
+    rng = np.random.default_rng(tie_seed)
+    order = np.lexsort((rng.random(score.size), score))
+    score = np.empty(score.size, dtype=np.float64)
+    score[order] = np.arange(score.size, dtype=np.float64)  # distinct ranks, ties at random
+    counts = {name: [0, 0, 0, 0] for name, _ in FPR_LEVELS}  # tp, P, fp, N
+    counts["advantage"] = [0, 0, 0, 0]
+    for f in (0, 1):
+        fit, ev = fold == f, fold != f
+        pos_f, neg_f = score[fit & member], score[fit & ~member]
+        pos_e, neg_e = score[ev & member], score[ev & ~member]
+        thresholds = {name: _fpr_threshold(neg_f, a) for name, a in FPR_LEVELS}
+        thresholds["advantage"] = _advantage_threshold(pos_f, neg_f)
+        for name, t in thresholds.items():
+            c = counts[name]
+            c[0] += int((pos_e > t).sum())
+            c[1] += pos_e.size
+            c[2] += int((neg_e > t).sum())
+            c[3] += neg_e.size
+    ctx_base = {"n_members": float(pos_all.size), "n_nonmembers": float(neg_all.size)}
+    metrics = [
+        Metric(
+            f"{prefix}.auc",
+            auc,
+            f"ROC AUC of the {prefix.split('.')[-1]} membership score",
+            null_value=0.5,
+            context=ctx_base,
+        )
+    ]
+    tp, p, fp, n = counts["advantage"]
+    metrics.append(
+        Metric(
+            f"{prefix}.advantage",
+            stats.difference(tp, p, fp, n, confidence),
+            "TPR - FPR at the threshold maximising it on the other half of the targets",
+            null_value=0.0,
+            context={**ctx_base, "tpr": tp / max(p, 1), "fpr": fp / max(n, 1)},
+        )
+    )
+    for name, alpha in FPR_LEVELS:
+        tp, p, fp, n = counts[name]
+        metrics.append(
+            Metric(
+                f"{prefix}.{name}",
+                stats.proportion(tp, p, "clopper-pearson", confidence),
+                f"TPR at a threshold set for FPR {alpha:g} on the other half of the targets",
+                null_value=alpha,
+                context={**ctx_base, "target_fpr": alpha, "realised_fpr": fp / max(n, 1)},
+            )
+        )
+    return metrics, {"roc": _roc(pos_all, neg_all)}
+
+
+def _roc(pos: np.ndarray, neg: np.ndarray) -> dict[str, list[float]]:
+    thr = np.unique(np.concatenate([pos, neg]))[::-1]
+    pos_s, neg_s = np.sort(pos), np.sort(neg)
+    tpr = (pos.size - np.searchsorted(pos_s, thr, side="left")) / max(pos.size, 1)
+    fpr = (neg.size - np.searchsorted(neg_s, thr, side="left")) / max(neg.size, 1)
+    tpr = np.concatenate([[0.0], tpr])
+    fpr = np.concatenate([[0.0], fpr])
+    if fpr.size > ROC_POINTS:
+        keep = np.unique(
+            np.concatenate(
+                [
+                    np.searchsorted(fpr, np.geomspace(1e-4, 1, ROC_POINTS // 2)),
+                    np.linspace(0, fpr.size - 1, ROC_POINTS // 2).astype(int),
+                ]
+            ).clip(0, fpr.size - 1)
+        )
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"fpr": [float(v) for v in fpr], "tpr": [float(v) for v in tpr]}
+
+
+class _MembershipAttack(Attack):
+    kind = "distance"
+
+    def __init__(self, *args: Any, k: int = 5, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.k = int(k)
+
+    def _scores(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _run(self) -> tuple[list[Metric], dict[str, Any]]:
+        d = self.data
+        if d.n_used < 4:
+            raise AttackCannotRun(f"{self.name}: needs at least 4 training and holdout rows")
+        s_mem, s_non = self._scores()
+        score = np.concatenate([s_mem, s_non])
+        member = np.concatenate([np.ones(s_mem.size, bool), np.zeros(s_non.size, bool)])
+        rng = np.random.default_rng(d.seed + 17)
+        fold = np.concatenate([_split(s_mem.size, rng), _split(s_non.size, rng)])
+        metrics, details = membership_metrics(
+            self.name, score, member, fold, self.confidence, tie_seed=d.seed + 53
+        )
+        top = np.argsort(-s_mem, kind="stable")[:N_VULNERABLE]
+        details["vulnerable"] = [
+            {"row": int(d.train_rows[i]), "score": float(s_mem[i])} for i in top
+        ]
+        return metrics, details
+
+
+class DistanceMembershipAttack(_MembershipAttack):
+    """Score = - distance to the nearest synthetic row."""
+
+    name = "membership.distance"
+
+    def _scores(self) -> tuple[np.ndarray, np.ndarray]:
+        d = self.data
+        dm, _ = d.neighbors("train", "synthetic", self.k)
+        dn, _ = d.neighbors("holdout", "synthetic", self.k)
+        return -dm[:, 0], -dn[:, 0]
+
+
+class DensityMembershipAttack(_MembershipAttack):
+    """Score = log p_synthetic(x) - log p_reference(x), kNN estimates, cross-fitted reference."""
+
+    name = "membership.density"
+
+    def __init__(self, *args: Any, eps: float = 1e-3, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.eps = float(eps)
+
+    def _logr(self, dist: np.ndarray) -> np.ndarray:
+        return np.log(dist + self.eps).mean(axis=1)
+
+    def _scores(self) -> tuple[np.ndarray, np.ndarray]:
+        d = self.data
+        k = self.k
+        dm, _ = d.neighbors("train", "synthetic", k)
+        dn, _ = d.neighbors("holdout", "synthetic", k)
+        rng = np.random.default_rng(d.seed + 29)
+        hfold = _split(dn.shape[0], rng)
+        mfold = _split(dm.shape[0], rng)
+        xm, xh = d.matrix("train"), d.matrix("holdout")
+        ref_m = np.empty(dm.shape[0])
+        ref_n = np.empty(dn.shape[0])
+        for f in (0, 1):
+            base = xh[hfold != f]
+            if base.shape[0] < 1:
+                raise AttackCannotRun(f"{self.name}: holdout too small for a reference fold")
+            index = d.build_index(base, f"holdout_fold{f}")
+            q = np.concatenate([xm[mfold == f], xh[hfold == f]])
+            d.record_recall(index, q, f"holdout_fold{f}")
+            dist, _ = index.search(q, k)
+            r = self._logr(dist)
+            nm = int((mfold == f).sum())
+            ref_m[mfold == f] = r[:nm]
+            ref_n[hfold == f] = r[nm:]
+        syn_m, syn_n = self._logr(dm), self._logr(dn)
+        # log density ~ -dim * log r: score = dim-free log r_ref - log r_syn
+        return ref_m - syn_m, ref_n - syn_n

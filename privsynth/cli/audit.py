@@ -1,0 +1,157 @@
+"""``privsynth audit``: run the privacy-attack suite on a (train, holdout, synthetic) triple.
+
+The junction between privsynth's schema files and the generator-agnostic ``attacks`` package.
+It does not judge pass/fail (a report policy does that later). Exit codes: 0 every attack ran,
+2 bad input, 3 an attack could not run (named, with its reason, on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from privsynth.cli.app import EXIT_INCOMPLETE, QuietOption, app, err_console, handle_errors
+from privsynth.errors import InputError
+from privsynth.progress import Progress
+
+_SCHEMA_TYPES = {
+    "categorical": "categorical",
+    "category": "categorical",
+    "integer": "numeric",
+    "int": "numeric",
+    "float": "numeric",
+    "numeric": "numeric",
+    "datetime": "datetime",
+}
+
+
+def schema_column_types(path: Path, columns: list[str]) -> dict[str, str]:
+    """Column types for the attacks from a privsynth schema JSON or a Private-PGM domain file."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable JSON schema ({exc})") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: a schema must be a JSON object")
+    out: dict[str, str] = {}
+    if isinstance(raw.get("columns"), dict):
+        for name, spec in raw["columns"].items():
+            kind = spec.get("type") if isinstance(spec, dict) else None
+            if kind not in _SCHEMA_TYPES:
+                raise InputError(f"{path}: column {name!r} has unknown type {kind!r}")
+            out[str(name)] = _SCHEMA_TYPES[kind]
+    elif all(isinstance(v, int) for v in raw.values()):  # Private-PGM domain {name: k}
+        out = {str(k): "categorical" for k in raw}
+    else:
+        raise InputError(f"{path}: neither a privsynth schema nor a Private-PGM domain file")
+    unknown = sorted(set(out) - set(columns))
+    missing = sorted(set(columns) - set(out))
+    if unknown or missing:
+        raise InputError(
+            f"{path}: schema does not fit the data (schema-only columns {unknown}, "
+            f"data-only columns {missing})"
+        )
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def result_table(result: Any) -> Table:
+    table = Table(title="privacy attacks", show_lines=False)
+    for col in ("attack", "metric", "value", "95% interval", "null", "status"):
+        table.add_column(col)
+    for a in result.attacks:
+        if not a.metrics:
+            table.add_row(a.attack, "-", "-", "-", "-", f"{a.status}: {a.message}")
+        for m in a.metrics:
+            e = m.estimate
+            null = "-" if m.null_value is None else _fmt(m.null_value)
+            ci = f"[{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]"
+            if abs(e.confidence - 0.95) > 1e-9:
+                ci += f" ({e.confidence:.3g})"
+            table.add_row(a.attack, m.name, _fmt(e.value), ci, null, a.status)
+    return table
+
+
+@app.command()
+@handle_errors
+def audit(
+    train: Path = typer.Option(..., "--train", "-t", help="Training table the generator saw."),
+    holdout: Path = typer.Option(..., "--holdout", "-H", help="Holdout table it never saw."),
+    synthetic: Path = typer.Option(..., "--synthetic", "-S", help="Synthetic table to audit."),
+    schema: Path | None = typer.Option(
+        None, "--schema", "-s", help="privsynth schema JSON or Private-PGM domain file."
+    ),
+    secret: list[str] | None = typer.Option(
+        None, "--secret", help="Secret column for attribute inference (repeat; default: all)."
+    ),
+    qi: list[str] | None = typer.Option(
+        None, "--qi", help="Quasi-identifier column (repeat; default: all other columns)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of subsampling, splits and tie-breaking."),
+    json_out: str | None = typer.Option(
+        None, "--json", help="Write the results as JSON to this file ('-' for stdout)."
+    ),
+    quiet: bool = QuietOption,
+) -> None:
+    """Run every privacy attack on TRAIN/HOLDOUT/SYNTHETIC and print each result with its
+    interval (no pass/fail verdict)."""
+    from attacks import AuditInputError, run_audit
+    from privsynth.io import read_table
+
+    if seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    progress = Progress(quiet=quiet)
+    frames = {
+        name: read_table(p)
+        for name, p in (("train", train), ("holdout", holdout), ("synthetic", synthetic))
+    }
+    types = (
+        schema_column_types(schema, [str(c) for c in frames["train"].columns]) if schema else None
+    )
+    with progress.task("auditing", total=6) as advance:
+        last = [0]
+
+        def on_progress(step: str, done: int, total: int) -> None:
+            advance(done - last[0], description=f"auditing: {step}")
+            last[0] = done
+
+        try:
+            result = run_audit(
+                frames["train"],
+                frames["holdout"],
+                frames["synthetic"],
+                column_types=types,
+                qi=qi or None,
+                secrets=secret or None,
+                seed=seed,
+                progress=on_progress,
+            )
+        except AuditInputError as exc:
+            raise InputError(str(exc)) from None
+    text = result.to_json()
+    if json_out == "-":
+        sys.stdout.write(text + "\n")
+    elif json_out:
+        from privsynth.io import write_text
+
+        write_text(json_out, text + "\n")
+    if not quiet:
+        Console(stderr=True).print(result_table(result))
+    failed = [a for a in result.attacks if a.status != "ok"]
+    for a in failed:
+        err_console.print(
+            f"[bold red]error:[/bold red] attack {a.attack} could not run: {a.message}"
+        )
+    if failed:
+        raise typer.Exit(EXIT_INCOMPLETE)

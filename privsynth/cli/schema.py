@@ -1,0 +1,79 @@
+"""``privsynth schema infer`` and ``privsynth schema check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from privsynth.cli.app import QuietOption, err_console, handle_errors, schema_app
+from privsynth.encoding import encode
+from privsynth.errors import InputError
+from privsynth.io import DEFAULT_MISSING, read_table, write_text
+from privsynth.privacy.ledger import validate_epsilon_delta
+from privsynth.progress import Progress
+from privsynth.schema import DEFAULT_BINS, load_schema
+from privsynth.schema_infer import NOT_PRIVATE_WARNING, infer_schema
+
+
+@schema_app.command("infer")
+@handle_errors
+def infer(
+    data: Path = typer.Argument(..., help="Table to draft a schema for (CSV or Parquet)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the schema JSON."),
+    epsilon: float | None = typer.Option(
+        None, "--epsilon", "-e", help="Make a differentially private draft, spending this epsilon."
+    ),
+    delta: float = typer.Option(1e-9, "--delta", "-d", help="Delta for the private draft."),
+    bins: int = typer.Option(DEFAULT_BINS, "--bins", help="Bins for numeric columns."),
+    missing: list[str] | None = typer.Option(
+        None,
+        "--missing",
+        help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed (private mode; keep it secret)."),
+    quiet: bool = QuietOption,
+) -> None:
+    """Draft a schema from DATA: read from the data (default, NOT private) or with --epsilon (DP)."""
+    if bins < 1:
+        raise InputError(f"--bins must be a positive integer, got {bins}")
+    if out.suffix.lower() != ".json":
+        raise InputError(f"{out}: the schema is JSON; give a file name ending in .json")
+    if epsilon is not None:
+        validate_epsilon_delta(epsilon, delta)
+    progress = Progress(quiet=quiet)
+    table = read_table(data, missing=tuple(missing) if missing else DEFAULT_MISSING)
+    if len(table) == 0:
+        raise InputError(f"{data}: the table has no rows")
+    if epsilon is None:
+        schema = infer_schema(table, bins=bins)
+        err_console.print(
+            f"[bold yellow]WARNING:[/bold yellow] {NOT_PRIVATE_WARNING}", highlight=False
+        )
+    else:
+        from privsynth.schema_dp import infer_schema_dp
+
+        schema = infer_schema_dp(
+            table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, progress=progress
+        )
+    write_text(out, schema.to_json())
+    progress.note(f"wrote {out} ({len(schema.columns)} columns)")
+
+
+@schema_app.command("check")
+@handle_errors
+def check(
+    data: Path = typer.Argument(..., help="Table to check (CSV or Parquet)."),
+    schema: Path = typer.Option(..., "--schema", "-s", help="Schema JSON."),
+    quiet: bool = QuietOption,
+) -> None:
+    """Check that DATA fits SCHEMA: every column known, every value encodable."""
+    loaded = load_schema(schema)
+    table = read_table(data)
+    encoded = encode(table, loaded)
+    progress = Progress(quiet=quiet)
+    for note in encoded.notes:
+        progress.warn(note)
+    if loaded.warning:
+        progress.warn(f"the schema carries a warning: {loaded.warning}")
+    progress.note(f"{data} fits {schema}: {encoded.n_rows} rows, {len(encoded.domain)} columns")

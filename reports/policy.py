@@ -1,0 +1,204 @@
+"""Release policies: TOML files of checks, each a metric, a threshold and the statistic compared.
+
+Format (``format = "privsynth-policy/1"``; every key below is the full set, anything else is an
+error)::
+
+    format = "privsynth-policy/1"
+    name = "standard"
+    description = "..."
+
+    [report]
+    min_count = 10          # plots suppress bins/categories with fewer records (k)
+
+    [utility]
+    target = "income"       # column for train-on-synthetic/test-on-real (optional)
+
+    [[checks]]
+    id = "membership-distance-auc"
+    metric = "membership.distance.auc"
+    max = 0.6               # or: min = ...  (exactly one)
+    statistic = "upper"     # "upper" (default for max), "lower" (default for min) or "value"
+    rationale = "..."
+    source = "..."
+
+Presets ship in ``reports/presets/`` and are named by their stem (``standard``, ``strict``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from attacks.results import METRICS
+from privsynth.errors import InputError
+from reports.utility import UTILITY_METRICS
+
+POLICY_FORMAT = "privsynth-policy/1"
+PRESETS = ("standard", "strict")
+STATISTICS = ("upper", "lower", "value")
+_TOP_KEYS = {"format", "name", "description", "report", "utility", "checks"}
+_CHECK_KEYS = {"id", "metric", "max", "min", "statistic", "rationale", "source"}
+_REPORT_KEYS = {"min_count"}
+_UTILITY_KEYS = {"target"}
+_ATTRIBUTE = re.compile(r"^attribute\.(?P<col>.+)\.risk$")
+
+
+@dataclass
+class Check:
+    id: str
+    metric: str
+    comparison: str  # "max" or "min"
+    threshold: float
+    statistic: str
+    rationale: str = ""
+    source: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "utility" if self.metric.startswith("utility.") else "privacy"
+
+
+@dataclass
+class Policy:
+    name: str
+    checks: list[Check]
+    description: str = ""
+    min_count: int = 10
+    target: str | None = None
+    source: str = ""  # "preset:standard" or the file path
+    sha256: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "sha256": self.sha256}
+
+
+def known_metric(name: str) -> bool:
+    """Whether ``name`` is a metric some attack or the utility section can report."""
+    if name in METRICS or name in UTILITY_METRICS:
+        return "{" not in name
+    return bool(_ATTRIBUTE.match(name)) and name != "attribute.max_risk"
+
+
+def preset_path(name: str) -> Path:
+    return Path(str(resources.files("reports") / "presets" / f"{name}.toml"))
+
+
+def load_policy(spec: str | Path) -> Policy:
+    """A preset name (``standard``, ``strict``) or a TOML file path; errors are InputError."""
+    text_spec = str(spec)
+    if text_spec in PRESETS:
+        path, source = preset_path(text_spec), f"preset:{text_spec}"
+    else:
+        path, source = Path(text_spec), text_spec
+        if not path.is_file():
+            raise InputError(
+                f"policy {text_spec!r}: no such file (presets: {', '.join(PRESETS)})"
+            )
+    raw_bytes = path.read_bytes()
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"policy {source}: not valid TOML: {exc}") from exc
+    policy = parse_policy(data, where=f"policy {source}")
+    policy.source = source
+    policy.sha256 = hashlib.sha256(raw_bytes).hexdigest()
+    return policy
+
+
+def parse_policy(data: dict[str, Any], *, where: str = "policy") -> Policy:
+    _keys(data, _TOP_KEYS, where)
+    if data.get("format", POLICY_FORMAT) != POLICY_FORMAT:
+        raise InputError(f"{where}: format must be {POLICY_FORMAT!r}, got {data.get('format')!r}")
+    report = _table(data, "report", where)
+    _keys(report, _REPORT_KEYS, f"{where} [report]")
+    utility = _table(data, "utility", where)
+    _keys(utility, _UTILITY_KEYS, f"{where} [utility]")
+    min_count = report.get("min_count", 10)
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise InputError(f"{where}: [report] min_count must be a positive integer")
+    target = utility.get("target")
+    if target is not None and not isinstance(target, str):
+        raise InputError(f"{where}: [utility] target must be a column name")
+    raw_checks = data.get("checks")
+    if not isinstance(raw_checks, list) or not raw_checks:
+        raise InputError(f"{where}: needs at least one [[checks]] entry")
+    checks = [_check(c, i, where) for i, c in enumerate(raw_checks)]
+    ids = [c.id for c in checks]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise InputError(f"{where}: duplicate check ids {dupes}")
+    name = data.get("name", "custom")
+    if not isinstance(name, str):
+        raise InputError(f"{where}: name must be a string")
+    return Policy(
+        name=name,
+        checks=checks,
+        description=str(data.get("description", "")),
+        min_count=min_count,
+        target=target,
+        raw=data,
+    )
+
+
+def _check(c: Any, i: int, where: str) -> Check:
+    at = f"{where} check #{i + 1}"
+    if not isinstance(c, dict):
+        raise InputError(f"{at}: must be a table")
+    _keys(c, _CHECK_KEYS, at)
+    metric = c.get("metric")
+    if not isinstance(metric, str) or not metric:
+        raise InputError(f"{at}: needs a 'metric'")
+    at = f"{where} check {c.get('id', metric)!r}"
+    if not known_metric(metric):
+        raise InputError(
+            f"{at}: unknown metric {metric!r} (known: {', '.join(sorted(_listed()))}, "
+            "and attribute.<column>.risk)"
+        )
+    bounds = [k for k in ("max", "min") if k in c]
+    if len(bounds) != 1:
+        raise InputError(f"{at}: give exactly one of 'max' or 'min'")
+    comparison = bounds[0]
+    threshold = c[comparison]
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise InputError(f"{at}: {comparison} must be a number")
+    if not math.isfinite(threshold):
+        raise InputError(f"{at}: {comparison} must be finite")
+    statistic = c.get("statistic", "upper" if comparison == "max" else "lower")
+    if statistic not in STATISTICS:
+        raise InputError(f"{at}: statistic must be one of {STATISTICS}, got {statistic!r}")
+    for key in ("id", "rationale", "source"):
+        if key in c and not isinstance(c[key], str):
+            raise InputError(f"{at}: {key} must be a string")
+    return Check(
+        id=c.get("id", metric),
+        metric=metric,
+        comparison=comparison,
+        threshold=float(threshold),
+        statistic=statistic,
+        rationale=c.get("rationale", ""),
+        source=c.get("source", ""),
+    )
+
+
+def _listed() -> list[str]:
+    return [m for m in (*METRICS, *UTILITY_METRICS) if "{" not in m]
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {unknown} (allowed: {sorted(allowed)})")

@@ -1,0 +1,67 @@
+"""Markdown rendering for a CI step summary or a pull-request comment (GitHub-flavoured)."""
+
+from __future__ import annotations
+
+from reports.fmt import VERDICT_TEXT, interval, num, threshold
+from reports.model import Report
+
+_ICON = {"PASS": "✅", "FAIL": "❌", "INCONCLUSIVE": "⚠️", "ERROR": "⚠️"}
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    lines = [
+        f"## privsynth risk report: {_ICON[report.verdict]} {report.verdict}",
+        "",
+        f"**{VERDICT_TEXT[report.verdict]}** {_cell(report.summary)} (exit code {report.exit_code})",
+        "",
+        "| check | result | estimate | 95% interval | threshold | why |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in report.checks:
+        lines.append(
+            f"| `{_cell(c.id)}` | {_ICON[c.status]} {c.status} | "
+            f"{num(c.estimate.value) if c.estimate else '-'} | {interval(c)} | "
+            f"{c.statistic} {_cell(threshold(c))} | {_cell(c.explanation)} |"
+        )
+    bad = [a for a in report.attacks if a.status != "ok"]
+    if bad:
+        lines += ["", "**Attacks that could not run:**", ""]
+        lines += [f"- `{a.attack}`: {_cell(a.message)}" for a in bad]
+    b = report.budget
+    lines += ["", f"**Privacy budget:** {_cell(b.statement)}"]
+    if report.utility is not None:
+        lines += ["", "<details><summary>Utility (what the privacy costs)</summary>", ""]
+        lines += [
+            f"- {m.name}: {num(m.estimate.value, 3)}" for m in report.utility.metrics
+        ]
+        if report.utility.worst_columns:
+            worst = ", ".join(
+                f"`{_cell(w['column'])}` {num(w['tvd'], 3)}" for w in report.utility.worst_columns[:3]
+            )
+            lines.append(f"- worst columns (TVD): {worst}")
+        if report.utility.worst_pairs:
+            worst = ", ".join(
+                f"`{_cell(' × '.join(w['columns']))}` {num(w['tvd'], 3)}"
+                for w in report.utility.worst_pairs[:3]
+            )
+            lines.append(f"- worst pairs (TVD): {worst}")
+        if report.utility.ml:
+            ml = report.utility.ml
+            lines.append(
+                f"- {ml['model']} predicting `{_cell(ml['target'])}`: {ml['score']} "
+                f"{num(ml['tstr'], 3)} trained on synthetic vs {num(ml['trtr'], 3)} on real "
+                f"(majority baseline {num(ml['baseline'], 3)})"
+            )
+        lines += ["", "</details>"]
+    p = report.provenance
+    lines += [
+        "",
+        f"<sub>{_cell(p.tool)} · {p.created} · policy `{_cell(p.policy.get('name', ''))}` "
+        f"sha256 `{str(p.policy.get('sha256', ''))[:12]}` · audience {report.audience}</sub>",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""Terminal rendering (rich): the verdict first, then a table of checks."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from reports.fmt import VERDICT_TEXT, interval, num, threshold
+from reports.model import Report
+
+_STYLE = {"PASS": "green", "FAIL": "bold red", "INCONCLUSIVE": "yellow", "ERROR": "yellow"}
+
+
+def render_terminal(report: Report, console: Console | None = None) -> None:
+    console = console or Console()
+    style = _STYLE[report.verdict]
+    console.print(
+        Panel(
+            f"[{style}]{VERDICT_TEXT[report.verdict]}[/{style}]\n{report.summary}",
+            title=f"[{style}]verdict: {report.verdict}[/{style}] (exit {report.exit_code})",
+            expand=False,
+        ),
+        highlight=False,
+    )
+    table = Table(title=f"checks (policy {report.provenance.policy.get('name', '?')})")
+    for col in ("check", "result", "estimate", "95% interval", "compared", "threshold"):
+        table.add_column(col, overflow="fold")
+    for c in report.checks:
+        est = c.estimate
+        table.add_row(
+            f"{c.id}\n[dim]{c.metric}[/dim]",
+            f"[{_STYLE[c.status]}]{c.status}[/{_STYLE[c.status]}]",
+            num(est.value) if est else "-",
+            interval(c),
+            f"{c.statistic} {num(c.observed)}" if c.observed is not None else c.explanation,
+            threshold(c),
+        )
+    console.print(table)
+    bad = [a for a in report.attacks if a.status != "ok"]
+    for a in bad:
+        console.print(f"[yellow]attack {a.attack} could not run:[/yellow] {a.message}", highlight=False)
+    b = report.budget
+    if b.known:
+        console.print(f"[bold]privacy budget:[/bold] {b.statement}", highlight=False)
+    else:
+        console.print(f"[bold yellow]privacy budget:[/bold yellow] {b.statement}", highlight=False)
+    if report.utility is not None:
+        parts = [f"{m.name.removeprefix('utility.')}={num(m.estimate.value, 3)}"
+                 for m in report.utility.metrics]
+        console.print("[bold]utility:[/bold] " + ", ".join(parts), highlight=False)
+        if report.utility.ml:
+            ml = report.utility.ml
+            console.print(
+                f"  {ml['model']} on {ml['target']!s}: {ml['score']} trained on synthetic "
+                f"{num(ml['tstr'], 3)} vs trained on real {num(ml['trtr'], 3)} "
+                f"(majority baseline {num(ml['baseline'], 3)})",
+                highlight=False,
+            )
+    p = report.provenance
+    console.print(
+        f"[dim]{p.tool}; {p.created}; audience {report.audience}; "
+        f"policy sha256 {str(p.policy.get('sha256', ''))[:12]}[/dim]",
+        highlight=False,
+    )

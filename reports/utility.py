@@ -1,0 +1,308 @@
+"""What the privacy costs: marginal distances, association differences and train-synthetic-test-real.
+
+All numbers are aggregates over columns; no category or record value is reported. Numeric columns
+are cut at training-data deciles for the marginal distances.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from attacks.results import Estimate, Metric
+from reports.model import UtilitySection
+
+UTILITY_METRICS: dict[str, str] = {
+    "utility.marginal_1way.max_tvd": "largest total variation distance of one column's distribution",
+    "utility.marginal_1way.mean_tvd": "mean 1-way total variation distance over columns",
+    "utility.marginal_2way.max_tvd": "largest total variation distance of a pair of columns",
+    "utility.marginal_2way.mean_tvd": "mean 2-way total variation distance over column pairs",
+    "utility.correlation.max_abs_diff": "largest |association(train) - association(synthetic)| "
+    "over column pairs (Pearson for two numeric columns, Cramer's V otherwise)",
+    "utility.correlation.mean_abs_diff": "mean |association difference| over column pairs",
+    "utility.ml.tstr": "score of a model trained on synthetic data, tested on the real holdout",
+    "utility.ml.trtr": "score of the same model trained on real training data, tested on the holdout",
+    "utility.ml.gap": "trtr - tstr: the score the privacy costs",
+}
+
+N_QUANTILE_BINS = 10
+MAX_PAIR_COLUMNS = 40
+N_BOOT = 200
+
+
+@dataclass
+class _Col:
+    name: str
+    numeric: bool
+    train: np.ndarray  # codes
+    synth: np.ndarray
+    n_codes: int
+
+
+def _is_numeric(s: pd.Series, schema_type: str | None) -> bool:
+    if schema_type is not None:
+        return schema_type in ("integer", "float")
+    return bool(pd.api.types.is_numeric_dtype(s)) and s.nunique(dropna=True) > 20
+
+
+def _codes(train: pd.Series, synth: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    if numeric:
+        t = pd.to_numeric(train, errors="coerce").to_numpy(dtype=float)
+        s = pd.to_numeric(synth, errors="coerce").to_numpy(dtype=float)
+        finite = t[np.isfinite(t)]
+        qs = np.linspace(0, 1, N_QUANTILE_BINS + 1)[1:-1]
+        edges = np.unique(np.quantile(finite, qs)) if finite.size else np.array([])
+        n = edges.size + 1
+
+        def cut(x: np.ndarray) -> np.ndarray:
+            c = np.searchsorted(edges, x, side="right")
+            return np.where(np.isfinite(x), c, n)
+
+        return cut(t), cut(s), n + 1
+    t_txt = train.astype(object).where(train.notna(), None).map(lambda v: None if v is None else str(v))
+    s_txt = synth.astype(object).where(synth.notna(), None).map(lambda v: None if v is None else str(v))
+    cats = pd.Index(sorted(set(t_txt.dropna()) | set(s_txt.dropna())))
+    n = len(cats)
+
+    def enc(x: pd.Series) -> np.ndarray:
+        c = cats.get_indexer(x.fillna("\0missing"))
+        return np.where(c < 0, n, c)
+
+    return enc(t_txt), enc(s_txt), n + 1
+
+
+def _tvd(a: np.ndarray, b: np.ndarray, size: int) -> float:
+    p = np.bincount(a, minlength=size) / max(a.size, 1)
+    q = np.bincount(b, minlength=size) / max(b.size, 1)
+    return float(0.5 * np.abs(p - q).sum())
+
+
+def _cramers_v(a: np.ndarray, b: np.ndarray, na: int, nb: int) -> float:
+    table = np.bincount(a * nb + b, minlength=na * nb).reshape(na, nb).astype(float)
+    table = table[table.sum(1) > 0][:, table.sum(0) > 0]
+    if min(table.shape) < 2:
+        return 0.0
+    n = table.sum()
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
+
+
+def _pearson(x: pd.Series, y: pd.Series) -> float:
+    x = pd.to_numeric(x, errors="coerce")
+    y = pd.to_numeric(y, errors="coerce")
+    ok = x.notna() & y.notna()
+    if ok.sum() < 3 or x[ok].std() == 0 or y[ok].std() == 0:
+        return 0.0
+    return float(np.corrcoef(x[ok].astype(float), y[ok].astype(float))[0, 1])
+
+
+def _plain(name: str, value: float, note: str = "") -> Metric:
+    return Metric(
+        name,
+        Estimate(value, value, value, 0.95, "plug-in"),
+        UTILITY_METRICS[name] + note,
+        null_value=0.0,
+        higher_is_riskier=True,
+    )
+
+
+def compute_utility(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    target: str | None = None,
+    column_types: dict[str, str] | None = None,
+    seed: int = 0,
+    max_rows: int = 20000,
+) -> tuple[UtilitySection, dict[str, Any]]:
+    """The utility section and the marginal-error heat map (``{"columns", "tvd"}``)."""
+    types = column_types or {}
+    columns = [c for c in train.columns if c in synthetic.columns and types.get(c) != "exclude"]
+    section = UtilitySection()
+    missing = sorted(set(train.columns) - set(synthetic.columns))
+    if missing:
+        section.notes.append(f"{len(missing)} training column(s) absent from the synthetic table")
+    cols = []
+    for c in columns:
+        numeric = _is_numeric(train[c], types.get(c))
+        t, s, n = _codes(train[c], synthetic[c], numeric)
+        cols.append(_Col(c, numeric, t, s, n))
+    one = {c.name: _tvd(c.train, c.synth, c.n_codes) for c in cols}
+    section.worst_columns = [
+        {"column": k, "tvd": round(v, 6)} for k, v in sorted(one.items(), key=lambda kv: -kv[1])[:5]
+    ]
+    pair_cols = cols[:MAX_PAIR_COLUMNS]
+    if len(cols) > MAX_PAIR_COLUMNS:
+        section.notes.append(f"2-way measures use the first {MAX_PAIR_COLUMNS} columns")
+    names = [c.name for c in pair_cols]
+    heat = np.zeros((len(pair_cols), len(pair_cols)))
+    two: dict[tuple[str, str], float] = {}
+    assoc: dict[tuple[str, str], float] = {}
+    for i, j in itertools.combinations(range(len(pair_cols)), 2):
+        a, b = pair_cols[i], pair_cols[j]
+        size = a.n_codes * b.n_codes
+        v = _tvd(a.train * b.n_codes + b.train, a.synth * b.n_codes + b.synth, size)
+        heat[i, j] = heat[j, i] = v
+        two[(a.name, b.name)] = v
+        if a.numeric and b.numeric:
+            r_t = _pearson(train[a.name], train[b.name])
+            r_s = _pearson(synthetic[a.name], synthetic[b.name])
+        else:
+            r_t = _cramers_v(a.train, b.train, a.n_codes, b.n_codes)
+            r_s = _cramers_v(a.synth, b.synth, a.n_codes, b.n_codes)
+        assoc[(a.name, b.name)] = abs(r_t - r_s)
+    for i, c in enumerate(pair_cols):
+        heat[i, i] = one[c.name]
+    section.worst_pairs = [
+        {"columns": list(k), "tvd": round(v, 6)}
+        for k, v in sorted(two.items(), key=lambda kv: -kv[1])[:5]
+    ]
+    section.worst_associations = [
+        {"columns": list(k), "abs_diff": round(v, 6)}
+        for k, v in sorted(assoc.items(), key=lambda kv: -kv[1])[:5]
+    ]
+    metrics = [
+        _plain("utility.marginal_1way.max_tvd", max(one.values(), default=0.0)),
+        _plain("utility.marginal_1way.mean_tvd", float(np.mean(list(one.values()) or [0.0]))),
+    ]
+    if two:
+        metrics += [
+            _plain("utility.marginal_2way.max_tvd", max(two.values())),
+            _plain("utility.marginal_2way.mean_tvd", float(np.mean(list(two.values())))),
+            _plain("utility.correlation.max_abs_diff", max(assoc.values())),
+            _plain("utility.correlation.mean_abs_diff", float(np.mean(list(assoc.values())))),
+        ]
+    if target is None:
+        section.notes.append("no target column given: train-on-synthetic test skipped")
+    elif target not in columns or target not in holdout.columns:
+        section.notes.append(f"target column {target!r} not in every table: ML test skipped")
+    else:
+        numeric_target = _is_numeric(train[target], types.get(target))
+        ml, ml_metrics = _ml(train, holdout, synthetic, target, numeric_target, cols, seed, max_rows)
+        section.ml = ml
+        metrics += ml_metrics
+    section.metrics = metrics
+    heatmap = {"columns": names, "tvd": [[round(float(x), 6) for x in row] for row in heat]}
+    return section, heatmap
+
+
+def _features(
+    frames: list[pd.DataFrame], features: list[str], numeric: dict[str, bool]
+) -> tuple[list[np.ndarray], list[bool]]:
+    out = [np.empty((len(f), len(features))) for f in frames]
+    cat_mask = []
+    for j, c in enumerate(features):
+        if numeric[c]:
+            for k, f in enumerate(frames):
+                out[k][:, j] = pd.to_numeric(f[c], errors="coerce").to_numpy(dtype=float)
+            cat_mask.append(False)
+            continue
+        texts = [f[c].astype(object).where(f[c].notna(), None) for f in frames]
+        cats = pd.Index(sorted({str(v) for t in texts for v in t.dropna()}))
+        for k, t in enumerate(texts):
+            codes = cats.get_indexer(t.map(lambda v: None if v is None else str(v)))
+            out[k][:, j] = np.where(codes < 0, np.nan, codes)
+        cat_mask.append(len(cats) <= 250)
+    return out, cat_mask
+
+
+def _ml(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    target: str,
+    regression: bool,
+    cols: list[_Col],
+    seed: int,
+    max_rows: int,
+) -> tuple[dict[str, Any], list[Metric]]:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(seed)
+
+    def sub(df: pd.DataFrame) -> pd.DataFrame:
+        if len(df) <= max_rows:
+            return df
+        return df.iloc[np.sort(rng.choice(len(df), max_rows, replace=False))]
+
+    tr, sy, te = sub(train), sub(synthetic), sub(holdout)
+    numeric = {c.name: c.numeric for c in cols}
+    features = [c.name for c in cols if c.name != target]
+    (x_tr, x_sy, x_te), cat_mask = _features([tr, sy, te], features, numeric)
+    if regression:
+        y = [pd.to_numeric(f[target], errors="coerce").to_numpy(dtype=float) for f in (tr, sy, te)]
+    else:
+        y = [f[target].astype(object).map(lambda v: "\0missing" if pd.isna(v) else str(v)) for f in (tr, sy, te)]
+        y = [v.to_numpy() for v in y]
+    keep = [~pd.isna(v) if regression else np.ones(len(v), bool) for v in y]
+    x_tr, x_sy, x_te = x_tr[keep[0]], x_sy[keep[1]], x_te[keep[2]]
+    y_tr, y_sy, y_te = y[0][keep[0]], y[1][keep[1]], y[2][keep[2]]
+
+    def fit_predict(x: np.ndarray, yy: np.ndarray) -> np.ndarray:
+        if not regression and len(np.unique(yy)) < 2:
+            return np.full(len(y_te), yy[0] if len(yy) else "", dtype=object)
+        cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+        model = cls(max_iter=100, random_state=seed, categorical_features=np.array(cat_mask))
+        model.fit(x, yy)
+        return model.predict(x_te)
+
+    p_real, p_syn = fit_predict(x_tr, y_tr), fit_predict(x_sy, y_sy)
+    if regression:
+        def score(p: np.ndarray, idx: np.ndarray) -> float:
+            yt = y_te[idx]
+            ss = ((yt - yt.mean()) ** 2).sum()
+            return float(1 - ((yt - p[idx]) ** 2).sum() / ss) if ss > 0 else 0.0
+
+        score_name = "R^2"
+        baseline = 0.0
+    else:
+        right_real, right_syn = p_real == y_te, p_syn == y_te
+
+        def score(p: np.ndarray, idx: np.ndarray) -> float:
+            return float((right_real if p is p_real else right_syn)[idx].mean())
+
+        score_name = "accuracy"
+        _, counts = np.unique(y_tr, return_counts=True)
+        baseline = float((y_te == np.unique(y_tr)[np.argmax(counts)]).mean())
+    full = np.arange(len(y_te))
+    tstr, trtr = score(p_syn, full), score(p_real, full)
+    boots = []
+    for _ in range(N_BOOT):
+        idx = rng.integers(0, len(y_te), len(y_te))
+        s_syn, s_real = score(p_syn, idx), score(p_real, idx)
+        boots.append((s_syn, s_real, s_real - s_syn))
+    b = np.asarray(boots)
+    lo, hi = np.quantile(b, 0.025, axis=0), np.quantile(b, 0.975, axis=0)
+
+    def est(i: int, v: float) -> Estimate:
+        return Estimate(v, min(float(lo[i]), v), max(float(hi[i]), v), 0.95, "bootstrap (test rows)")
+
+    task = "regression" if regression else "classification"
+    desc = f" ({score_name}, target {target})"
+    metrics = [
+        Metric("utility.ml.tstr", est(0, tstr), UTILITY_METRICS["utility.ml.tstr"] + desc,
+               null_value=trtr, higher_is_riskier=False),
+        Metric("utility.ml.trtr", est(1, trtr), UTILITY_METRICS["utility.ml.trtr"] + desc,
+               null_value=None, higher_is_riskier=False),
+        Metric("utility.ml.gap", est(2, trtr - tstr), UTILITY_METRICS["utility.ml.gap"] + desc,
+               null_value=0.0, higher_is_riskier=True),
+    ]
+    ml = {
+        "target": target,
+        "task": task,
+        "model": "HistGradientBoosting" + ("Regressor" if regression else "Classifier"),
+        "score": score_name,
+        "tstr": round(tstr, 6),
+        "trtr": round(trtr, 6),
+        "baseline": round(baseline, 6),
+        "n_fit_real": int(len(y_tr)),
+        "n_fit_synthetic": int(len(y_sy)),
+        "n_test": int(len(y_te)),
+    }
+    return ml, metrics

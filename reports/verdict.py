@@ -1,0 +1,121 @@
+"""Apply a policy to measured metrics: each check PASS / FAIL / INCONCLUSIVE / ERROR, then a verdict.
+
+A check compares a statistic of the metric's estimate with its threshold:
+
+* ``upper`` / ``lower`` (interval ends): PASS when that end is on the safe side of the threshold,
+  FAIL when the whole interval is on the unsafe side, INCONCLUSIVE when the interval straddles it.
+* ``value``: the point estimate alone decides PASS or FAIL.
+
+A check whose metric was not measured (its attack errored, or no utility target) is ERROR.
+Verdict: any FAIL -> FAIL (exit 1); else any ERROR/INCONCLUSIVE, or any attack that could not run
+-> INCONCLUSIVE (exit 3); else PASS (exit 0). Never PASS when something did not run.
+"""
+
+from __future__ import annotations
+
+from attacks.results import AuditResult, Metric
+from reports.model import CheckResult, UtilitySection
+from reports.policy import Check, Policy
+
+EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def evaluate_check(check: Check, metric: Metric | None, why_missing: str = "") -> CheckResult:
+    base = {
+        "id": check.id,
+        "metric": check.metric,
+        "kind": check.kind,
+        "comparison": check.comparison,
+        "threshold": check.threshold,
+        "statistic": check.statistic,
+        "rationale": check.rationale,
+        "source": check.source,
+    }
+    if metric is None:
+        return CheckResult(
+            **base, status="ERROR", explanation=f"not measured: {why_missing or 'metric missing'}"
+        )
+    est = metric.estimate
+    lo, hi, thr = est.ci_low, est.ci_high, check.threshold
+    safe_max = check.comparison == "max"
+    observed = {"upper": hi, "lower": lo, "value": est.value}[check.statistic]
+    ok = observed <= thr if safe_max else observed >= thr
+    sign = "<=" if safe_max else ">="
+    bad = ">" if safe_max else "<"
+    interval = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    label = {"upper": "upper CI bound", "lower": "lower CI bound", "value": "estimate"}
+    stat = label[check.statistic]
+    if ok:
+        status = "PASS"
+        text = f"{stat} {_fmt(observed)} {sign} {_fmt(thr)}"
+    elif check.statistic == "value":
+        status = "FAIL"
+        text = f"estimate {_fmt(observed)} {bad} {_fmt(thr)}"
+    else:
+        whole_bad = lo > thr if safe_max else hi < thr
+        if whole_bad:
+            status = "FAIL"
+            text = f"whole interval {interval} {bad} {_fmt(thr)}"
+        else:
+            status = "INCONCLUSIVE"
+            text = f"interval {interval} straddles {_fmt(thr)}: more data needed to decide"
+    return CheckResult(
+        **base,
+        status=status,
+        explanation=text,
+        observed=observed,
+        estimate=est,
+        description=metric.description,
+    )
+
+
+def evaluate(
+    policy: Policy, audit: AuditResult, utility: UtilitySection | None = None
+) -> tuple[list[CheckResult], str, int, str]:
+    """(check results, verdict, exit code, one-line summary)."""
+    metrics = audit.metrics()
+    errored = {a.attack: a.message for a in audit.attacks if a.status != "ok"}
+    if utility is not None:
+        metrics.update({m.name: m for m in utility.metrics})
+    results = []
+    for check in policy.checks:
+        metric = metrics.get(check.metric)
+        why = ""
+        if metric is None:
+            why = _why_missing(check, errored, utility)
+        results.append(evaluate_check(check, metric, why))
+    statuses = [r.status for r in results]
+    if "FAIL" in statuses:
+        verdict = "FAIL"
+    elif "ERROR" in statuses or "INCONCLUSIVE" in statuses or errored:
+        verdict = "INCONCLUSIVE"
+    else:
+        verdict = "PASS"
+    n_fail = statuses.count("FAIL")
+    n_open = statuses.count("INCONCLUSIVE") + statuses.count("ERROR")
+    parts = [f"{statuses.count('PASS')}/{len(results)} checks passed"]
+    if n_fail:
+        parts.append(f"failed: {', '.join(r.id for r in results if r.status == 'FAIL')}")
+    if n_open:
+        parts.append(
+            "undecided: "
+            + ", ".join(r.id for r in results if r.status in ("INCONCLUSIVE", "ERROR"))
+        )
+    if errored:
+        parts.append(f"attacks that could not run: {', '.join(sorted(errored))}")
+    return results, verdict, EXIT_CODES[verdict], "; ".join(parts)
+
+
+def _why_missing(check: Check, errored: dict[str, str], utility: UtilitySection | None) -> str:
+    if check.kind == "utility":
+        if utility is None:
+            return "the utility section was not computed"
+        return "; ".join(utility.notes) or "utility metric not computed"
+    for attack, message in errored.items():
+        if check.metric.startswith(attack + ".") or check.metric.split(".")[0] == attack:
+            return f"attack {attack!r} could not run: {message}"
+    return "no attack reported this metric (is the column a secret of the audit?)"

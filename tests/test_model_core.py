@@ -1,0 +1,125 @@
+"""Factor algebra, junction-tree construction, log-space BP and exact projection vs brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from privsynth.domain import Domain
+from privsynth.model import Factor, GraphicalModel, JunctionTree, model_size_mb
+
+DOM = Domain(tuple("abcdefg"), (2, 3, 2, 4, 2, 3, 2))
+SHAPES = {
+    "chain": [("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")],
+    "star": [("a", "b"), ("a", "c"), ("a", "d"), ("a", "e", "f")],
+    "cycle_fill_in": [("a", "b"), ("b", "c"), ("c", "d"), ("d", "a"), ("e", "f"), ("b", "e")],
+    "grid_fill_in": [
+        ("a", "b"),
+        ("b", "c"),
+        ("a", "d"),
+        ("b", "e"),
+        ("c", "f"),
+        ("d", "e"),
+        ("e", "f"),
+    ],
+    "disconnected": [("a", "b", "c"), ("e", "f")],
+}
+
+
+def _random_model(cliques, seed: int, total: float = 1000.0) -> tuple[GraphicalModel, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    tree = JunctionTree(DOM, cliques)
+    pots = {c: Factor.random(DOM.project(c), rng, scale=1.5) for c in tree.maximal_cliques}
+    joint = Factor.zeros(DOM)
+    for f in pots.values():
+        joint = joint + f
+    p = np.exp(joint.values - joint.values.max())
+    return GraphicalModel(DOM, tree, pots, total=total), p / p.sum() * total
+
+
+def _brute(joint: np.ndarray, attrs) -> np.ndarray:
+    return Factor(DOM, joint).project(attrs).values
+
+
+def test_factor_broadcasting_and_projection():
+    rng = np.random.default_rng(0)
+    f = Factor.random(DOM.project(("b", "a")), rng)
+    g = Factor.random(DOM.project(("c", "a")), rng)
+    h = f + g
+    assert h.attrs == ("b", "a", "c")
+    want = f.values[:, :, None] + g.values.T[None, :, :]
+    assert np.allclose(h.values, want)
+    assert np.allclose((f * g).project(("a",)).values, (f.exp().log() * g).sum(("b", "c")).values)
+    lse = h.logsumexp(("b",))
+    assert np.allclose(lse.values, np.log(np.exp(h.values).sum(axis=0)))
+    assert np.allclose(h.project(("c", "b"), log=True).values, np.log(np.exp(h.values).sum(1)).T)
+    e = f.expand(DOM.project(("c", "a", "b")))
+    assert e.values.shape == (2, 2, 3) and np.allclose(e.values[1], f.values.T)
+    assert np.allclose(f.transpose(("a", "b")).values, f.values.T)
+    z = Factor.zeros(DOM.project(("a",))) / Factor.zeros(DOM.project(("a",)))
+    assert np.all(z.values == 0)
+    assert np.isclose(Factor.uniform(DOM.project(("a", "b"))).sum(), 1.0)
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_calibrated_marginals_match_brute_force(shape):
+    model, joint = _random_model(SHAPES[shape], seed=len(shape))
+    for clique in SHAPES[shape]:
+        assert any(set(clique) <= set(m) for m in model.tree.maximal_cliques)
+    for clique, marg in model.marginals().items():
+        np.testing.assert_allclose(marg, _brute(joint, clique), rtol=1e-10, atol=1e-10)
+        assert np.isclose(marg.sum(), model.total)
+
+
+@pytest.mark.parametrize("shape", ["chain", "cycle_fill_in", "grid_fill_in", "disconnected"])
+def test_project_any_subset_is_exact(shape):
+    model, joint = _random_model(SHAPES[shape], seed=7)
+    subsets = [s for k in (1, 2, 3) for s in itertools.combinations(DOM.attrs, k)]
+    for attrs in subsets[::3] + [("g", "a"), ("e", "a", "d"), ("f", "c", "a", "g")]:
+        np.testing.assert_allclose(model.project(attrs), _brute(joint, attrs), rtol=1e-9, atol=1e-9)
+    assert model.project(("d", "a")).shape == (4, 2)
+
+
+def test_extreme_potentials_stay_finite():
+    tree = JunctionTree(DOM, SHAPES["chain"])
+    rng = np.random.default_rng(3)
+    pots = {c: Factor.random(DOM.project(c), rng, scale=300.0) for c in tree.maximal_cliques}
+    model = GraphicalModel(DOM, tree, pots, total=50.0)
+    for marg in model.marginals().values():
+        assert np.all(np.isfinite(marg)) and np.isclose(marg.sum(), 50.0)
+    assert np.all(np.isfinite(model.project(("a", "e"))))
+
+
+def test_chain_has_no_fill_in_and_size_is_real():
+    dom = Domain(tuple("pqrstu"), (5, 4, 3, 6, 2, 7))
+    chain = [("p", "q"), ("q", "r"), ("r", "s"), ("s", "t"), ("t", "u")]
+    tree = JunctionTree(dom, chain)
+    assert sorted(tree.maximal_cliques) == sorted(chain)
+    assert len(tree.edges) == len(tree.maximal_cliques) - 1
+    cells = sum(dom.size(c) for c in chain)
+    assert tree.size_cells() == cells
+    assert model_size_mb(dom, chain) == pytest.approx(cells * 8 / 2**20)
+    # a 4-cycle needs one chord: two triangles
+    cyc = JunctionTree(dom, [("p", "q"), ("q", "r"), ("r", "s"), ("p", "s")])
+    assert all(len(c) == 3 for c in cyc.maximal_cliques if set(c) & {"p", "q", "r", "s"} == set(c))
+    assert model_size_mb(dom, [("p", "q"), ("q", "r"), ("r", "s"), ("p", "s")]) == cyc.size_mb()
+    assert set(tree.elimination_order) == set(dom.attrs)
+
+
+def test_running_intersection_property():
+    for cliques in SHAPES.values():
+        tree = JunctionTree(DOM, cliques)
+        nb = tree.neighbors()
+        for attr in DOM.attrs:
+            holders = {c for c in tree.maximal_cliques if attr in c}
+            assert holders, attr
+            start = next(iter(holders))
+            seen, stack = {start}, [start]
+            while stack:
+                for d in nb[stack.pop()]:
+                    if d in holders and d not in seen:
+                        seen.add(d)
+                        stack.append(d)
+            assert seen == holders, (cliques, attr)
