@@ -74,68 +74,34 @@ _COUNTS_METRIC = dp.l02inf_distance(dp.absolute_distance(T="i64"))
 _COUNT_BY_DISTANCE = (1, 1, 1)
 
 
-# -- public candidate grids -------------------------------------------------------------------------
+# -- public grids ----------------------------------------------------------------------------------
 def number_grid(integer: bool) -> np.ndarray:
-    """The public candidates for a numeric bound (sorted, data-independent)."""
-    mantissas = np.arange(10, 100) / 10.0
+    """Public bin edges for numbers: 0 and +-m * 10^k (m in GRID_MANTISSAS), then +-GRID_LIMIT.
+
+    Integers use the integral edges only (and every integer from -9 to 9). Sorted, data-independent.
+    """
     decades = 10.0 ** np.arange(GRID_MIN_EXP, GRID_MAX_EXP + 1)
-    pos = np.array([float(f"{v:.6g}") for v in (decades[:, None] * mantissas[None, :]).ravel()])
+    pos = np.array([float(f"{v:.6g}") for v in (decades[:, None] * GRID_MANTISSAS).ravel()])
     pos = np.append(pos, GRID_LIMIT)
     if integer:
-        pos = np.round(pos)
+        pos = np.concatenate([pos[pos == np.round(pos)], np.arange(1.0, 10.0)])
         pos = pos[pos >= 1]
     pos = np.unique(pos)
     return np.concatenate([-pos[::-1], [0.0], pos])
 
 
 def date_grid() -> np.ndarray:
-    """The public candidates for a datetime bound: one per day, as seconds since the epoch."""
-    days = pd.date_range(DATE_GRID_START, DATE_GRID_END, freq="D")
-    return days.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    """Public bin edges for datetimes: every 1 January from DATE_GRID_START to DATE_GRID_END."""
+    years = pd.date_range(f"{DATE_GRID_START}-01-01", f"{DATE_GRID_END}-01-01", freq="YS")
+    return years.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+
+
+def bin_keys(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Index of the grid bin [edges[i], edges[i+1]) holding each value; the end bins are open."""
+    return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
 
 
 # -- mechanisms -------------------------------------------------------------------------------------
-def _quantile_scorer(candidates: np.ndarray, alpha: float) -> dp.Transformation:
-    return dp.t.make_quantile_score_candidates(
-        *_FLOAT_SPACE, candidates=[float(c) for c in candidates], alpha=float(alpha)
-    )
-
-
-def private_quantile(
-    x: np.ndarray,
-    candidates: np.ndarray,
-    alpha: float,
-    rho: float,
-    *,
-    ledger: PrivacyLedger,
-    noise: NoiseSource,
-    what: str,
-) -> float:
-    """The ``alpha``-quantile of ``x`` chosen among public ``candidates`` at zCDP cost ``rho``.
-
-    OpenDP's quantile score (Smith 2011) for each candidate, then the exponential mechanism
-    (report-noisy-max with Gumbel noise; OpenDP's sampler when unseeded). The score's sensitivity
-    under add/remove-one-record is OpenDP's stability map of the score transformation.
-    """
-    scorer = _quantile_scorer(candidates, alpha)
-    sensitivity = float(scorer.map(1))
-    epsilon = math.sqrt(8.0 * rho)  # the exponential mechanism at epsilon is epsilon^2/8-zCDP
-    scale = 2.0 * sensitivity / epsilon
-    od_rho = float(opendp_noisy_max(scale).map(sensitivity))
-    ledger.charge(
-        max(exponential_mechanism_rho(epsilon), od_rho),
-        what=what,
-        mechanism="exponential (quantile score, Gumbel report-noisy-max)",
-        sensitivity=sensitivity,
-        scale=scale,
-        epsilon=epsilon,
-        alpha=alpha,
-        candidates=int(len(candidates)),
-    )
-    scores = np.asarray(scorer(x.tolist()), dtype=float)
-    return float(candidates[noise.noisy_argmax(-scores, scale)])
-
-
 def threshold_for(sigma: float, delta: float) -> int:
     """Smallest integer threshold at which a category held by one record leaks w.p. <= ``delta``.
 
