@@ -8,6 +8,7 @@ import typer
 
 from privsynth.cli.app import QuietOption, app, handle_errors
 from privsynth.errors import InputError
+from privsynth.io import DEFAULT_MISSING
 from privsynth.pipeline import check_output, load_inputs, manifest_path, synthesize, write_release
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
@@ -33,6 +34,11 @@ def synth(
     example: bool = typer.Option(
         False, "--example", help="Use the bundled Adult table and schema."
     ),
+    missing: list[str] | None = typer.Option(
+        None,
+        "--missing",
+        help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
@@ -43,7 +49,8 @@ def synth(
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
     check_output(out)
     progress = Progress(quiet=quiet)
-    inputs = load_inputs(data, schema, example=example)
+    markers = tuple(missing) if missing else DEFAULT_MISSING
+    inputs = load_inputs(data, schema, example=example, missing=markers)
     table, synthesizer = synthesize(
         inputs, method=method, epsilon=epsilon, delta=delta, rows=rows, seed=seed, progress=progress
     )
