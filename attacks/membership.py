@@ -5,8 +5,10 @@ than non-members (holdout rows, equal count).
 * distance score: minus the distance from the target to its nearest synthetic row
   (generative models that memorise put synthetic rows on top of training rows).
 * density-ratio score (after DOMIAS, van Breugel et al. 2023): log synthetic density minus log
-  reference density at the target, both from k-nearest-neighbour distances
-  (mean of log r_j over the first k neighbours). Reference data are holdout rows; they are
+  reference density at the target, both from nearest-neighbour distances: log(r_ref + eps) -
+  log(r_syn + eps), r the distance to the nearest (or mean log over the first ``density_k``)
+  neighbour, eps a tenth of the median reference distance (so near-duplicates in dense regions
+  do not dominate). Reference data are holdout rows; they are
   cross-fitted: the holdout is split in two folds, a target of fold A (member or not, members
   being assigned to folds at random) is scored against reference fold B, so no target is ever
   its own reference. Overfitting on rare records (the usual victims, Meeus et al. 2023) shows
@@ -14,7 +16,9 @@ than non-members (holdout rows, equal count).
 
 For each score: ROC AUC (DeLong interval) over all targets; thresholds for TPR at a fixed FPR and
 for the advantage max(TPR - FPR) are chosen on one half of the targets and applied to the other
-(both ways, pooled), with exact (Clopper-Pearson) and Newcombe intervals.
+(both ways, pooled), with exact (Clopper-Pearson) and Newcombe intervals. The TPR@FPR threshold
+keeps the true FPR at or below the target with 95% probability (Neyman-Pearson umbrella), so a
+reported TPR above the target FPR is not an artefact of threshold noise.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import stats as sps
 
 from attacks import stats
 from attacks.base import Attack
@@ -41,13 +46,18 @@ def _split(n: int, rng: np.random.Generator) -> np.ndarray:
     return f
 
 
-def _fpr_threshold(neg: np.ndarray, alpha: float) -> float:
-    """Smallest threshold t with (#neg > t) <= floor(alpha * n) (score > t means member)."""
-    if neg.size == 0:
+def _fpr_threshold(neg: np.ndarray, alpha: float, delta: float = 0.05) -> float:
+    """Threshold t (score > t means member) whose true FPR exceeds ``alpha`` with probability
+    at most ``delta`` (Neyman-Pearson umbrella order statistic, Tong et al. 2018): t is the
+    (j+1)-th largest non-member score with the largest j such that P(Binom(n, alpha) <= j) <=
+    delta (j = 0 when none qualifies). The threshold is fitted on one half of the targets."""
+    n = neg.size
+    if n == 0:
         return math.inf
     desc = np.sort(neg)[::-1]
-    allowed = int(math.floor(alpha * neg.size))
-    return float(desc[min(allowed, neg.size - 1)])
+    ok = np.flatnonzero(sps.binom.cdf(np.arange(n), n, alpha) <= delta)
+    j = int(ok[-1]) if ok.size else 0
+    return float(desc[min(j, n - 1)])
 
 
 def _advantage_threshold(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -197,12 +207,13 @@ class DensityMembershipAttack(_MembershipAttack):
 
     name = "membership.density"
 
-    def __init__(self, *args: Any, eps: float = 1e-3, **kw: Any) -> None:
+    def __init__(self, *args: Any, density_k: int = 1, eps: float = 0.1, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.eps = float(eps)
+        self.density_k = int(density_k)
+        self.eps = float(eps)  # relative to the median reference NN distance
 
-    def _logr(self, dist: np.ndarray) -> np.ndarray:
-        return np.log(dist + self.eps).mean(axis=1)
+    def _logr(self, dist: np.ndarray, eps: float) -> np.ndarray:
+        return np.log(dist[:, : self.density_k] + eps).mean(axis=1)
 
     def _scores(self) -> tuple[np.ndarray, np.ndarray]:
         d = self.data
@@ -213,8 +224,9 @@ class DensityMembershipAttack(_MembershipAttack):
         hfold = _split(dn.shape[0], rng)
         mfold = _split(dm.shape[0], rng)
         xm, xh = d.matrix("train"), d.matrix("holdout")
-        ref_m = np.empty(dm.shape[0])
-        ref_n = np.empty(dn.shape[0])
+        kk = self.density_k
+        ref_m = np.empty((dm.shape[0], kk))
+        ref_n = np.empty((dn.shape[0], kk))
         for f in (0, 1):
             base = xh[hfold != f]
             if base.shape[0] < 1:
@@ -223,10 +235,12 @@ class DensityMembershipAttack(_MembershipAttack):
             q = np.concatenate([xm[mfold == f], xh[hfold == f]])
             d.record_recall(index, q, f"holdout_fold{f}")
             dist, _ = index.search(q, k)
-            r = self._logr(dist)
+            r = dist[:, : self.density_k]
             nm = int((mfold == f).sum())
             ref_m[mfold == f] = r[:nm]
             ref_n[hfold == f] = r[nm:]
-        syn_m, syn_n = self._logr(dm), self._logr(dn)
+        eps = self.eps * max(float(np.median(np.concatenate([ref_m[:, 0], ref_n[:, 0]]))), 1e-9)
+        ref_m, ref_n = self._logr(ref_m, eps), self._logr(ref_n, eps)
+        syn_m, syn_n = self._logr(dm, eps), self._logr(dn, eps)
         # log density ~ -dim * log r: score = dim-free log r_ref - log r_syn
         return ref_m - syn_m, ref_n - syn_n

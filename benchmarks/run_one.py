@@ -148,7 +148,7 @@ def run_smartnoise(args, df: pd.DataFrame, domain: dict | None, meta: dict) -> p
     t0 = time.perf_counter()
     # All columns are already discretised codes: declare them categorical, so no privacy budget
     # is spent on preprocessing (preprocessor_eps=0). smartnoise infers each column's category
-    # set from the data (its LabelTransformer), as its documentation does for categorical data.
+    # set from the data (its LabelTransformer): its own behaviour, not a choice of this harness.
     synth.fit(df, categorical_columns=cols, preprocessor_eps=0.0)
     meta["fit_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -156,15 +156,26 @@ def run_smartnoise(args, df: pd.DataFrame, domain: dict | None, meta: dict) -> p
     meta["sample_s"] = time.perf_counter() - t0
     if not isinstance(out, pd.DataFrame):
         out = pd.DataFrame(np.asarray(out), columns=cols)
+    model = getattr(synth, "synthesizer", None)
+    if args.iid_out and model is not None and hasattr(model, "synthetic_data"):
+        # Same fitted model, rows drawn i.i.d. (mbi's method="sample") instead of mbi 1.1's
+        # default randomized rounding; see README ("peer sampling").
+        default = model.synthetic_data
+        model.synthetic_data = lambda rows=None, method="sample": default(rows, method="sample")
+        t0 = time.perf_counter()
+        iid = synth.sample(len(df))
+        meta["sample_iid_s"] = time.perf_counter() - t0
+        model.synthetic_data = default
+        iid = iid if isinstance(iid, pd.DataFrame) else pd.DataFrame(np.asarray(iid), columns=cols)
+        iid.to_csv(args.iid_out, index=False)
     meta["note"] = "seeded through numpy's global RNG; no seed argument in smartnoise-synth"
     return out
 
 
 def run_opendp(args, df: pd.DataFrame, domain: dict | None, meta: dict) -> pd.DataFrame:
     try:
-        import polars as pl
-
         import opendp.prelude as dp
+        import polars as pl
         from opendp.extras import mbi as _mbi  # noqa: F401 - fails without opendp[mbi]
     except Exception as exc:  # noqa: BLE001
         raise Skip(f"opendp[mbi] not importable: {exc!r}") from exc
@@ -208,7 +219,14 @@ def run_opendp(args, df: pd.DataFrame, domain: dict | None, meta: dict) -> pd.Da
     t0 = time.perf_counter()
     out = table.synthesize(rows=len(df)).to_pandas()
     meta["sample_s"] = time.perf_counter() - t0
+    if args.iid_out:  # same fitted model, rows drawn i.i.d.; see README ("peer sampling")
+        t0 = time.perf_counter()
+        iid = table.synthesize(rows=len(df), method="sample").to_pandas()
+        meta["sample_iid_s"] = time.perf_counter() - t0
+        iid[list(df.columns)].to_csv(args.iid_out, index=False)
     meta["note"] = "OpenDP samples its noise from OS entropy; the seed does not control it"
+    if attempts:
+        meta["note"] += f"; retried {len(attempts)}x with a smaller rho (opendp/opendp#2789)"
     return out[list(df.columns)]
 
 
@@ -325,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--input", type=Path, help="table given to the implementation")
     p.add_argument("--domain", type=Path, help="{column: k} JSON for a coded --input")
     p.add_argument("--schema", type=Path, help="schema file for privsynth")
+    p.add_argument("--iid-out", type=Path,
+                   help="peers: also write rows sampled i.i.d. from the same fitted model here")  # fmt: skip
     args = p.parse_args(argv)
 
     paths = default_paths(args.data, args.data_dir)

@@ -14,6 +14,7 @@ See benchmarks/README.md for the setup of the peers' environments and example co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import itertools
 import json
@@ -111,7 +112,9 @@ class Encoder:
         ps = _privsynth_schema(schema_path)
         if ps is not None:  # privsynth's own reviewed schema and encoder: same bins as privsynth
             dom = ps.domain()
-            enc = cls(list(dom.attrs), list(dom.shape), {}, f"privsynth encoding with {schema_path}")
+            enc = cls(
+                list(dom.attrs), list(dom.shape), {}, f"privsynth encoding with {schema_path}"
+            )
             enc.schema = ps
             return enc
         found = _schema_bins(schema_path)
@@ -239,10 +242,8 @@ def run_child(cmd: list[str], timeout: float, log_path: Path) -> dict:
         if time.perf_counter() - t0 > timeout:
             timed_out = True
             for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    pass
                 time.sleep(2 if sig == signal.SIGTERM else 0)
                 pid, status, ru = os.wait4(proc.pid, os.WNOHANG if sig == signal.SIGTERM else 0)
                 if pid:
@@ -291,6 +292,8 @@ class Dataset:
                 self.coded_path, index=False
             )
             self.domain_path.write_text(json.dumps(self.encoder.domain()))
+        # what the peers and references return for raw adult: codes over the same domain
+        self.code_encoder = Encoder.for_pgm(self.encoder.domain())
         if (self.codes == self.encoder.sizes).any():
             raise ValueError(f"{name}: real data has values outside the evaluation domain")
 
@@ -332,15 +335,19 @@ def execute(run: dict, args, datasets: dict[str, Dataset], work: Path) -> dict:
     eps = run["epsilon"] if run["epsilon"] is not None else 1.0
     tag = f"{run['data']}_{impl}_{method}_e{run['epsilon']}_s{run['seed']}"
     out, meta_path, log = work / f"{tag}.csv", work / f"{tag}.json", work / f"{tag}.log"
-    for p in (out, meta_path):
+    iid_out = work / f"{tag}.iid.csv"
+    for p in (out, meta_path, iid_out):
         p.unlink(missing_ok=True)
     py = args.python[impl]
     cmd = [py, str(HERE / "run_one.py"), "--impl", impl, "--method", method,
            "--data", run["data"], "--epsilon", repr(eps), "--delta", repr(args.delta),
            "--seed", str(run["seed"]), "--out", str(out), "--meta", str(meta_path),
            *ds.inputs_for(impl)]  # fmt: skip
+    if impl in ("smartnoise", "opendp") and args.peer_iid:
+        cmd += ["--iid-out", str(iid_out)]
     res = dict(run, delta=args.delta, command=shlex.join(cmd))
     res.update(run_child(cmd, timeout_for(args, method), log))
+    res["jobs"], res["load5_after"] = args.jobs, os.getloadavg()[1]
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     res.update({k: meta.get(k) for k in ("fit_s", "sample_s", "rows", "versions", "note")})
     if res["timed_out"]:
@@ -353,18 +360,29 @@ def execute(run: dict, args, datasets: dict[str, Dataset], work: Path) -> dict:
         res["error"] = meta.get("error") or tail(log, 400)
         res["log_tail"] = tail(log)
     else:
-        t0 = time.perf_counter()
-        syn = ds.encoder.encode(pd.read_csv(out))
-        res["tvd2"] = mean_tvd(ds.codes, syn, ds.encoder.sizes, 2)
-        res["tvd3"] = mean_tvd(ds.codes, syn, ds.encoder.sizes, 3)
-        res["invalid_frac"] = float((syn == ds.encoder.sizes).any(axis=1).mean())
-        res["score_s"] = time.perf_counter() - t0
-        res["status"] = "ok"
+        enc = ds.encoder if impl == "privsynth" else ds.code_encoder
+        try:
+            t0 = time.perf_counter()
+            syn = enc.encode(pd.read_csv(out))
+            res["tvd2"] = mean_tvd(ds.codes, syn, enc.sizes, 2)
+            res["tvd3"] = mean_tvd(ds.codes, syn, enc.sizes, 3)
+            res["invalid_frac"] = float((syn == enc.sizes).any(axis=1).mean())
+            if iid_out.exists():
+                iid = enc.encode(pd.read_csv(iid_out))
+                res["tvd2_iid"] = mean_tvd(ds.codes, iid, enc.sizes, 2)
+                res["tvd3_iid"] = mean_tvd(ds.codes, iid, enc.sizes, 3)
+            res["score_s"] = time.perf_counter() - t0
+            res["status"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - an unscorable output is that run's error
+            res["status"] = "error"
+            res["error"] = f"output could not be scored: {type(exc).__name__}: {exc}"
         if not args.keep_synth:
-            out.unlink()
+            out.unlink(missing_ok=True)
+            iid_out.unlink(missing_ok=True)
     print(
         f"[{res['status']:>7}] {tag}: {res['seconds']:.1f}s {res['peak_mb'] or 0:.0f}MB"
         + (f" tvd2={res['tvd2']:.4f} tvd3={res['tvd3']:.4f}" if res["status"] == "ok" else "")
+        + (f" iid: {res['tvd2_iid']:.4f} {res['tvd3_iid']:.4f}" if "tvd2_iid" in res else "")
         + (f" ({str(res.get('error', ''))[:200]})" if res["status"] != "ok" else ""),
         flush=True,
     )
@@ -396,6 +414,7 @@ def summarise(rows: list[dict]) -> list[dict]:
         out.append(
             {"data": data, "impl": impl, "method": method, "epsilon": eps,
              "ok": len(ok), "runs": len(rs), "tvd2": med("tvd2"), "tvd3": med("tvd3"),
+             "tvd2_iid": med("tvd2_iid"), "tvd3_iid": med("tvd3_iid"),
              "seconds": med("seconds", ok or rs), "peak_mb": med("peak_mb", ok or rs),
              "statuses": ",".join(statuses)}
         )  # fmt: skip
@@ -403,11 +422,12 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def sort_key(r: dict) -> tuple:
+    """Dataset, then epsilon (references first), then method, then impl: peers side by side."""
     order = {i: n for n, i in enumerate(IMPLS)}
     return (
         DATASETS.index(r["data"]) if r["data"] in DATASETS else 9,
-        r["method"],
         -1 if r["epsilon"] is None else r["epsilon"],
+        r["method"],
         order.get(r["impl"], 9),
         r.get("seed", 0),
     )
@@ -432,39 +452,45 @@ def render(rows: list[dict], info: dict) -> str:
         f"- machine: {info['machine']}",
         f"- delta: {info['delta']:g}; concurrent runs: {info['jobs']}; "
         f"TVD domain for raw adult: {info.get('adult_bins', 'n/a')}",
+        f"- load average during this invocation: {info.get('loadavg', '?')} — other processes "
+        "on the machine slow the runs down; compare seconds only between quiet, serial runs",
         "- 2-way / 3-way TVD: mean over all 2-way / 3-way marginals of the total variation "
         "distance between the real and the synthetic table (0 = identical, 1 = disjoint)",
         "- seconds: wall time of the whole child process (interpreter start, imports, read, fit, "
         "sample, write); fit s: time inside fit as reported by the child; peak MB: max RSS of "
         "the child",
         "- reference rows are non-private (epsilon '-')",
+        "- TVD iid (peers only): the same fitted peer model, rows drawn i.i.d. from it (mbi's "
+        "method='sample') instead of the peers' default randomized rounding (see README)",
         "",
         "## Summary (medians over seeds)",
         "",
         "| dataset | impl | method | epsilon | ok/runs | 2-way TVD | 3-way TVD | seconds "
-        "| peak MB | status |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| peak MB | status | 2-way TVD iid | 3-way TVD iid |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in sorted(summarise(rows), key=sort_key):
         L.append(
             f"| {s['data']} | {s['impl']} | {s['method']} | {_eps(s['epsilon'])} "
             f"| {s['ok']}/{s['runs']} | {_f(s['tvd2'], '.4f')} | {_f(s['tvd3'], '.4f')} "
-            f"| {_f(s['seconds'], '.1f')} | {_f(s['peak_mb'], '.0f')} | {s['statuses']} |"
+            f"| {_f(s['seconds'], '.1f')} | {_f(s['peak_mb'], '.0f')} | {s['statuses']} "
+            f"| {_f(s['tvd2_iid'], '.4f')} | {_f(s['tvd3_iid'], '.4f')} |"
         )
     L += [
         "",
         "## All runs",
         "",
         "| dataset | impl | method | epsilon | seed | 2-way TVD | 3-way TVD | seconds | fit s "
-        "| peak MB | status |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| peak MB | status | 2-way TVD iid | 3-way TVD iid |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         L.append(
             f"| {r['data']} | {r['impl']} | {r['method']} | {_eps(r['epsilon'])} | {r['seed']} "
             f"| {_f(r.get('tvd2'), '.4f')} | {_f(r.get('tvd3'), '.4f')} "
             f"| {_f(r.get('seconds'), '.1f')} | {_f(r.get('fit_s'), '.1f')} "
-            f"| {_f(r.get('peak_mb'), '.0f')} | {r['status']} |"
+            f"| {_f(r.get('peak_mb'), '.0f')} | {r['status']} "
+            f"| {_f(r.get('tvd2_iid'), '.4f')} | {_f(r.get('tvd3_iid'), '.4f')} |"
         )
     notes = [r for r in rows if r["status"] != "ok" or r.get("note") or r.get("invalid_frac")]
     if notes:
@@ -508,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=900.0, help="per-run wall clock, seconds")
     p.add_argument("--method-timeout", nargs="*", default=[], metavar="METHOD=SECONDS",
                    help="per-method override, e.g. aim=1200")  # fmt: skip
+    p.add_argument("--no-peer-iid", dest="peer_iid", action="store_false",
+                   help="do not also score i.i.d. samples from the peers' fitted models")  # fmt: skip
     p.add_argument("--jobs", type=int, default=1, help="concurrent runs (timings then contend)")
     for impl in ("privsynth", "smartnoise", "opendp"):
         p.add_argument(f"--python-{impl}", default=DEFAULT_PY[impl], help=f"interpreter: {impl}")
@@ -543,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     print(f"{len(runs)} runs; work dir {work}", flush=True)
     datasets = {d: Dataset(d, args.data_dir, work, args.schema) for d in args.datasets}
+    load_start = os.getloadavg()
 
     if args.jobs > 1:
         with ThreadPoolExecutor(args.jobs) as pool:
@@ -563,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
         "delta": args.delta,
         "jobs": args.jobs,
         "python": sys.version.split()[0],
+        "loadavg": f"{load_start[1]:.1f} at start, {os.getloadavg()[1]:.1f} at end (5-min)",
     }
     if "adult" in datasets:
         info["adult_bins"] = datasets["adult"].encoder.source

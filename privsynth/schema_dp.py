@@ -3,24 +3,28 @@
 What is read from the data, and how:
 
 - column names and column TYPES (categorical, integer, float, datetime and its format, or exclude
-  for a column that looks like an identifier) follow exactly the rule of the non-private draft
+  for a column that looks like an identifier) follow the rule of the non-private draft
   (``privsynth.schema_infer``) and are treated as PUBLIC metadata: they are not protected;
-- numeric bounds are DP quantiles (the 0.5th and 99.5th percentiles), each chosen by the exponential
-  mechanism over a PUBLIC grid of candidates (never values from the data), integers rounded outward;
-- categories are the keys of a DP thresholded histogram (Gaussian noise, then only the keys whose
-  noisy count reaches a threshold are released); it is approximate DP, and the threshold is set so
-  that a category held by one record is released with probability at most the delta reserved for it.
-  Every categorical column gets ``"other": true`` so that dropped categories have somewhere to go;
+- categories are the keys of a DP thresholded histogram: discrete Gaussian noise on the count of
+  each category present, and only the categories whose noisy count reaches a threshold are
+  released. The set of keys depends on the data, so this is approximate DP; the threshold is set so
+  that a category held by one record is released with probability at most the delta reserved for
+  it. Every categorical column gets ``"other": true`` for the categories that were not released;
+- numeric bounds come from the same mechanism on a PUBLIC grid of bins (round numbers from -1e9 to
+  1e9, calendar years 1900-2100), never from values in the data: the lower (upper) bound is the
+  lower (upper) edge of the released bin holding the 0.5th (99.5th) percentile of the released
+  noisy counts, so bounds lie on grid edges and integers are rounded outward;
 - ``nullable`` is true for every column: it costs nothing and only adds a code.
 
-Neighbouring relation: add/remove one record. Every measurement is charged to a PrivacyLedger
-before the data is read for it. With ``seed=None`` the noise comes from OpenDP; with a seed from
-numpy (reproducible, and only private while the seed stays secret).
+Neighbouring relation: add/remove one record. Each column is one measurement, charged to a
+PrivacyLedger before the data is read for it. With ``seed=None`` the noise comes from OpenDP; with a
+seed from numpy (reproducible, and only private while the seed stays secret).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,49 +32,53 @@ import opendp.prelude as dp
 import pandas as pd
 
 from privsynth.errors import InputError
-from privsynth.privacy.accounting import exponential_mechanism_rho
 from privsynth.privacy.ledger import PrivacyLedger, validate_epsilon_delta
-from privsynth.privacy.noise import NoiseSource, opendp_noisy_max
+from privsynth.privacy.noise import NoiseSource
 from privsynth.progress import QUIET, Progress
 from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema
-from privsynth.schema_infer import infer_column
+from privsynth.schema_infer import detect_datetime_format, looks_like_identifier
 
 dp.enable_features("contrib")
 
-# The quantiles used as bounds: 99% of the data lies between them (see docs/schema.md).
+# Bounds: the 0.5th and 99.5th percentiles of the released noisy histogram (docs/schema.md).
 LOWER_QUANTILE = 0.005
 UPPER_QUANTILE = 0.995
-# Public candidate grid for numbers: 0 and +-m * 10^k for m = 1.0, 1.1, ..., 9.9 and 10^-4 <= 10^k
-# <= 10^8, plus +-1e9 (about 1% resolution); integers use its integral values only.
-GRID_MIN_EXP = -4
+# Public grid for numbers: 0 and +-m * 10^k for the mantissas below and 10^-3 <= 10^k <= 10^8, then
+# +-1e9: steps of 10-25%, the round numbers a person would write as bounds.
+GRID_MANTISSAS = np.array([1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+GRID_MIN_EXP = -3
 GRID_MAX_EXP = 8
 GRID_LIMIT = 1e9
-# Public candidate grid for datetimes: every day from 1900-01-01 to 2100-12-31.
-DATE_GRID_START = "1900-01-01"
-DATE_GRID_END = "2100-12-31"
-# Share of the budget per measurement: a categorical column's histogram weighs CATEGORY_WEIGHT, each
-# of a numeric column's two quantiles QUANTILE_WEIGHT (so a numeric column weighs twice that).
-CATEGORY_WEIGHT = 1.0
-QUANTILE_WEIGHT = 1.0
+# Public grid for datetimes: calendar years (bins are whole years).
+DATE_GRID_START = 1900
+DATE_GRID_END = 2101
 # Part of delta reserved for the thresholded histograms (the rest goes to the zCDP conversion).
 THRESHOLD_DELTA_SHARE = 0.5
 # Integer columns with at most this many values get one bin per value (as in schema_infer).
 UNIT_BINS_MAX = 100
 DP_SOURCE = "differentially private inference"
 REVIEW_NOTE = (
-    "Made with differential privacy: the categories and bounds are noisy. Review them for meaning "
-    "(rename nothing; add public categories you know of, widen bounds you know to be too narrow); "
-    "values outside the bounds are clipped and unlisted categories map to 'other'."
+    "Made with differential privacy: categories and bounds are noisy. Review them for meaning: "
+    "add categories you know to be public, widen bounds you know to be too narrow. Values outside "
+    "the bounds are clipped, categories not listed map to 'other'."
 )
 NO_CATEGORY_NOTE = (
-    "no category was common enough to be released at this budget: every value maps to 'other'; "
-    "list the column's public categories by hand or spend more epsilon"
+    "no category was common enough to be released at this budget, so every value maps to "
+    "'other': list the column's public categories by hand or spend more epsilon"
+)
+NO_BIN_NOTE = (
+    "no range of values was common enough to be released at this budget, so the bounds are the "
+    "whole public range: set public bounds by hand or spend more epsilon"
 )
 
-_FLOAT_SPACE = (dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.symmetric_distance())
+ONE_VALUE_NOTE = (
+    "only one value was common enough to be released at this budget: widen the bounds by hand if "
+    "the column should vary"
+)
+
 _COUNTS_DOMAIN = dp.map_domain(dp.atom_domain(T=str), dp.atom_domain(T="i64"))
 _COUNTS_METRIC = dp.l02inf_distance(dp.absolute_distance(T="i64"))
-# Adding or removing one record changes one category's count by one: (l0, l2, linf) = (1, 1, 1).
+# Adding or removing one record changes one key's count by one: (l0, l2, linf) = (1, 1, 1).
 _COUNT_BY_DISTANCE = (1, 1, 1)
 
 
@@ -129,20 +137,21 @@ def _gaussian_threshold(sigma: float, threshold: int) -> dp.Measurement:
     )
 
 
-def private_categories(
-    keys: pd.Series,
+def private_keys(
+    keys: Callable[[], pd.Series],
     rho: float,
     delta: float,
     *,
     ledger: PrivacyLedger,
     noise: NoiseSource,
     what: str,
-) -> list[str]:
-    """Categories of ``keys`` whose noisy count reaches the threshold (a stability histogram).
+) -> dict[str, int]:
+    """The keys of ``keys()`` whose noisy count reaches the threshold, with their noisy counts.
 
-    Discrete Gaussian noise of scale sigma = 1/sqrt(2 rho) on each observed category's count (L2
-    sensitivity 1: one record changes one count by one), then only categories with noisy count >=
-    threshold are released. A category's presence is data-dependent, which costs ``delta``.
+    A stability-based histogram: discrete Gaussian noise of scale sigma = 1/sqrt(2 rho) on the count
+    of each key present (L2 sensitivity 1: one record changes one count by one), then only keys
+    with noisy count >= threshold are released. Which keys exist depends on the data, which costs
+    ``delta`` (OpenDP's map for ``make_gaussian_threshold``). Charged before ``keys()`` reads the data.
     """
     sigma = 1.0 / math.sqrt(2.0 * rho)
     threshold = threshold_for(sigma, delta)
@@ -152,34 +161,43 @@ def private_categories(
         max(rho, float(od_rho)),
         delta=float(od_delta),
         what=what,
-        mechanism="discrete Gaussian thresholded histogram",
+        mechanism="discrete Gaussian thresholded histogram (OpenDP make_gaussian_threshold)",
         sensitivity=1.0,
         scale=sigma,
         threshold=threshold,
     )
-    counts = keys.value_counts(sort=False)
+    counts = keys().value_counts(sort=False)
     if noise.seeded:
         noisy = noise.discrete_gaussian(counts.to_numpy(dtype=np.int64), sigma)
-        released = [str(k) for k, v in zip(counts.index, noisy, strict=True) if v >= threshold]
-    else:
-        released = list(measurement({str(k): int(v) for k, v in counts.items()}))
-    return sorted(released)
+        keep = noisy >= threshold
+        return {str(k): int(v) for k, v in zip(counts.index[keep], noisy[keep], strict=True)}
+    released = measurement({str(k): int(v) for k, v in counts.items()})
+    return {str(k): int(v) for k, v in released.items()}
 
 
 # -- the draft --------------------------------------------------------------------------------------
-def _category_keys(values: pd.Series) -> pd.Series:
-    """Present values as text keys, matching how encoding compares values with categories."""
-    return values.astype(str)
+def column_type(values: pd.Series) -> tuple[str, str | None, str]:
+    """(type, datetime format, note) by the public-metadata rule of ``schema_infer.infer_column``.
 
-
-def _column_type(name: str, values: pd.Series) -> ColumnSpec | None:
-    """The column's type by the public-metadata rule of the non-private draft (bounds discarded).
-
-    Returns the draft spec only for its type, format and note; None for a column with no values.
+    The same decisions as the non-private draft, made on the distinct values for speed.
     """
-    if values.notna().sum() == 0:
-        return None
-    return infer_column(name, values)
+    present = values.dropna()
+    if present.empty:
+        return "exclude", None, "no values at all"
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        x = present.to_numpy(dtype=float)
+        if np.all(x == np.round(x)):
+            if looks_like_identifier(present) and present.nunique() == len(present):
+                return "exclude", None, "every value unique: looks like an identifier"
+            return "integer", None, ""
+        return "float", None, ""
+    text = present.astype(str)
+    fmt = detect_datetime_format(pd.Series(text.unique()))
+    if fmt is not None:
+        return "datetime", fmt, ""
+    if looks_like_identifier(text):
+        return "exclude", None, "nearly every value unique: looks like an identifier"
+    return "categorical", None, ""
 
 
 def infer_schema_dp(
@@ -193,9 +211,10 @@ def infer_schema_dp(
 ) -> Schema:
     """A differentially private draft schema of ``df``, spending at most (epsilon, delta).
 
-    Column names and types are public metadata (see the module docstring); bounds and categories
-    are private. The returned schema's provenance holds the spent (epsilon, delta, rho) and the
-    ledger with one entry per measurement.
+    Column names and types are public metadata (module docstring); categories and bounds are
+    private. Every modelled column is one thresholded-histogram measurement with an equal share of
+    rho and of the reserved delta. The provenance holds the spent (epsilon, delta, rho) and the
+    ledger.
     """
     validate_epsilon_delta(epsilon, delta)
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
@@ -205,74 +224,56 @@ def infer_schema_dp(
     names = [str(c) for c in df.columns]
     if len(set(names)) != len(names):
         raise InputError("the table has duplicate column names")
-    drafts = {
-        name: _column_type(name, df[col]) for name, col in zip(names, df.columns, strict=True)
-    }
-    kinds = {n: (d.type if d is not None else "exclude") for n, d in drafts.items()}
-    n_cat = sum(k == "categorical" for k in kinds.values())
-    n_num = sum(k in ("integer", "float", "datetime") for k in kinds.values())
-    if n_cat + n_num == 0:
+    types = [column_type(df[c]) for c in df.columns]
+    n_measured = sum(t[0] != "exclude" for t in types)
+    if n_measured == 0:
         raise InputError("every column is empty or looks like an identifier; nothing to synthesize")
 
-    delta_reserve = delta * THRESHOLD_DELTA_SHARE if n_cat else 0.0
+    delta_reserve = delta * THRESHOLD_DELTA_SHARE
     ledger = PrivacyLedger(epsilon=epsilon, delta=delta, delta_reserve=delta_reserve)
-    total_weight = n_cat * CATEGORY_WEIGHT + n_num * 2 * QUANTILE_WEIGHT
-    # Round the shares down a hair so that their float sum never exceeds the budget.
-    unit = ledger.rho_budget / total_weight * (1 - 1e-9)
-    rho_cat, rho_q = unit * CATEGORY_WEIGHT, unit * QUANTILE_WEIGHT
-    delta_cat = delta_reserve / n_cat if n_cat else 0.0
+    # Equal shares, rounded down a hair so that their float sum never exceeds the budget.
+    rho_col = ledger.rho_budget / n_measured * (1 - 1e-9)
+    delta_col = delta_reserve / n_measured * (1 - 1e-9)
     noise = NoiseSource(seed)
-    grids: dict[str, np.ndarray] = {}
 
     columns: list[ColumnSpec] = []
-    empty_categorical: list[str] = []
+    flagged: list[tuple[str, str]] = []
     with progress.task("private schema", total=len(names)) as advance:
-        for name, col in zip(names, df.columns, strict=True):
-            draft, kind = drafts[name], kinds[name]
+        for name, col, (kind, fmt, note) in zip(names, df.columns, types, strict=True):
             values = df[col]
-            if draft is None:
-                spec = ColumnSpec(name, "exclude", note="no values at all")
-            elif kind == "exclude":
-                spec = ColumnSpec(name, "exclude", note=draft.note)
+            if kind == "exclude":
+                spec = ColumnSpec(name, "exclude", note=note)
             elif kind == "categorical":
-                cats = private_categories(
-                    _category_keys(values.dropna()),
-                    rho_cat,
-                    delta_cat,
+                released = private_keys(
+                    lambda values=values: values.dropna().astype(str),
+                    rho_col,
+                    delta_col,
                     ledger=ledger,
                     noise=noise,
                     what=f"column {name!r}: categories",
                 )
-                note = ""
+                cats = sorted(released)
                 if not cats:
                     cats, note = ["other"], NO_CATEGORY_NOTE
-                    empty_categorical.append(name)
+                    flagged.append((name, note))
                 spec = ColumnSpec(name, "categorical", True, categories=cats, other=True, note=note)
             else:
-                if kind not in grids:
-                    grids[kind] = (
-                        date_grid() if kind == "datetime" else number_grid(kind == "integer")
-                    )
                 spec = _numeric_spec(
-                    name,
-                    values.dropna(),
-                    draft,
-                    grids[kind],
-                    rho_q,
-                    bins,
-                    ledger=ledger,
-                    noise=noise,
+                    name, values.dropna(), kind, fmt, rho_col, delta_col, bins, ledger, noise
                 )
+                if spec.note:
+                    flagged.append((name, spec.note))
             columns.append(spec)
             advance()
 
-    for name in empty_categorical:
-        progress.warn(f"column {name!r}: {NO_CATEGORY_NOTE}")
+    for name, note in flagged:
+        progress.warn(f"column {name!r}: {note}")
     eps_spent, delta_spent = ledger.spent_epsilon_delta()
     provenance: dict[str, Any] = {
         "source": DP_SOURCE,
-        "public_metadata": "column names and types (read from the data, not protected)",
-        "quantiles": [LOWER_QUANTILE, UPPER_QUANTILE],
+        "public_metadata": "column names and types, read from the data and not protected",
+        "bounds": f"{100 * LOWER_QUANTILE:g}th and {100 * UPPER_QUANTILE:g}th percentiles of a "
+        "thresholded histogram on a public grid",
         "review": REVIEW_NOTE,
         "dp": {
             "epsilon": eps_spent,
@@ -288,38 +289,56 @@ def infer_schema_dp(
 def _numeric_spec(
     name: str,
     present: pd.Series,
-    draft: ColumnSpec,
-    grid: np.ndarray,
+    kind: str,
+    fmt: str | None,
     rho: float,
+    delta: float,
     bins: int,
-    *,
     ledger: PrivacyLedger,
     noise: NoiseSource,
 ) -> ColumnSpec:
-    kind = draft.type
-    if kind == "datetime":
-        stamps = pd.to_datetime(present.astype(str), format=draft.format)
-        x = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    """Bounds from the released bins of a public grid (module docstring)."""
+    edges = date_grid() if kind == "datetime" else number_grid(kind == "integer")
+
+    def keys() -> pd.Series:
+        if kind == "datetime":
+            stamps = pd.to_datetime(present.astype(str), format=fmt)
+            x = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+        else:
+            x = present.to_numpy(dtype=float)
+        return pd.Series(bin_keys(x, edges))
+
+    released = private_keys(
+        keys,
+        rho,
+        delta,
+        ledger=ledger,
+        noise=noise,
+        what=f"column {name!r}: bounds (histogram on the public grid)",
+    )
+    note = ""
+    if released:
+        idx = np.array(sorted(int(k) for k in released))
+        mass = np.maximum(np.array([released[str(i)] for i in idx], dtype=float), 0.0)
+        cdf = np.cumsum(mass) / mass.sum()
+        i_lo = idx[min(int(np.searchsorted(cdf, LOWER_QUANTILE, side="left")), len(idx) - 1)]
+        i_hi = idx[min(int(np.searchsorted(cdf, UPPER_QUANTILE, side="left")), len(idx) - 1)]
+        lo, hi = float(edges[i_lo]), float(edges[i_hi + 1])
     else:
-        x = present.to_numpy(dtype=float)
-    bounds = [
-        private_quantile(
-            x, grid, alpha, rho, ledger=ledger, noise=noise, what=f"column {name!r}: {label}"
-        )
-        for alpha, label in (
-            (LOWER_QUANTILE, f"{100 * LOWER_QUANTILE:g}th percentile (lower bound)"),
-            (UPPER_QUANTILE, f"{100 * UPPER_QUANTILE:g}th percentile (upper bound)"),
-        )
-    ]
-    lo, hi = min(bounds), max(bounds)  # post-processing: noisy quantiles may cross
+        lo, hi, note = float(edges[0]), float(edges[-1]), NO_BIN_NOTE
     if kind == "integer":
         lo_i, hi_i = math.floor(lo), math.ceil(hi)
+        if hi_i > lo_i and hi < edges[-1]:
+            hi_i -= 1  # bin [a, b) of integers holds a .. b-1 (the last bin is open: keep b)
         width = hi_i - lo_i + 1
+        if width == 1 and not note:
+            note = ONE_VALUE_NOTE
         n_bins = width if width <= UNIT_BINS_MAX else bins
-        return ColumnSpec(name, "integer", True, lower=lo_i, upper=hi_i, bins=n_bins)
+        return ColumnSpec(name, "integer", True, lower=lo_i, upper=hi_i, bins=n_bins, note=note)
     if kind == "float":
-        return ColumnSpec(name, "float", True, lower=lo, upper=hi, bins=bins)
-    fmt = draft.format
+        return ColumnSpec(name, "float", True, lower=lo, upper=hi, bins=bins, note=note)
     lower = pd.Timestamp(lo, unit="s").strftime(fmt)
     upper = pd.Timestamp(hi, unit="s").strftime(fmt)
-    return ColumnSpec(name, "datetime", True, format=fmt, lower=lower, upper=upper, bins=bins)
+    return ColumnSpec(
+        name, "datetime", True, format=fmt, lower=lower, upper=upper, bins=bins, note=note
+    )

@@ -48,3 +48,69 @@ def test_fresh_sample_shows_no_risk(seed):
     res = run_audit(train, holdout, synthetic, seed=seed)
     assert res.ok, [(a.attack, a.message) for a in res.attacks]
     assert alarms(res) == []
+
+
+def _replace(synthetic: pd.DataFrame, rows: pd.DataFrame, seed: int) -> pd.DataFrame:
+    out = synthetic.copy()
+    at = np.random.default_rng(seed).choice(len(out), size=len(rows), replace=False)
+    out.iloc[at] = rows.to_numpy()
+    return out
+
+
+def test_copied_training_rows_are_flagged():
+    train, holdout, synthetic = triple(10)
+    leak = train.sample(n=N // 10, random_state=0)
+    res = run_audit(train, holdout, _replace(synthetic, leak, 0), seed=0, secrets=["income"])
+    for name in (
+        "exact_match.excess",
+        "dcr.share_closer_to_train",
+        "membership.distance.auc",
+        "membership.distance.tpr_at_fpr_1pct",
+        "membership.density.auc",
+    ):
+        assert flagged(res, name), name
+
+
+def test_perturbed_training_rows_are_flagged_without_exact_matches():
+    train, holdout, synthetic = triple(11)
+    rng = np.random.default_rng(1)
+    leak = train.sample(n=N // 5, random_state=1).reset_index(drop=True)
+    leak["age"] = leak["age"] + rng.integers(-1, 2, len(leak))
+    leak["hours-per-week"] = leak["hours-per-week"] + rng.integers(1, 3, len(leak))
+    leak["fnlwgt"] = (leak["fnlwgt"] * rng.uniform(0.97, 1.03, len(leak))).round().astype(int)
+    res = run_audit(train, holdout, _replace(synthetic, leak, 1), seed=1, secrets=["income"])
+    assert not flagged(res, "exact_match.excess")
+    for name in ("dcr.share_closer_to_train", "membership.distance.auc", "membership.density.auc"):
+        assert flagged(res, name), name
+
+
+def test_memorised_rare_records_are_flagged_and_listed():
+    from attacks.geometry import encode_tables, infer_column_types
+    from attacks.neighbors import NeighborIndex
+
+    train, holdout, synthetic = triple(12)
+    _, enc = encode_tables({"t": train, "h": holdout}, infer_column_types(train))
+    dist, _ = NeighborIndex.build(enc["h"].X).search(enc["t"].X, 1)
+    rare = np.argsort(-dist[:, 0])[:50]  # the 1% of training rows farthest from the population
+    res = run_audit(train, holdout, _replace(synthetic, train.iloc[rare], 2), seed=2, secrets=["income"])
+    assert flagged(res, "membership.density.tpr_at_fpr_1pct")
+    assert flagged(res, "membership.distance.tpr_at_fpr_1pct")
+    att = {a.attack: a for a in res.attacks}["membership.density"]
+    listed = {v["row"] for v in att.details["vulnerable"]}
+    assert len(listed & set(rare.tolist())) >= 20
+
+
+def test_leaked_secret_column_is_flagged_by_attribute_inference():
+    train, holdout, synthetic = triple(13)
+    qi = ["age", "sex", "race", "marital-status", "education", "native-country"]
+    secret = "occupation"
+    rng = np.random.default_rng(3)
+    take = rng.choice(len(synthetic), size=N // 2, replace=False)
+    src = rng.choice(len(train), size=N // 2, replace=False)
+    leaky = synthetic.copy()
+    for c in [*qi, secret]:
+        leaky.loc[take, c] = train[c].to_numpy()[src]
+    res = run_audit(train, holdout, leaky, seed=3, qi=qi, secrets=[secret, "income"])
+    assert flagged(res, f"attribute.{secret}.risk")
+    assert not flagged(res, "attribute.income.risk")
+    assert res.metric("attribute.max_risk").context == res.metric(f"attribute.{secret}.risk").context

@@ -184,7 +184,7 @@ class GraphicalModel:
         host = self.tree.containing(attrs)
         if host is not None:
             keep = [a for a in host if a in attrs]
-            out = margs[host].sum(axis=tuple(i for i, a in enumerate(host) if a not in attrs))
+            out = self._clique_marginal(host, tuple(keep))
             perm = [keep.index(a) for a in attrs]
             return np.ascontiguousarray(out.transpose(perm)).reshape(shape)
         return self._eliminate(attrs, margs).reshape(shape)

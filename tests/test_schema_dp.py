@@ -1,0 +1,189 @@
+"""Differentially private schema inference (privsynth.schema_dp): budget, utility, end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import privsynth.cli.commands  # noqa: F401  (registers the commands)
+from privsynth.cli.app import app
+from privsynth.encoding import encode
+from privsynth.errors import InputError
+from privsynth.io import example_path
+from privsynth.privacy.accounting import rho_to_epsilon
+from privsynth.schema import Schema
+from privsynth.schema_dp import (
+    DP_SOURCE,
+    THRESHOLD_DELTA_SHARE,
+    column_type,
+    infer_schema_dp,
+    number_grid,
+    threshold_for,
+)
+
+runner = CliRunner()
+DATA = str(example_path("adult.csv.gz"))
+
+
+@pytest.fixture(scope="module")
+def draft(adult: pd.DataFrame) -> Schema:
+    return infer_schema_dp(adult, epsilon=1.0, delta=1e-9, seed=7)
+
+
+def test_spends_exactly_what_it_reports(draft: Schema) -> None:
+    dp_info = draft.provenance["dp"]
+    entries = dp_info["ledger"]["entries"]
+    # one measurement per modelled column, each with its mechanism, scale and sensitivity
+    assert len(entries) == len(draft.synth_columns) == 15
+    for e in entries:
+        assert e["mechanism"] and e["what"] and e["scale"] > 0 and e["sensitivity"] == 1.0
+        assert e["delta"] > 0 and e["meta"]["threshold"] >= 1
+    rho = math.fsum(e["rho"] for e in entries)
+    delta_mech = math.fsum(e["delta"] for e in entries)
+    assert rho == pytest.approx(dp_info["rho"], rel=1e-12)
+    conv = 1e-9 * (1 - THRESHOLD_DELTA_SHARE)
+    assert rho_to_epsilon(rho, conv) == pytest.approx(dp_info["epsilon"], rel=1e-9)
+    assert conv + delta_mech == pytest.approx(dp_info["delta"], rel=1e-9)
+    assert dp_info["epsilon"] <= 1.0 and dp_info["delta"] <= 1e-9
+    assert dp_info["epsilon"] > 0.99  # the budget is used, not wasted
+    assert draft.provenance["source"] == DP_SOURCE
+    assert not draft.warning
+
+
+def test_common_categories_present_rare_ones_absent(draft: Schema, adult: pd.DataFrame) -> None:
+    assert "Private" in draft["workclass"].categories
+    assert set(draft["income"].categories) == {"<=50K", ">50K"}
+    assert set(draft["sex"].categories) == {"Female", "Male"}
+    for col in ("workclass", "education", "native-country"):
+        spec = draft[col]
+        assert spec.other and spec.nullable
+        assert set(spec.categories) <= set(adult[col].dropna().astype(str))  # nothing invented
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rare_category_absent_at_small_epsilon(adult: pd.DataFrame, seed: int) -> None:
+    # "Never-worked" has 7 rows, "Without-pay" 14.
+    schema = infer_schema_dp(adult[["workclass", "income"]], epsilon=0.1, delta=1e-9, seed=seed)
+    assert "Private" in schema["workclass"].categories
+    assert "Never-worked" not in schema["workclass"].categories
+    assert "Without-pay" not in schema["workclass"].categories
+
+
+def test_bounds_hold_the_bulk_and_are_not_min_max(draft: Schema, adult: pd.DataFrame) -> None:
+    for col in ("age", "hours-per-week", "fnlwgt"):
+        spec = draft[col]
+        assert spec.type == "integer"
+        x = adult[col].to_numpy(dtype=float)
+        inside = np.mean((x >= spec.lower) & (x <= spec.upper))
+        assert inside >= 0.98, (col, spec.lower, spec.upper, inside)
+        assert (spec.lower, spec.upper) != (x.min(), x.max())
+        assert isinstance(spec.lower, int) and isinstance(spec.upper, int)
+    grid = number_grid(integer=True)
+    assert draft["age"].lower in grid and draft["age"].upper + 1 in grid  # public edges only
+
+
+def test_schema_encodes_the_data(draft: Schema, adult: pd.DataFrame) -> None:
+    encoded = encode(adult, draft)
+    assert encoded.codes.shape == adult.shape
+    assert any("clipped" in n for n in encoded.notes)
+    assert any("'other'" in n for n in encoded.notes)
+    assert np.all(encoded.codes < np.array(encoded.domain.shape))
+
+
+def test_seeded_runs_reproduce(adult: pd.DataFrame, draft: Schema) -> None:
+    again = infer_schema_dp(adult, epsilon=1.0, delta=1e-9, seed=7)
+    assert again.to_json() == draft.to_json()
+
+
+def test_unseeded_uses_opendp_and_is_valid(adult: pd.DataFrame) -> None:
+    schema = infer_schema_dp(adult.iloc[:, :4], epsilon=1.0, delta=1e-9)
+    assert schema.provenance["dp"]["seeded"] is False
+    assert "Private" in schema["workclass"].categories
+    assert schema["age"].lower <= 30 <= schema["age"].upper
+
+
+def test_types_follow_the_public_metadata_rule() -> None:
+    assert column_type(pd.Series([1, 2, None]))[0] == "integer"
+    assert column_type(pd.Series([1.5, 2.0]))[0] == "float"
+    assert column_type(pd.Series(["2020-01-02", "2021-03-04"])) == ("datetime", "%Y-%m-%d", "")
+    assert column_type(pd.Series([f"id{i}" for i in range(500)]))[0] == "exclude"
+    assert column_type(pd.Series([None, None], dtype=object))[0] == "exclude"
+    assert column_type(pd.Series(["a", "b", "a"]))[0] == "categorical"
+
+
+def test_tiny_table_gives_a_valid_flagged_schema() -> None:
+    df = pd.DataFrame(
+        {
+            "city": ["a", "b", "c", "a", "b"],
+            "n": [1, 2, 3, 4, 5],
+            "day": ["2020-01-01"] * 5,
+            "empty": [None] * 5,
+        }
+    )
+    schema = infer_schema_dp(df, epsilon=1.0, delta=1e-9, seed=0)
+    assert schema["city"].categories == ["other"] and schema["city"].other
+    assert "no category" in schema["city"].note
+    assert schema["n"].lower == -1_000_000_000 and "no range" in schema["n"].note
+    assert schema["day"].lower == "1900-01-01"
+    assert schema["empty"].type == "exclude"
+    encode(df.drop(columns="empty"), Schema(schema.synth_columns))  # still encodes
+
+
+def test_datetime_bounds_are_whole_years() -> None:
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 5 * 365, 20_000), "D")
+    df = pd.DataFrame({"when": days.strftime("%Y-%m-%d")})
+    spec = infer_schema_dp(df, epsilon=1.0, delta=1e-9, seed=0)["when"]
+    assert spec.type == "datetime" and spec.format == "%Y-%m-%d"
+    assert spec.lower == "2015-01-01" and spec.upper == "2020-01-01"
+
+
+def test_threshold_meets_delta() -> None:
+    t = threshold_for(10.0, 1e-10)
+    assert 50 < t < 100
+    assert threshold_for(10.0, 1e-6) < t
+
+
+def test_bad_parameters(adult: pd.DataFrame) -> None:
+    with pytest.raises(InputError):
+        infer_schema_dp(adult, epsilon=0.0, delta=1e-9)
+    with pytest.raises(InputError):
+        infer_schema_dp(adult, epsilon=1.0, delta=0.5)
+    with pytest.raises(InputError):
+        infer_schema_dp(adult.iloc[:0], epsilon=1.0, delta=1e-9)
+
+
+def test_cli_infer_then_synth(tmp_path: Path) -> None:
+    schema_path = tmp_path / "s.json"
+    out = tmp_path / "out.csv"
+    args = ["schema", "infer", DATA, "--epsilon", "1", "--seed", "3", "-q", "-o", str(schema_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(schema_path.read_text())
+    assert data["provenance"]["source"] == DP_SOURCE and "warning" not in data
+    first = schema_path.read_bytes()
+    assert runner.invoke(app, args).exit_code == 0
+    assert schema_path.read_bytes() == first  # seeded: byte-identical
+    synth = ["synth", DATA, "--schema", str(schema_path), "--epsilon", "1", "--seed", "1"]
+    result = runner.invoke(app, [*synth, "--method", "independent", "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == list(data["columns"])
+    age = table["age"].dropna()  # every column is nullable, so a few NA may be drawn
+    spec = data["columns"]["age"]
+    assert len(age) > 0.99 * len(table) and age.between(spec["lower"], spec["upper"]).all()
+
+
+def test_cli_bad_epsilon_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["schema", "infer", DATA, "--epsilon", "-1", "-o", str(tmp_path / "s.json")]
+    )
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "epsilon" in result.output
