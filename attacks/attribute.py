@@ -146,8 +146,8 @@ class AttributeInferenceAttack(Attack):
         q_t = np.ascontiguousarray(tr.X[t_rows][:, dims])
         q_h = np.ascontiguousarray(ho.X[h_rows][:, dims])
         d.record_recall(index, q_t, f"synthetic_qi[{secret}]")
-        _, i_t = index.search(q_t, 1)
-        _, i_h = index.search(q_h, 1)
+        _, ii = index.search(np.concatenate([q_t, q_h]), 1)  # one search for both groups
+        i_t, i_h = ii[: q_t.shape[0]], ii[q_t.shape[0] :]
         results = {"neighbour": (hit(s_syn[i_t[:, 0]], truth_t), hit(s_syn[i_h[:, 0]], truth_h))}
         # model guess
         f_syn = syn.value_matrix(qi)

@@ -92,7 +92,9 @@ def test_memorised_rare_records_are_flagged_and_listed():
     _, enc = encode_tables({"t": train, "h": holdout}, infer_column_types(train))
     dist, _ = NeighborIndex.build(enc["h"].X).search(enc["t"].X, 1)
     rare = np.argsort(-dist[:, 0])[:50]  # the 1% of training rows farthest from the population
-    res = run_audit(train, holdout, _replace(synthetic, train.iloc[rare], 2), seed=2, secrets=["income"])
+    res = run_audit(
+        train, holdout, _replace(synthetic, train.iloc[rare], 2), seed=2, secrets=["income"]
+    )
     assert flagged(res, "membership.density.tpr_at_fpr_1pct")
     assert flagged(res, "membership.distance.tpr_at_fpr_1pct")
     att = {a.attack: a for a in res.attacks}["membership.density"]
@@ -113,4 +115,6 @@ def test_leaked_secret_column_is_flagged_by_attribute_inference():
     res = run_audit(train, holdout, leaky, seed=3, qi=qi, secrets=[secret, "income"])
     assert flagged(res, f"attribute.{secret}.risk")
     assert not flagged(res, "attribute.income.risk")
-    assert res.metric("attribute.max_risk").context == res.metric(f"attribute.{secret}.risk").context
+    assert (
+        res.metric("attribute.max_risk").context == res.metric(f"attribute.{secret}.risk").context
+    )

@@ -131,9 +131,10 @@ def test_single_attacks_and_json_round_trip():
     assert set(attr.details["columns"]["c"]) == {"attack", "control", "baseline", "risk"}
     res = run_audit(t, h, s, seed=3)
     back = AuditResult.from_dict(json.loads(res.to_json()))
-    assert back.metric("dcr.share_closer_to_train").estimate == res.metric(
-        "dcr.share_closer_to_train"
-    ).estimate
+    assert (
+        back.metric("dcr.share_closer_to_train").estimate
+        == res.metric("dcr.share_closer_to_train").estimate
+    )
     assert res.settings["n_used"] == 200 and res.settings["subsampled"] == "train"
 
 

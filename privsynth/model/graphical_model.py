@@ -8,13 +8,13 @@ of log-space messages; each clique's table is exponentiated twice per calibratio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from privsynth.domain import Domain
-from privsynth.model.factor import Factor, logsumexp_axes
+from privsynth.model.factor import Factor
 from privsynth.model.junction_tree import JunctionTree
 
 __all__ = ["GraphicalModel", "calibrate"]
@@ -34,6 +34,7 @@ class _Plan:
     down_axes: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # parent axes not in sep
     in_parent: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # msg shape in parent
     in_child: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # msg shape in child
+    sep_shape: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # separator's shape
 
 
 def _plan(tree: JunctionTree) -> _Plan:
@@ -55,6 +56,7 @@ def _plan(tree: JunctionTree) -> _Plan:
         plan.down_axes[c] = tuple(i for i, a in enumerate(p) if a not in s)
         plan.in_parent[c] = tuple(dom[a] if a in s else 1 for a in p)
         plan.in_child[c] = tuple(dom[a] if a in s else 1 for a in c)
+        plan.sep_shape[c] = tuple(dom[a] for a in s)
     tree._plan_cache = plan
     return plan
 
@@ -62,51 +64,67 @@ def _plan(tree: JunctionTree) -> _Plan:
 def calibrate(
     tree: JunctionTree, theta: dict[Clique, np.ndarray], total: float
 ) -> tuple[dict[Clique, np.ndarray], float]:
-    """Log-space sum-product on the tree: clique marginals as counts (each sums to ``total``), log Z.
+    """Sum-product on the tree: clique marginals as counts (each sums to ``total``), and log Z.
 
     ``theta`` maps every maximal clique to its log-potential array (canonical attribute order).
+
+    *Collect* (leaves first) works in log space: ``b_C = theta_C + sum_k m_{k->C}``, then
+    ``E_C = exp(b_C - max_slice)`` where the max is taken per value of the parent separator ``S``
+    (so every slice keeps its own dynamic range) and ``m_{C->parent} = log sum_{C \\ S} E_C + max``.
+    *Distribute* (root first) needs no logs or exps: the root's marginal is ``E_R`` scaled to
+    ``total`` and a child's is ``E_C * mu_parent(S) / sum_{C \\ S} E_C`` (its conditional given the
+    separator times the parent's separator marginal). Each clique is exponentiated once.
     """
     plan = _plan(tree)
-    up: dict[Clique, np.ndarray] = {}
-    fresh: dict[Clique, bool] = {}
+    ex: dict[Clique, np.ndarray] = {}  # E_C (overwritten in place by the marginal)
+    esum: dict[Clique, np.ndarray] = {}  # sum of E_C over C \ S, in the child's broadcast shape
     msg_up: dict[Clique, np.ndarray] = {}
-    for c in reversed(plan.order):  # collect: leaves first
-        b = theta[c]
-        kids = plan.children[c]
-        if kids:
-            b = b + msg_up[kids[0]].reshape(plan.in_parent[kids[0]])
-            for k in kids[1:]:
-                b += msg_up[k].reshape(plan.in_parent[k])
-        up[c] = b
-        fresh[c] = bool(kids)
-        if plan.parent[c] is not None:
-            msg_up[c] = logsumexp_axes(b, plan.up_axes[c])
-
-    counts: dict[Clique, np.ndarray] = {}
-    msg_down: dict[Clique, np.ndarray] = {}
     log_z = 0.0
-    for c in plan.order:  # distribute: root first
+    for c in reversed(plan.order):  # collect: leaves first
+        kids = plan.children[c]
+        b = np.add(theta[c], msg_up.pop(kids[0]).reshape(plan.in_parent[kids[0]])) if kids else None
+        for k in kids[1:]:
+            b += msg_up.pop(k).reshape(plan.in_parent[k])
         if plan.parent[c] is None:
-            full = up[c] if fresh[c] else up[c].copy()
+            b = np.array(theta[c], dtype=np.float64, copy=True) if b is None else b
+            shift = float(b.max()) if b.size else 0.0
+            if not np.isfinite(shift):
+                shift = 0.0
+            b -= shift
+            np.exp(b, out=b)
+            mass = float(b.sum())
+            with np.errstate(divide="ignore"):
+                log_z = float(np.log(mass) + shift)
+            b *= total / mass if mass > 0 else 0.0
+            ex[c] = b
+            continue
+        axes = plan.up_axes[c]
+        if b is None:
+            src = theta[c]
+            shift = np.max(src, axis=axes, keepdims=True) if axes else src.copy()
+            shift[~np.isfinite(shift)] = 0.0
+            b = np.subtract(src, shift)
         else:
-            full = up[c] + msg_down.pop(c).reshape(plan.in_child[c])
-        up[c] = None  # free memory early
-        shift = float(full.max())
-        full -= shift
-        np.exp(full, out=full)
-        mass = float(full.sum())
-        if plan.parent[c] is None:
-            log_z = float(np.log(mass) + shift)
+            shift = np.max(b, axis=axes, keepdims=True) if axes else b.copy()
+            shift[~np.isfinite(shift)] = 0.0
+            b -= shift
+        np.exp(b, out=b)
+        s = b.sum(axis=axes, keepdims=True) if axes else b.copy()
+        esum[c] = s
         with np.errstate(divide="ignore"):
-            for k in plan.children[c]:
-                sep_mass = full.sum(axis=plan.down_axes[k])
-                msg = np.log(sep_mass)
-                msg += shift
-                msg -= msg_up.pop(k)
-                msg_down[k] = msg
-        full *= total / mass
-        counts[c] = full
-    return counts, log_z
+            m = np.log(s)
+        m += shift
+        msg_up[c] = m.reshape(plan.sep_shape[c])
+        ex[c] = b
+
+    for c in plan.order:  # distribute: root first; ex[c] already holds c's marginal counts
+        mu = ex[c]
+        for k in plan.children[c]:
+            sep = mu.sum(axis=plan.down_axes[k]) if plan.down_axes[k] else mu
+            s = esum.pop(k)
+            ratio = np.divide(sep.reshape(s.shape), s, out=np.zeros_like(s), where=s > 0)
+            ex[k] *= ratio
+    return ex, log_z
 
 
 def _systematic_round(targets: np.ndarray, row_totals: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -150,6 +168,7 @@ class GraphicalModel:
         self.potentials = pots
         self._marginals: dict[Clique, np.ndarray] | None = None
         self._sub_marginals: dict[tuple[Clique, Clique], np.ndarray] = {}
+        self._projections: dict[Clique, np.ndarray] = {}
         self.log_partition: float | None = None
         self.fit_info: dict = {}
 
@@ -166,6 +185,7 @@ class GraphicalModel:
             arr.flags.writeable = False
         self._marginals = counts
         self._sub_marginals = {}
+        self._projections = {}
         self.log_partition = log_z
 
     def marginals(self) -> dict[Clique, np.ndarray]:
@@ -177,17 +197,152 @@ class GraphicalModel:
         attrs = tuple(attrs)
         if len(set(attrs)) != len(attrs):
             raise ValueError("project: repeated attribute")
-        shape = self.domain.project(attrs).shape
+        missing = [a for a in attrs if a not in self.domain]
+        if missing:
+            raise KeyError(f"project: attributes {missing} not in domain")
         if not attrs:
             return np.array(self.total)
-        margs = self._calibrated()
-        host = self.tree.containing(attrs)
-        if host is not None:
-            keep = [a for a in host if a in attrs]
-            out = self._clique_marginal(host, tuple(keep))
-            perm = [keep.index(a) for a in attrs]
-            return np.ascontiguousarray(out.transpose(perm)).reshape(shape)
-        return self._eliminate(attrs, margs).reshape(shape)
+        canon = self.domain.canonical(attrs)
+        out = self._projections.get(canon)
+        if out is None:
+            out = self.project_many([canon])[canon]
+        return self._reorder(canon, out, attrs)
+
+    def project_many(self, cliques: Iterable[Sequence[str]]) -> dict[tuple[str, ...], np.ndarray]:
+        """Exact counts of many attribute subsets at once: ``{tuple(clique): array}``.
+
+        Work is shared between queries: a query inside one maximal clique sums that clique's
+        (memoised) marginal; a query ``A + {b}`` with ``A`` inside one clique is answered by one
+        outward pass from ``A``'s clique that carries ``P(A, separator)`` messages to every clique
+        where one of its targets ``b`` first appears (one pass per ``A`` for all its targets);
+        anything else falls back to variable elimination on the pruned tree. Results are cached
+        on the model, so ``project()`` of an already-answered subset is a lookup.
+        """
+        queries = []
+        for c in cliques:
+            attrs = tuple(c)
+            if len(set(attrs)) != len(attrs):
+                raise ValueError("project_many: repeated attribute")
+            missing = [a for a in attrs if a not in self.domain]
+            if missing:
+                raise KeyError(f"project_many: attributes {missing} not in domain")
+            queries.append(attrs)
+        self._calibrated()
+        cache = self._projections
+        passes: dict[Clique, set[str]] = {}  # tag (inside one clique) -> target attributes
+        pending: list[Clique] = []
+        for attrs in queries:
+            canon = self.domain.canonical(attrs)
+            if canon in cache or not canon:
+                continue
+            host = self.tree.containing(canon)
+            if host is not None:
+                keep = tuple(a for a in host if a in canon)
+                cache[canon] = self._clique_marginal(host, keep)
+                continue
+            tag = self._best_tag(canon)
+            if tag is None:
+                cache[canon] = self._eliminate(canon, self._marginals)
+            else:
+                passes.setdefault(tag, set()).add(next(a for a in canon if a not in tag))
+                pending.append(canon)
+        for tag, targets in passes.items():
+            for b, arr in self._tagged_pass(tag, targets).items():
+                cache[self.domain.canonical(tag + (b,))] = arr
+        out: dict[tuple[str, ...], np.ndarray] = {}
+        for attrs in queries:
+            if not attrs:
+                out[attrs] = np.array(self.total)
+                continue
+            canon = self.domain.canonical(attrs)
+            out[attrs] = self._reorder(canon, cache[canon], attrs)
+        return out
+
+    def _reorder(self, canon: Clique, arr: np.ndarray, attrs: Clique) -> np.ndarray:
+        """A fresh C-contiguous copy of the cached ``arr`` with axes in ``attrs`` order."""
+        if canon == attrs:
+            return arr.copy()
+        return np.ascontiguousarray(arr.transpose([canon.index(a) for a in attrs]))
+
+    def _best_tag(self, canon: Clique) -> Clique | None:
+        """The cheapest ``canon`` minus one attribute that lies inside one maximal clique."""
+        best, best_cost = None, None
+        for b in canon:
+            tag = tuple(a for a in canon if a != b)
+            if not tag or self.tree.containing(tag) is None:
+                continue
+            cost = (self.domain.size(tag), self.domain.attrs.index(b))
+            if best_cost is None or cost < best_cost:
+                best, best_cost = tag, cost
+        return best
+
+    def _rooting(self, root: Clique):
+        """Pre-order, parent map and subtree attribute sets of the tree rooted at ``root``."""
+        cache = self.tree.__dict__.setdefault("_rooting_cache", {})
+        got = cache.get(root)
+        if got is None:
+            order, parent = self.tree.rooted(root)
+            below: dict[Clique, set[str]] = {c: set(c) for c in order}
+            for c in reversed(order):
+                p = parent[c]
+                if p is not None:
+                    below[p] |= below[c]
+            kids: dict[Clique, list[Clique]] = {c: [] for c in order}
+            for c in order:
+                if parent[c] is not None:
+                    kids[parent[c]].append(c)
+            got = (order, parent, kids, below)
+            cache[root] = got
+        return got
+
+    def _tagged_pass(self, tag: Clique, targets: set[str]) -> dict[str, np.ndarray]:
+        """``P(tag + (b,))`` (canonical order) for every ``b`` in ``targets`` (not in tag's clique).
+
+        The tree is rooted at the smallest clique holding ``tag``; the message into clique ``C``
+        is the joint counts over ``tag ∪ S`` (``S`` the separator with its parent). Because ``tag``
+        and ``C \\ S`` are independent given ``S``, the joint over ``tag ∪ T`` for ``T ⊆ C`` is
+        ``sum_{S \\ (tag ∪ T)} msg / msg(S) * mu_C(S ∪ T)``, using memoised clique sub-marginals.
+        """
+        root = self.tree.containing(tag)
+        order, parent, kids, below = self._rooting(root)
+        tag_set = set(tag)
+        out: dict[str, np.ndarray] = {}
+        # messages: clique -> (names, counts) over tag ∪ separator-with-parent
+        msgs: dict[Clique, tuple[Clique, np.ndarray]] = {}
+
+        def send(c: Clique, incoming: tuple[Clique, np.ndarray] | None, want: Clique):
+            """Joint counts over ``tag ∪ want`` (``want ⊆ c``) given the message into ``c``."""
+            if incoming is None:  # c is the root: tag ⊆ c
+                keep = tuple(a for a in c if a in tag_set or a in want)
+                return keep, self._clique_marginal(c, keep)
+            names, arr = incoming
+            sep = tuple(a for a in c if a in names)  # separator with the parent
+            cond_axes = tuple(i for i, a in enumerate(names) if a not in sep)
+            if cond_axes:
+                denom = arr.sum(axis=cond_axes, keepdims=True)
+                cond = np.divide(arr, denom, out=np.zeros_like(arr), where=denom > 0)
+            else:
+                cond = np.ones_like(arr)
+            keep = tuple(a for a in c if a in sep or a in want)
+            res = self.domain.canonical(tag_set | set(want))
+            return res, _einsum([(names, cond), (keep, self._clique_marginal(c, keep))], res)
+
+        for c in order:
+            if c is not root and c not in msgs:
+                continue
+            incoming = msgs.pop(c, None)
+            seen_above = set() if incoming is None else set(incoming[0])
+            for b in c:
+                if b in targets and b not in seen_above and b not in tag_set:
+                    names, arr = send(c, incoming, (b,))
+                    out[b] = arr
+            cset = set(c)
+            for k in kids[c]:
+                sep = set(k) & cset
+                if any(b not in cset for b in below[k] & targets):
+                    want = tuple(a for a in c if a in sep)
+                    msgs[k] = send(c, incoming, want)
+        return out
 
     def _clique_marginal(self, clique: Clique, keep: Clique) -> np.ndarray:
         """Calibrated marginal of ``clique`` summed down to ``keep`` (memoised per model)."""

@@ -34,7 +34,7 @@ from privsynth.synthesizers.workload import (
     expected_noise_l1,
     l1_errors,
     resolve_workload,
-    size_filter,
+    SizeFilter,
 )
 
 
@@ -125,6 +125,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
         )
         self._start()
         truth = TrueAnswers(codes, domain)
+        size_filter = SizeFilter(domain)
         self.history_: list[dict[str, Any]] = []
 
         with self.progress.task("AIM", total=100) as advance:
@@ -154,7 +155,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 planned = ledger.rho_spent + gaussian_rho(sigma) + epsilon**2 / 8.0
                 limit = self.max_model_size_mb * min(planned / rho, 1.0)
                 measured = [m.clique for m in self.measurements_]
-                cands = size_filter(domain, measured, candidates, limit)
+                cands = size_filter(measured, candidates, limit)
                 weights = np.array([candidates[c] for c in cands])
                 bias = np.array([expected_noise_l1(sigma, domain.size(c)) for c in cands])
                 scores = weights * (l1_errors(truth, model, cands) - bias)

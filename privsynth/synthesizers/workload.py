@@ -152,25 +152,52 @@ def l1_errors(truth: TrueAnswers, model: Any, cliques: Sequence[Clique]) -> np.n
     return out
 
 
-def size_filter(
-    domain: Domain,
-    measured: Sequence[Clique],
-    candidates: Iterable[Clique],
-    limit_mb: float,
-) -> list[Clique]:
-    """Candidates whose addition keeps the junction tree of ``measured`` within ``limit_mb``.
+def _edges(cliques: Iterable[Clique]) -> frozenset[frozenset[str]]:
+    return frozenset(frozenset(e) for cl in cliques for e in itertools.combinations(cl, 2))
 
-    A candidate inside an already measured clique is always kept: it adds nothing to the model.
-    The size is that of the real junction tree the estimator would build (``model_size_mb``).
+
+class SizeFilter:
+    """Which candidates keep the model's junction tree within a size cap.
+
+    The size is that of the real junction tree the estimator builds (``model_size_mb`` over the
+    measured cliques plus the candidate). That tree depends only on the graph the cliques span, so
+    a candidate adding no new edge leaves the size unchanged and sizes are cached per edge set.
     """
-    measured = list(dict.fromkeys(measured))
-    sets = [set(m) for m in measured]
-    out = []
-    for cl in candidates:
-        s = set(cl)
-        if any(s <= m for m in sets) or model_size_mb(domain, [*measured, cl]) <= limit_mb:
-            out.append(cl)
-    return out
+
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+        self._cache: dict[frozenset[frozenset[str]], float] = {}
+
+    def size_mb(self, cliques: Sequence[Clique]) -> float:
+        key = _edges(cliques)
+        size = self._cache.get(key)
+        if size is None:
+            size = model_size_mb(self.domain, [*cliques, *((a,) for a in self.domain.attrs)])
+            self._cache[key] = size
+        return size
+
+    def __call__(
+        self, measured: Sequence[Clique], candidates: Iterable[Clique], limit_mb: float
+    ) -> list[Clique]:
+        """Candidates whose addition to ``measured`` keeps the model within ``limit_mb``.
+
+        A candidate inside an already measured clique is always kept: it adds nothing.
+        """
+        measured = list(dict.fromkeys(measured))
+        sets = [set(m) for m in measured]
+        edges = _edges(measured)
+        current = self.size_mb(measured)
+        out = []
+        for cl in candidates:
+            s = set(cl)
+            if any(s <= m for m in sets):
+                out.append(cl)
+                continue
+            new = _edges([cl]) - edges
+            size = current if not new else self.size_mb([*measured, cl])
+            if size <= limit_mb:
+                out.append(cl)
+        return out
 
 
 # -- parameter checks ---------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""MST: maximum-spanning-tree marginals (McKenna, Miklau and Sheldon 2021; NIST 2018 winner).
+
+The budget (zCDP rho) is split in three equal parts:
+
+1. every one-way marginal, each with the same Gaussian noise (``d`` measurements, rho/3 in all);
+2. a spanning tree over the columns, grown edge by edge as in Kruskal's algorithm, each edge
+   picked by the exponential mechanism among the pairs that join two different components, with
+   quality the L1 error of the pair's marginal under the model fitted to the noisy one-way
+   marginals (sensitivity 1); ``d - 1`` selections, rho/3 in all;
+3. the ``d - 1`` two-way marginals of the tree (rho/3 in all).
+
+A graphical model is fitted to all measurements and sampled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from privsynth.domain import Domain
+from privsynth.privacy.mechanisms import gaussian_sigma, select
+from privsynth.synthesizers.graphical import GraphicalSynthesizer, independent_model
+from privsynth.synthesizers.workload import TrueAnswers, l1_errors
+
+
+class _DisjointSet:
+    def __init__(self, items: Any) -> None:
+        self.parent = {x: x for x in items}
+
+    def find(self, x: Any) -> Any:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: Any, b: Any) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+class MSTSynthesizer(GraphicalSynthesizer):
+    """MST: noisy one-way marginals plus the two-way marginals of a privately chosen tree."""
+
+    name = "mst"
+
+    def __init__(
+        self,
+        epsilon: float = 1.0,
+        delta: float = 1e-9,
+        *,
+        pgm_iters: int = 1000,
+        sample_method: str = "rounding",
+        seed: int | None = None,
+        quiet: bool = True,
+        progress: Any = None,
+    ) -> None:
+        super().__init__(
+            epsilon,
+            delta,
+            pgm_iters=pgm_iters,
+            sample_method=sample_method,
+            seed=seed,
+            quiet=quiet,
+            progress=progress,
+        )
+
+    def _fit(self, codes: np.ndarray, domain: Domain) -> None:
+        ledger = self.ledger_
+        rho = ledger.rho_budget
+        d = len(domain)
+        self.progress.note(
+            f"MST: {d} columns, domain size {float(domain.size()):.3g} cells, "
+            f"model-size cap: none needed (a tree of {max(d - 1, 0)} two-way marginals), "
+            f"rho budget {rho:.4g}"
+        )
+        self._start()
+        self.tree_: list[tuple[str, str]] = []
+        # parts of the budget: one-way, selection, two-way (no selection when the tree is forced)
+        parts = (1 / 3, 1 / 3, 1 / 3) if d > 2 else ((1.0, 0.0, 0.0) if d == 1 else (0.5, 0.0, 0.5))
+        steps = d + 2 * max(d - 1, 0)
+        with self.progress.task("MST", total=steps) as advance:
+            sigma1 = gaussian_sigma(parts[0] * rho / d) if d > 1 else gaussian_sigma(rho)
+            for a in domain.attrs:
+                if d == 1:  # the only measurement takes exactly the whole budget
+                    sigma1 = gaussian_sigma(ledger.rho_remaining)
+                self._measure(codes, (a,), sigma1)
+                advance(description=f"MST one-way marginals ({self._budget_text()})")
+            model = independent_model(domain, self.measurements_, self._noisy_total())
+            if d == 1:
+                self._finish(model)
+                return
+
+            if d == 2:
+                tree = [tuple(domain.attrs)]
+            else:
+                tree = self._select_tree(codes, domain, model, parts[1] * rho, advance)
+            # the two-way measurements share what is left, exactly
+            sigma2 = gaussian_sigma(ledger.rho_remaining / len(tree))
+            for e in tree:
+                self._measure(codes, e, sigma2)
+                advance(description=f"MST two-way marginals ({self._budget_text()})")
+            self.tree_ = [tuple(e) for e in tree]
+        model = self._estimate(model, self.pgm_iters)
+        self._finish(model)
+        self.progress.note(f"MST: tree {self.tree_}, {self._budget_text()}")
+
+    def _select_tree(
+        self, codes: np.ndarray, domain: Domain, model: Any, rho_select: float, advance: Any
+    ) -> list[tuple[str, ...]]:
+        """Kruskal's algorithm with each edge picked by the exponential mechanism."""
+        d = len(domain)
+        epsilon = math.sqrt(8.0 * rho_select / (d - 1))
+        pairs = list(itertools.combinations(domain.attrs, 2))
+        errors = dict(zip(pairs, l1_errors(TrueAnswers(codes, domain), model, pairs), strict=True))
+        ds = _DisjointSet(domain.attrs)
+        tree: list[tuple[str, ...]] = []
+        for i in range(d - 1):
+            cands = [e for e in pairs if ds.find(e[0]) != ds.find(e[1])]
+            idx = select(
+                np.array([errors[e] for e in cands]),
+                sensitivity=1.0,
+                epsilon=epsilon,
+                ledger=self.ledger_,
+                noise=self.noise_,
+                what=f"MST edge {i + 1}: select 1 of {len(cands)} pairs",
+            )
+            e = cands[idx]
+            ds.union(*e)
+            tree.append(e)
+            advance(description=f"MST spanning tree ({self._budget_text()})")
+        return tree
