@@ -1,34 +1,56 @@
-"""Benchmark of the privacy-attack suite on Adult, and of peers when installed.
+"""Benchmark of the privacy-attack suite on Adult, side by side with Anonymeter and SDMetrics.
 
-Adult: train 80%, holdout 20%, synthetic = rows drawn with replacement from the holdout and
-jittered, the same size as train; every record evaluated. Prints wall time and peak memory
-(tracemalloc for Python allocations, ru_maxrss for the process). ``--scale N`` instead runs
-N x N rows (Adult resampled and jittered). Peers (Anonymeter's three evaluators, SDMetrics' DCR
-metrics, at their default sample sizes) run on the same triple when importable, else skipped
-with a message.
+Adult (32,561 rows): train 80%, holdout 20% (seeded split), synthetic the same size as train,
+every record evaluated. The synthetic table (``--synthetic``) is either
 
-    python benchmarks/attacks_bench.py [--scale 1000000] [--seed 0] [--no-peers]
+* ``independent`` (default): ``privsynth synth --method independent -e 1`` fitted on train (a
+  real, if weak, generator that never sees the holdout), or
+* ``holdout-jitter``: holdout rows drawn with replacement and jittered (a disjoint stand-in).
+
+``--scale N`` instead runs N x N x N rows (Adult resampled with replacement and jittered, three
+independent draws). Every run is its own process (``--child``), so wall time and peak RSS
+(``ru_maxrss`` of that child, from ``os.wait4``) are measured the same way for every tool; the
+child also reports the seconds inside the tool's own calls (excluding imports and reading the
+tables) and its CPU seconds. Peers run with the interpreter of ``--peers-python`` (default
+``/work/attack-peers-venv/bin/python`` or ``$PRIVSYNTH_ATTACK_PEERS_PY``) at their default
+sample sizes:
+
+* Anonymeter: ``SinglingOutEvaluator(...).evaluate()`` (multivariate, 500 attacks),
+  ``LinkabilityEvaluator`` (500 attacks, aux columns = first / second half of the columns),
+  ``InferenceEvaluator`` (500 attacks) once per column as the secret (our attribute attack also
+  covers every column), all with ``control=holdout``.
+* SDMetrics: ``DCROverfittingProtection`` (train, synthetic, holdout) and
+  ``DCRBaselineProtection`` (train, synthetic), no subsampling (their default).
+
+    python benchmarks/attacks_bench.py [--repeats 3] [--no-peers] [--synthetic independent]
+    python benchmarks/attacks_bench.py --scale 1000000 --no-peers [--repeats 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from attacks import run_audit  # noqa: E402
-
 NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+PEERS_PY = os.environ.get("PRIVSYNTH_ATTACK_PEERS_PY", "/work/attack-peers-venv/bin/python")
+TABLES = ("train", "holdout", "synthetic")
 
 
+# --- data -------------------------------------------------------------------------------
 def load() -> pd.DataFrame:
     return pd.read_csv(
         ROOT / "privsynth" / "data" / "adult.csv.gz", skipinitialspace=True, na_values=["?"]
@@ -43,106 +65,308 @@ def jitter(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return out
 
 
-def adult_triple(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def split(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     df = load()
     rng = np.random.default_rng(seed)
     p = rng.permutation(len(df))
     n_tr = int(0.8 * len(df))
-    train = df.iloc[p[:n_tr]].reset_index(drop=True)
-    holdout = df.iloc[p[n_tr:]].reset_index(drop=True)
-    syn = jitter(holdout.iloc[rng.integers(0, len(holdout), n_tr)].reset_index(drop=True), rng)
+    return df.iloc[p[:n_tr]].reset_index(drop=True), df.iloc[p[n_tr:]].reset_index(drop=True)
+
+
+def synth_independent(train: pd.DataFrame, seed: int, work: Path) -> pd.DataFrame:
+    """privsynth's independent synthesizer (epsilon 1) fitted on train, len(train) rows."""
+    exe = Path(sys.executable).with_name("privsynth")
+    cmd = [str(exe)] if exe.exists() else [shutil.which("privsynth") or "privsynth"]
+    src, out = work / "train_for_synth.csv", work / "synthetic_independent.csv"
+    train.to_csv(src, index=False)
+    schema = ROOT / "privsynth" / "data" / "adult-schema.json"
+    cmd += ["synth", str(src), "-s", str(schema), "-e", "1", "-m", "independent"]
+    cmd += ["-n", str(len(train)), "--seed", str(seed), "-o", str(out), "-q"]
+    subprocess.run(cmd, check=True)
+    syn = pd.read_csv(out, skipinitialspace=True, na_values=["?"])
+    return syn.astype({c: train[c].dtype for c in train.columns if c in NUMERIC}, errors="ignore")
+
+
+def adult_triple(seed: int, synthetic: str, work: Path) -> tuple[pd.DataFrame, ...]:
+    train, holdout = split(seed)
+    if synthetic == "independent":
+        syn = synth_independent(train, seed, work)
+    else:
+        rng = np.random.default_rng(seed + 1)
+        pick = rng.integers(0, len(holdout), len(train))
+        syn = jitter(holdout.iloc[pick].reset_index(drop=True), rng)
     return train, holdout, syn
 
 
-def scaled_triple(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def scaled_triple(n: int, seed: int) -> tuple[pd.DataFrame, ...]:
     df = load()
     rng = np.random.default_rng(seed)
-    return tuple(  # type: ignore[return-value]
-        jitter(df.iloc[rng.integers(0, len(df), n)].reset_index(drop=True), rng) for _ in range(3)
+    return tuple(
+        jitter(df.iloc[rng.integers(0, len(df), n)].reset_index(drop=True), rng) for _ in TABLES
     )
 
 
-def run_ours(train, holdout, syn, seed: int) -> float:
-    t0 = time.perf_counter()
-    res = run_audit(train, holdout, syn, seed=seed)
-    dt = time.perf_counter() - t0
-    print(f"privsynth attacks: {dt:.2f} s, ok={res.ok}")
-    for a in res.attacks:
-        print(f"  {a.attack:22s} {a.status:5s} {a.seconds:7.2f} s {a.message}")
+def write_triple(tables: tuple[pd.DataFrame, ...], work: Path) -> None:
+    for name, df in zip(TABLES, tables, strict=True):
+        df.to_parquet(work / f"{name}.parquet", index=False)
+
+
+def read_triple(work: Path) -> tuple[pd.DataFrame, ...]:
+    return tuple(pd.read_parquet(work / f"{name}.parquet") for name in TABLES)
+
+
+# --- children (one tool per process) ------------------------------------------------------
+def child_ours(work: Path, seed: int) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    import resource
+
+    from attacks import run_audit
+
+    train, holdout, syn = read_triple(work)
+    t0, c0 = time.perf_counter(), time.process_time()
+
+    def progress(step: str, done: int, total: int) -> None:
+        el, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  [{el:7.1f} s, cpu {cpu:7.1f} s, {rss:6.0f} MiB] {step} {done}/{total}",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    res = run_audit(train, holdout, syn, seed=seed, progress=progress)
+    out: dict[str, Any] = {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "ok": res.ok,
+        "attacks": {a.attack: [a.status, a.seconds, a.message] for a in res.attacks},
+        "prepare_seconds": res.settings.get("prepare_seconds"),
+        "neighbors": res.settings["neighbors"],
+        "metrics": {},
+    }
     for name in (
+        "exact_match.train_rate",
         "exact_match.excess",
         "dcr.share_closer_to_train",
+        "dcr.nndr_ratio",
         "membership.distance.auc",
         "membership.density.auc",
         "attribute.max_risk",
     ):
         e = res.metric(name).estimate
-        print(f"  {name:32s} {e.value:.4f} [{e.ci_low:.4f}, {e.ci_high:.4f}]")
-    print(f"  neighbours: {res.settings['neighbors']}")
-    return dt
+        out["metrics"][name] = [e.value, e.ci_low, e.ci_high]
+    return out
 
 
-def run_peers(train, holdout, syn, ours: float) -> None:
-    try:
-        from anonymeter.evaluators import (
-            InferenceEvaluator,
-            LinkabilityEvaluator,
-            SinglingOutEvaluator,
-        )
-    except ImportError as exc:
-        print(f"skipped Anonymeter (not importable: {exc})")
+def child_anonymeter(work: Path, seed: int) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    from anonymeter.evaluators import (
+        InferenceEvaluator,
+        LinkabilityEvaluator,
+        SinglingOutEvaluator,
+    )
+
+    train, holdout, syn = read_triple(work)
+    cols = list(train.columns)
+    out: dict[str, Any] = {"version": version("anonymeter"), "parts": {}, "risks": {}}
+    t0, c0 = time.perf_counter(), time.process_time()
+    t = time.perf_counter()
+    so = SinglingOutEvaluator(ori=train, syn=syn, control=holdout, seed=seed).evaluate()
+    out["parts"]["singling_out"] = time.perf_counter() - t
+    out["risks"]["singling_out"] = list(so.risk())
+    t = time.perf_counter()
+    aux = (cols[: len(cols) // 2], cols[len(cols) // 2 :])
+    lk = LinkabilityEvaluator(ori=train, syn=syn, control=holdout, aux_cols=aux).evaluate()
+    out["parts"]["linkability"] = time.perf_counter() - t
+    out["risks"]["linkability"] = list(lk.risk())
+    t = time.perf_counter()
+    worst = None
+    for secret in cols:
+        ev = InferenceEvaluator(
+            ori=train,
+            syn=syn,
+            control=holdout,
+            aux_cols=[c for c in cols if c != secret],
+            secret=secret,
+        ).evaluate()
+        r = ev.risk()
+        if worst is None or r.value > worst[1][0]:
+            worst = (secret, list(r))
+    out["parts"]["inference_all_columns"] = time.perf_counter() - t
+    out["risks"]["inference_max"] = worst
+    out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = time.process_time() - c0
+    return out
+
+
+def child_sdmetrics(work: Path, seed: int) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    from sdmetrics.single_table import DCRBaselineProtection, DCROverfittingProtection
+
+    np.random.seed(seed)
+    train, holdout, syn = read_triple(work)
+    cols = {c: {"sdtype": "numerical" if c in NUMERIC else "categorical"} for c in train.columns}
+    meta = {"tables": {"adult": {"columns": cols}}}
+    out: dict[str, Any] = {"version": version("sdmetrics"), "parts": {}, "scores": {}}
+    t0, c0 = time.perf_counter(), time.process_time()
+    t = time.perf_counter()
+    out["scores"]["DCROverfittingProtection"] = float(
+        DCROverfittingProtection.compute(train, syn, holdout, meta, "adult")
+    )
+    out["parts"]["DCROverfittingProtection"] = time.perf_counter() - t
+    t = time.perf_counter()
+    out["scores"]["DCRBaselineProtection"] = float(
+        DCRBaselineProtection.compute(train, syn, meta, "adult")
+    )
+    out["parts"]["DCRBaselineProtection"] = time.perf_counter() - t
+    out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = time.process_time() - c0
+    return out
+
+
+CHILDREN = {"ours": child_ours, "anonymeter": child_anonymeter, "sdmetrics": child_sdmetrics}
+
+
+def run_child(tool: str, python: str, work: Path, seed: int, timeout: float) -> dict[str, Any]:
+    """Run one tool in its own process; add its wall time and peak RSS (MiB)."""
+    res_file = work / f"result_{tool}.json"
+    res_file.unlink(missing_ok=True)
+    cmd = [python, str(Path(__file__).resolve()), "--child", tool, "--work", str(work)]
+    cmd += ["--seed", str(seed)]
+    load0 = os.getloadavg()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    deadline = t0 + timeout
+    status, ru = 0, None
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            _, status, ru = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    out: dict[str, Any] = {"tool": tool, "process_seconds": wall, "loadavg_start": load0}
+    out["loadavg_end"] = os.getloadavg()
+    out["peak_rss_mib"] = ru.ru_maxrss / 1024 if ru else None
+    code = os.waitstatus_to_exitcode(status)
+    out["exit"] = code
+    if code == 0 and res_file.exists():
+        out.update(json.loads(res_file.read_text()))
     else:
-        t0 = time.perf_counter()
-        SinglingOutEvaluator(ori=train, syn=syn, control=holdout).evaluate()
-        cols = list(train.columns)
-        aux = [cols[: len(cols) // 2], cols[len(cols) // 2 :]]
-        LinkabilityEvaluator(ori=train, syn=syn, control=holdout, aux_cols=aux).evaluate()
-        for secret in cols:
-            InferenceEvaluator(
-                ori=train,
-                syn=syn,
-                control=holdout,
-                aux_cols=[c for c in cols if c != secret],
-                secret=secret,
-            ).evaluate()
-        dt = time.perf_counter() - t0
+        out["error"] = "timeout" if wall >= timeout else f"exit {code}"
+    return out
+
+
+# --- report -------------------------------------------------------------------------------
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return {"tool": runs[0]["tool"], "error": runs[0].get("error"), "n": 0}
+
+    def med(key: str) -> float:
+        return statistics.median(float(r[key]) for r in ok)
+
+    return {
+        "tool": ok[0]["tool"],
+        "n": len(ok),
+        "seconds": med("seconds"),
+        "seconds_all": [round(r["seconds"], 2) for r in ok],
+        "cpu_seconds": med("cpu_seconds"),
+        "process_seconds": med("process_seconds"),
+        "peak_rss_mib": med("peak_rss_mib"),
+        "loadavg": [r["loadavg_start"][0] for r in ok],
+        "last": ok[-1],
+    }
+
+
+def print_report(rows: list[dict[str, Any]], header: str) -> None:
+    print(f"\n{header}")
+    print("| tool | runs | tool seconds (median; all) | CPU s | process s | peak RSS MiB | "
+          "load avg at start | ours faster by |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    ours = next((r for r in rows if r["tool"] == "ours" and r["n"]), None)
+    for r in rows:
+        if not r["n"]:
+            print(f"| {r['tool']} | 0 | {r.get('error')} | | | | | |")
+            continue
+        ratio = ""
+        if ours and r is not ours:
+            ratio = (
+                f"{r['seconds'] / ours['seconds']:.1f}x wall, "
+                f"{r['cpu_seconds'] / ours['cpu_seconds']:.1f}x CPU"
+            )
+        loads = ", ".join(f"{v:.1f}" for v in r["loadavg"])
         print(
-            f"Anonymeter (3 evaluators, defaults, inference on every column): {dt:.2f} s; "
-            f"ratio {dt / ours:.1f}x"
+            f"| {r['tool']} | {r['n']} | {r['seconds']:.1f} ({r['seconds_all']}) | "
+            f"{r['cpu_seconds']:.1f} | {r['process_seconds']:.1f} | {r['peak_rss_mib']:.0f} | "
+            f"{loads} | {ratio} |"
         )
-    try:
-        from sdmetrics.single_table import DCRBaselineProtection, DCROverfittingProtection
-    except ImportError as exc:
-        print(f"skipped SDMetrics DCR metrics (not importable: {exc})")
-    else:
-        meta = {
-            "columns": {
-                c: {"sdtype": "numerical" if c in NUMERIC else "categorical"} for c in train.columns
-            }
-        }
-        t0 = time.perf_counter()
-        DCROverfittingProtection.compute(train, syn, holdout, meta)
-        DCRBaselineProtection.compute(train, syn, meta)
-        dt = time.perf_counter() - t0
-        print(f"SDMetrics DCR metrics (defaults): {dt:.2f} s; ratio {dt / ours:.1f}x")
+    for r in rows:
+        if r["n"]:
+            last = dict(r["last"])
+            for k in ("loadavg_start", "loadavg_end", "tool", "exit"):
+                last.pop(k, None)
+            print(f"\n{r['tool']} (last run): {json.dumps(last, default=str)}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scale", type=int, default=0, help="N x N rows instead of Adult 80/20")
+    ap.add_argument("--scale", type=int, default=0, help="N x N x N rows instead of Adult 80/20")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--synthetic", choices=("independent", "holdout-jitter"), default="independent")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per tool (median reported)")
+    ap.add_argument("--peer-repeats", type=int, default=1)
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--peers-python", default=PEERS_PY)
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
+    ap.add_argument("--json", type=Path, help="write every run's record here")
+    ap.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.scale:
-        train, holdout, syn = scaled_triple(args.scale, args.seed)
-    else:
-        train, holdout, syn = adult_triple(args.seed)
-    print(f"rows: train {len(train)}, holdout {len(holdout)}, synthetic {len(syn)}")
-    ours = run_ours(train, holdout, syn, args.seed)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS (process, incl. data): {peak:.0f} MiB")
-    if not args.no_peers:
-        run_peers(train, holdout, syn, ours)
+    if args.child:
+        out = CHILDREN[args.child](args.work, args.seed)
+        (args.work / f"result_{args.child}.json").write_text(json.dumps(out, default=str))
+        return
+    with tempfile.TemporaryDirectory(prefix="attacks_bench_") as tmp:
+        work = Path(tmp)
+        if args.scale:
+            tables = scaled_triple(args.scale, args.seed)
+            what = f"scaled Adult {args.scale:,} x 3 (resampled + jittered)"
+        else:
+            tables = adult_triple(args.seed, args.synthetic, work)
+            what = f"Adult 80/20, synthetic = {args.synthetic}"
+        write_triple(tables, work)
+        sizes = " / ".join(f"{len(t):,}" for t in tables)
+        print(f"{what}: train / holdout / synthetic = {sizes}", flush=True)
+        del tables
+        plan = [("ours", sys.executable, args.repeats)]
+        if not args.no_peers:
+            if Path(args.peers_python).exists():
+                plan += [("anonymeter", args.peers_python, args.peer_repeats)]
+                plan += [("sdmetrics", args.peers_python, args.peer_repeats)]
+            else:
+                print(f"peers skipped: {args.peers_python} does not exist")
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for tool, py, reps in plan:
+            for i in range(reps):
+                r = run_child(tool, py, work, args.seed, args.timeout)
+                msg = r.get("error") or f"{r['seconds']:.1f} s in tool"
+                print(
+                    f"{tool} run {i + 1}/{reps}: {msg}, process {r['process_seconds']:.1f} s, "
+                    f"peak RSS {r['peak_rss_mib']:.0f} MiB, load {r['loadavg_start'][0]:.2f}",
+                    flush=True,
+                )
+                runs.setdefault(tool, []).append(r)
+        rows = [summarise(v) for v in runs.values()]
+        header = (
+            f"{what}; {platform.machine()} {os.cpu_count()} cores, "
+            f"python {platform.python_version()}"
+        )
+        print_report(rows, header)
+        if args.json:
+            args.json.write_text(json.dumps({"setup": header, "runs": runs}, default=str, indent=1))
 
 
 if __name__ == "__main__":

@@ -67,7 +67,11 @@ def _plots(audit: AuditResult, heatmap: dict[str, Any] | None, k: int) -> Plots:
         if a.attack == "dcr" and isinstance(hist, dict):
             train = [int(v) for v in hist.get("train", [])]
             hold = [int(v) for v in hist.get("holdout", [])]
-            suppressed = [i for i, (t, h) in enumerate(zip(train, hold, strict=False)) if 0 < t < k or 0 < h < k]
+            suppressed = [
+                i
+                for i, (t, h) in enumerate(zip(train, hold, strict=False))
+                if 0 < t < k or 0 < h < k
+            ]
             for i in suppressed:
                 train[i] = hold[i] = 0
             plots.dcr_histogram = {

@@ -3,9 +3,9 @@ evaluation summary, limitations, approved and forbidden uses."""
 
 from __future__ import annotations
 
+from privsynth.schema import Schema
 from reports.fmt import num
 from reports.model import Report
-from privsynth.schema import Schema
 
 APPROVED = [
     "software development and testing against realistic data shapes",

@@ -20,44 +20,89 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
     train = holdout.copy()
     if leaky:
         train = np.zeros(20, int)
-        train[0], train[1] = 5900, 100
+        train[0], train[1], train[2] = 5900, 97, 3
     fpr = np.linspace(0, 1, 51)
     tpr = np.clip(fpr ** (0.3 if leaky else 1.0), 0, 1)
     attacks = [
-        AttackResult("exact_match", "ok", [
-            _m("exact_match.train_rate", 0.9 if leaky else 0.0, 0.89 if leaky else 0.0,
-               0.91 if leaky else 0.0005, 0.0),
-            _m("exact_match.holdout_rate", 0.0, 0.0, 0.0005, 0.0),
-            _m("exact_match.excess", 0.9 if leaky else 0.0, 0.89 if leaky else -0.0005,
-               0.91 if leaky else 0.0005, 0.0),
-        ], details={"copied_training_rows": [3, 17, 42] if leaky else []}),
-        AttackResult("dcr", "ok", [
-            _m("dcr.share_closer_to_train", 0.5 + d, 0.485 + d, 0.515 + d, 0.5),
-            _m("dcr.nndr_ratio", 1.0 - d, 0.97 - d, 1.03 - d, 1.0, riskier=False),
-        ], details={
-            "histogram": {"edges": edges, "train": train.tolist(), "holdout": holdout.tolist()},
-            "closest": [{"train_row": 5, "synthetic_row": 9, "distance": 0.0, "holdout_distance": 0.2}],
-        }),
+        AttackResult(
+            "exact_match",
+            "ok",
+            [
+                _m(
+                    "exact_match.train_rate",
+                    0.9 if leaky else 0.0,
+                    0.89 if leaky else 0.0,
+                    0.91 if leaky else 0.0005,
+                    0.0,
+                ),
+                _m("exact_match.holdout_rate", 0.0, 0.0, 0.0005, 0.0),
+                _m(
+                    "exact_match.excess",
+                    0.9 if leaky else 0.0,
+                    0.89 if leaky else -0.0005,
+                    0.91 if leaky else 0.0005,
+                    0.0,
+                ),
+            ],
+            details={"copied_training_rows": [3, 17, 42] if leaky else []},
+        ),
+        AttackResult(
+            "dcr",
+            "ok",
+            [
+                _m("dcr.share_closer_to_train", 0.5 + d, 0.485 + d, 0.515 + d, 0.5),
+                _m("dcr.nndr_ratio", 1.0 - d, 0.97 - d, 1.03 - d, 1.0, riskier=False),
+            ],
+            details={
+                "histogram": {"edges": edges, "train": train.tolist(), "holdout": holdout.tolist()},
+                "closest": [
+                    {"train_row": 5, "synthetic_row": 9, "distance": 0.0, "holdout_distance": 0.2}
+                ],
+            },
+        ),
     ]
     for kind in ("distance", "density"):
         name = f"membership.{kind}"
         if errored == name:
             attacks.append(AttackResult(name, "error", message="could not fit the density model"))
             continue
-        attacks.append(AttackResult(name, "ok", [
-            _m(f"{name}.auc", 0.5 + d, 0.49 + d, 0.51 + d, 0.5),
-            _m(f"{name}.advantage", d, d - 0.02, d + 0.02, 0.0),
-            _m(f"{name}.tpr_at_fpr_1pct", 0.01 + d / 2, 0.008 + d / 2, 0.013 + d / 2, 0.01),
-            _m(f"{name}.tpr_at_fpr_0.1pct", 0.001, 0.0, 0.003, 0.001),
-        ], details={"roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
-                    "vulnerable": [{"row": 7, "score": 0.9}, {"row": 11, "score": 0.8}]}))
+        attacks.append(
+            AttackResult(
+                name,
+                "ok",
+                [
+                    _m(f"{name}.auc", 0.5 + d, 0.49 + d, 0.51 + d, 0.5),
+                    _m(f"{name}.advantage", d, d - 0.02, d + 0.02, 0.0),
+                    _m(f"{name}.tpr_at_fpr_1pct", 0.01 + d / 2, 0.008 + d / 2, 0.013 + d / 2, 0.01),
+                    _m(f"{name}.tpr_at_fpr_0.1pct", 0.001, 0.0, 0.003, 0.001),
+                ],
+                details={
+                    "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
+                    "vulnerable": [{"row": 7, "score": 0.9}, {"row": 11, "score": 0.8}],
+                },
+            )
+        )
     cols = ["age", "education", "marital-status", "income"]
-    risks = [_m(f"attribute.{c}.risk", r, r - 0.04, r + 0.04, 0.0)
-             for c, r in zip(cols, [0.02 + d, 0.01, -0.01, 0.03], strict=True)]
+    risks = [
+        _m(f"attribute.{c}.risk", r, r - 0.04, r + 0.04, 0.0)
+        for c, r in zip(cols, [0.02 + d, 0.01, -0.01, 0.03], strict=True)
+    ]
     best = max(risks, key=lambda m: m.estimate.value)
-    risks.append(_m("attribute.max_risk", best.estimate.value, best.estimate.ci_low,
-                    best.estimate.ci_high, 0.0))
+    risks.append(
+        _m(
+            "attribute.max_risk",
+            best.estimate.value,
+            best.estimate.ci_low,
+            best.estimate.ci_high,
+            0.0,
+        )
+    )
     attacks.append(AttackResult("attribute", "ok", risks, details={"columns": {}}))
-    settings = {"seed": 12345, "n_train": 26049, "n_holdout": 6512, "n_synthetic": 26049,
-                "n_used": 6512}
+    settings = {
+        "seed": 12345,
+        "n_train": 26049,
+        "n_holdout": 6512,
+        "n_synthetic": 26049,
+        "n_used": 6512,
+    }
     return AuditResult(attacks=attacks, settings=settings)

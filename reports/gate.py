@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ def render_all(report: Report, out_dir: Path, *, console: Console | None = None)
     leaks = external_references(html)
     if leaks:  # a renderer bug, never the user's input: fail loudly
         raise RuntimeError(f"HTML report would fetch external resources: {leaks[:3]}")
-    record = Console(record=True, width=120, file=open_null())
+    record = Console(record=True, width=120, file=io.StringIO())
     render_terminal(report, record)
     texts = {
         "json": render_json(report),
@@ -69,12 +70,6 @@ def render_all(report: Report, out_dir: Path, *, console: Console | None = None)
     if console is not None:
         render_terminal(report, console)
     return paths
-
-
-def open_null() -> Any:
-    import io
-
-    return io.StringIO()
 
 
 def gate_audit(
@@ -105,10 +100,22 @@ def gate_audit(
     privsynth manifest beside ``synthetic_path``; without one the report says it is unknown.
     """
     report = make_report(
-        audit, policy, train=train, holdout=holdout, synthetic=synthetic,
-        train_path=train_path, holdout_path=holdout_path, synthetic_path=synthetic_path,
-        manifest=manifest, column_types=column_types, target=target, seed=seed,
-        audience=audience, min_count=min_count, extra_inputs=extra_inputs, command=command,
+        audit,
+        policy,
+        train=train,
+        holdout=holdout,
+        synthetic=synthetic,
+        train_path=train_path,
+        holdout_path=holdout_path,
+        synthetic_path=synthetic_path,
+        manifest=manifest,
+        column_types=column_types,
+        target=target,
+        seed=seed,
+        audience=audience,
+        min_count=min_count,
+        extra_inputs=extra_inputs,
+        command=command,
     )
     render_all(report, Path(out_dir), console=console)
     return report.exit_code
@@ -138,14 +145,21 @@ def make_report(
     utility = heatmap = None
     if train is not None and holdout is not None and synthetic is not None:
         utility, heatmap = compute_utility(
-            train, holdout, synthetic, target=target or policy.target,
-            column_types=column_types, seed=seed or 0,
+            train,
+            holdout,
+            synthetic,
+            target=target or policy.target,
+            column_types=column_types,
+            seed=seed or 0,
         )
     if manifest is None and synthetic_path is not None:
         manifest = manifest_beside(Path(synthetic_path))
     inputs = []
-    for role, path, frame in (("train", train_path, train), ("holdout", holdout_path, holdout),
-                              ("synthetic", synthetic_path, synthetic)):
+    for role, path, frame in (
+        ("train", train_path, train),
+        ("holdout", holdout_path, holdout),
+        ("synthetic", synthetic_path, synthetic),
+    ):
         if path is not None or frame is not None:
             entry = file_entry(role, path, None if frame is None else len(frame))
             inputs.append(entry)
@@ -153,9 +167,18 @@ def make_report(
     if seed is None:
         seed = audit.settings.get("seed")
     provenance = build_provenance(
-        inputs=inputs, policy=policy.info(), seed=seed, command=command,
+        inputs=inputs,
+        policy=policy.info(),
+        seed=seed,
+        command=command,
     )
     return build_report(
-        audit, policy, budget=budget_from_manifest(manifest), provenance=provenance,
-        utility=utility, heatmap=heatmap, audience=audience, min_count=min_count,
+        audit,
+        policy,
+        budget=budget_from_manifest(manifest),
+        provenance=provenance,
+        utility=utility,
+        heatmap=heatmap,
+        audience=audience,
+        min_count=min_count,
     )

@@ -98,9 +98,7 @@ def load_policy(spec: str | Path) -> Policy:
     else:
         path, source = Path(text_spec), text_spec
         if not path.is_file():
-            raise InputError(
-                f"policy {text_spec!r}: no such file (presets: {', '.join(PRESETS)})"
-            )
+            raise InputError(f"policy {text_spec!r}: no such file (presets: {', '.join(PRESETS)})")
     raw_bytes = path.read_bytes()
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))

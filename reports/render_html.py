@@ -78,13 +78,21 @@ def render_html(report: Report) -> str:
         out.append(_utility(report))
     out.append(_attacks(report))
     out.append("<h2>Provenance</h2><table>")
-    rows = [("tool", p.tool), ("created", p.created), ("audience", report.audience),
-            ("policy", f"{p.policy.get('name')} ({p.policy.get('source')}) "
-                       f"sha256 {p.policy.get('sha256')}"),
-            ("seed", "withheld" if p.seed is None else p.seed),
-            ("plot suppression", f"bins with fewer than {report.min_count} records hidden")]
-    rows += [(f"input: {i['role']}", f"{i.get('file')} sha256 {i.get('sha256')} rows {i.get('rows')}")
-             for i in p.inputs]
+    rows = [
+        ("tool", p.tool),
+        ("created", p.created),
+        ("audience", report.audience),
+        (
+            "policy",
+            f"{p.policy.get('name')} ({p.policy.get('source')}) sha256 {p.policy.get('sha256')}",
+        ),
+        ("seed", "withheld" if p.seed is None else p.seed),
+        ("plot suppression", f"bins with fewer than {report.min_count} records hidden"),
+    ]
+    rows += [
+        (f"input: {i['role']}", f"{i.get('file')} sha256 {i.get('sha256')} rows {i.get('rows')}")
+        for i in p.inputs
+    ]
     rows += [(f"version: {k}", v) for k, v in p.versions.items()]
     out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
     out.append("</table></body></html>\n")
@@ -102,32 +110,49 @@ def _plots(report: Report) -> str:
     figs = []
     if pl.dcr_histogram:
         h = pl.dcr_histogram
-        figs.append(_fig(
-            svg.histogram("Distance to closest synthetic record", h["edges"],
-                          {"training rows": h["train"], "holdout rows": h["holdout"]},
-                          "distance to the nearest synthetic row"),
-            "If the synthetic data copies training records, the training curve sits left of the "
-            f"holdout curve. Bins with fewer than {report.min_count} rows are hidden "
-            f"({len(h.get('suppressed', []))} hidden)."))
+        figs.append(
+            _fig(
+                svg.histogram(
+                    "Distance to closest synthetic record",
+                    h["edges"],
+                    {"training rows": h["train"], "holdout rows": h["holdout"]},
+                    "distance to the nearest synthetic row",
+                ),
+                "If the synthetic data copies training records, the training curve sits left of the "
+                f"holdout curve. Bins with fewer than {report.min_count} rows are hidden "
+                f"({len(h.get('suppressed', []))} hidden).",
+            )
+        )
     if pl.roc:
         curves = {k: (v["fpr"], v["tpr"]) for k, v in pl.roc.items()}
-        figs.append(_fig(
-            svg.roc("Membership inference ROC", curves),
-            "Each curve is an attacker guessing whether a record was in the training data. "
-            "The dashed diagonal is guessing; a curve bowing above it means leakage."))
+        figs.append(
+            _fig(
+                svg.roc("Membership inference ROC", curves),
+                "Each curve is an attacker guessing whether a record was in the training data. "
+                "The dashed diagonal is guessing; a curve bowing above it means leakage.",
+            )
+        )
     if pl.attribute_risk:
         thr = next((c.threshold for c in report.checks if c.metric.startswith("attribute.")), None)
         rows = [(r["column"], r["risk"], r["ci_low"], r["ci_high"]) for r in pl.attribute_risk]
-        figs.append(_fig(
-            svg.intervals("Attribute inference risk per column", rows, thr, "risk (0 = no gain)"),
-            "How much better than a control an attacker infers each secret column "
-            "from the synthetic data (dot: estimate, bar: 95% interval)."))
+        figs.append(
+            _fig(
+                svg.intervals(
+                    "Attribute inference risk per column", rows, thr, "risk (0 = no gain)"
+                ),
+                "How much better than a control an attacker infers each secret column "
+                "from the synthetic data (dot: estimate, bar: 95% interval).",
+            )
+        )
     if pl.marginal_heatmap and pl.marginal_heatmap.get("columns"):
         hm = pl.marginal_heatmap
-        figs.append(_fig(
-            svg.heatmap("Marginal error (total variation distance)", hm["columns"], hm["tvd"]),
-            "Diagonal: one column's distribution error; off-diagonal: a pair's. Darker = the "
-            "synthetic data reproduces that part worse."))
+        figs.append(
+            _fig(
+                svg.heatmap("Marginal error (total variation distance)", hm["columns"], hm["tvd"]),
+                "Diagonal: one column's distribution error; off-diagonal: a pair's. Darker = the "
+                "synthetic data reproduces that part worse.",
+            )
+        )
     if not figs:
         return "<p class=muted>No plot data.</p>"
     return '<div class="plots">' + "".join(figs) + "</div>"
@@ -136,45 +161,69 @@ def _plots(report: Report) -> str:
 def _utility(report: Report) -> str:
     u = report.utility
     assert u is not None
-    out = ["<h2>Utility: what the privacy costs</h2><table><tr><th>metric</th><th>value</th>"
-           "<th>95% interval</th><th>meaning</th></tr>"]
+    out = [
+        "<h2>Utility: what the privacy costs</h2><table><tr><th>metric</th><th>value</th>"
+        "<th>95% interval</th><th>meaning</th></tr>"
+    ]
     for m in u.metrics:
         e = m.estimate
-        out.append(f"<tr><td><code>{_e(m.name)}</code></td><td>{num(e.value)}</td>"
-                   f"<td>[{num(e.ci_low)}, {num(e.ci_high)}]</td><td>{_e(m.description)}</td></tr>")
+        out.append(
+            f"<tr><td><code>{_e(m.name)}</code></td><td>{num(e.value)}</td>"
+            f"<td>[{num(e.ci_low)}, {num(e.ci_high)}]</td><td>{_e(m.description)}</td></tr>"
+        )
     out.append("</table>")
     if u.worst_columns:
-        out.append("<p>Worst columns: " + ", ".join(
-            f"<code>{_e(w['column'])}</code> ({num(w['tvd'], 3)})" for w in u.worst_columns) + "</p>")
+        out.append(
+            "<p>Worst columns: "
+            + ", ".join(
+                f"<code>{_e(w['column'])}</code> ({num(w['tvd'], 3)})" for w in u.worst_columns
+            )
+            + "</p>"
+        )
     if u.worst_pairs:
-        out.append("<p>Worst pairs: " + ", ".join(
-            f"<code>{_e(' × '.join(w['columns']))}</code> ({num(w['tvd'], 3)})"
-            for w in u.worst_pairs) + "</p>")
+        out.append(
+            "<p>Worst pairs: "
+            + ", ".join(
+                f"<code>{_e(' × '.join(w['columns']))}</code> ({num(w['tvd'], 3)})"
+                for w in u.worst_pairs
+            )
+            + "</p>"
+        )
     if u.ml:
         ml = u.ml
-        out.append(f"<p>{_e(ml['model'])} predicting <code>{_e(ml['target'])}</code>: "
-                   f"{_e(ml['score'])} {num(ml['tstr'], 3)} when trained on synthetic data, "
-                   f"{num(ml['trtr'], 3)} when trained on the real training data (majority-class "
-                   f"baseline {num(ml['baseline'], 3)}), both tested on the real holdout.</p>")
+        out.append(
+            f"<p>{_e(ml['model'])} predicting <code>{_e(ml['target'])}</code>: "
+            f"{_e(ml['score'])} {num(ml['tstr'], 3)} when trained on synthetic data, "
+            f"{num(ml['trtr'], 3)} when trained on the real training data (majority-class "
+            f"baseline {num(ml['baseline'], 3)}), both tested on the real holdout.</p>"
+        )
     out += [f"<p class=muted>{_e(n)}</p>" for n in u.notes]
     return "".join(out)
 
 
 def _attacks(report: Report) -> str:
-    out = ["<h2>All attack metrics</h2><table><tr><th>attack</th><th>status</th><th>metric</th>"
-           "<th>estimate</th><th>95% interval</th><th>no-leak value</th></tr>"]
+    out = [
+        "<h2>All attack metrics</h2><table><tr><th>attack</th><th>status</th><th>metric</th>"
+        "<th>estimate</th><th>95% interval</th><th>no-leak value</th></tr>"
+    ]
     for a in report.attacks:
         if not a.metrics:
-            out.append(f"<tr><td>{_e(a.attack)}</td><td class=ERROR>{_e(a.status)}</td>"
-                       f"<td colspan=4>{_e(a.message)}</td></tr>")
+            out.append(
+                f"<tr><td>{_e(a.attack)}</td><td class=ERROR>{_e(a.status)}</td>"
+                f"<td colspan=4>{_e(a.message)}</td></tr>"
+            )
         for m in a.metrics:
             e = m.estimate
-            out.append(f"<tr><td>{_e(a.attack)}</td><td>{_e(a.status)}</td>"
-                       f"<td><code>{_e(m.name)}</code></td><td>{num(e.value)}</td>"
-                       f"<td>[{num(e.ci_low)}, {num(e.ci_high)}]</td><td>{num(m.null_value)}</td></tr>")
+            out.append(
+                f"<tr><td>{_e(a.attack)}</td><td>{_e(a.status)}</td>"
+                f"<td><code>{_e(m.name)}</code></td><td>{num(e.value)}</td>"
+                f"<td>[{num(e.ci_low)}, {num(e.ci_high)}]</td><td>{num(m.null_value)}</td></tr>"
+            )
     out.append("</table>")
     if report.records:
-        out.append(f"<p class=muted>Per-record evidence (training row positions and scores only, "
-                   f"never values) for {len(report.records)} attack views is in the JSON report "
-                   "(internal audience only).</p>")
+        out.append(
+            f"<p class=muted>Per-record evidence (training row positions and scores only, "
+            f"never values) for {len(report.records)} attack views is in the JSON report "
+            "(internal audience only).</p>"
+        )
     return "".join(out)

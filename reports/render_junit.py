@@ -30,10 +30,14 @@ def render_junit(report: Report) -> str:
         ET.SubElement(props, "property", name=k, value=v)
     for c in checks:
         case = ET.SubElement(suite, "testcase", classname=f"privsynth.{c.kind}", name=c.id)
-        text = f"{c.metric}: estimate {c.estimate.value if c.estimate else '-'}, interval " \
-               f"{interval(c)}, {c.statistic} {threshold(c)}: {c.explanation}"
+        text = (
+            f"{c.metric}: estimate {c.estimate.value if c.estimate else '-'}, interval "
+            f"{interval(c)}, {c.statistic} {threshold(c)}: {c.explanation}"
+        )
         if c.status == "FAIL":
-            ET.SubElement(case, "failure", message=c.explanation, type="RiskAboveThreshold").text = text
+            ET.SubElement(
+                case, "failure", message=c.explanation, type="RiskAboveThreshold"
+            ).text = text
         elif c.status in ("INCONCLUSIVE", "ERROR"):
             ET.SubElement(case, "error", message=c.explanation, type=c.status).text = text
         else:
@@ -42,4 +46,6 @@ def render_junit(report: Report) -> str:
         case = ET.SubElement(suite, "testcase", classname="privsynth.attack", name=a.attack)
         ET.SubElement(case, "error", message=a.message or "could not run", type="AttackError")
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )

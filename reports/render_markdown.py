@@ -35,12 +35,11 @@ def render_markdown(report: Report) -> str:
     lines += ["", f"**Privacy budget:** {_cell(b.statement)}"]
     if report.utility is not None:
         lines += ["", "<details><summary>Utility (what the privacy costs)</summary>", ""]
-        lines += [
-            f"- {m.name}: {num(m.estimate.value, 3)}" for m in report.utility.metrics
-        ]
+        lines += [f"- {m.name}: {num(m.estimate.value, 3)}" for m in report.utility.metrics]
         if report.utility.worst_columns:
             worst = ", ".join(
-                f"`{_cell(w['column'])}` {num(w['tvd'], 3)}" for w in report.utility.worst_columns[:3]
+                f"`{_cell(w['column'])}` {num(w['tvd'], 3)}"
+                for w in report.utility.worst_columns[:3]
             )
             lines.append(f"- worst columns (TVD): {worst}")
         if report.utility.worst_pairs:

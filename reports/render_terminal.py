@@ -24,30 +24,34 @@ def render_terminal(report: Report, console: Console | None = None) -> None:
         highlight=False,
     )
     table = Table(title=f"checks (policy {report.provenance.policy.get('name', '?')})")
-    for col in ("check", "result", "estimate", "95% interval", "compared", "threshold"):
-        table.add_column(col, overflow="fold")
+    table.add_column("check", overflow="fold")
+    table.add_column("result", no_wrap=True)
+    table.add_column("estimate [95% interval]", overflow="fold")
+    table.add_column("rule", overflow="fold")
     for c in report.checks:
         est = c.estimate
         table.add_row(
             f"{c.id}\n[dim]{c.metric}[/dim]",
             f"[{_STYLE[c.status]}]{c.status}[/{_STYLE[c.status]}]",
-            num(est.value) if est else "-",
-            interval(c),
-            f"{c.statistic} {num(c.observed)}" if c.observed is not None else c.explanation,
-            threshold(c),
+            f"{num(est.value)} {interval(c)}" if est else "-",
+            f"{c.statistic} {threshold(c)}\n[dim]{c.explanation}[/dim]",
         )
     console.print(table)
     bad = [a for a in report.attacks if a.status != "ok"]
     for a in bad:
-        console.print(f"[yellow]attack {a.attack} could not run:[/yellow] {a.message}", highlight=False)
+        console.print(
+            f"[yellow]attack {a.attack} could not run:[/yellow] {a.message}", highlight=False
+        )
     b = report.budget
     if b.known:
         console.print(f"[bold]privacy budget:[/bold] {b.statement}", highlight=False)
     else:
         console.print(f"[bold yellow]privacy budget:[/bold yellow] {b.statement}", highlight=False)
     if report.utility is not None:
-        parts = [f"{m.name.removeprefix('utility.')}={num(m.estimate.value, 3)}"
-                 for m in report.utility.metrics]
+        parts = [
+            f"{m.name.removeprefix('utility.')}={num(m.estimate.value, 3)}"
+            for m in report.utility.metrics
+        ]
         console.print("[bold]utility:[/bold] " + ", ".join(parts), highlight=False)
         if report.utility.ml:
             ml = report.utility.ml

@@ -13,7 +13,7 @@ def _frame(title: str, body: str, xlabel: str, ylabel: str, w: int = W, h: int =
     return (
         f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
         f'role="img" aria-label="{escape(title)}">'
-        f'<title>{escape(title)}</title>'
+        f"<title>{escape(title)}</title>"
         f'<rect x="0" y="0" width="{w}" height="{h}" fill="white"/>'
         f'<text x="{w / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">'
         f"{escape(title)}</text>{body}"
@@ -57,8 +57,13 @@ def _legend(names: Sequence[str], w: int = W) -> str:
     return "".join(out)
 
 
-def histogram(title: str, edges: Sequence[float], series: dict[str, Sequence[float]],
-              xlabel: str, ylabel: str = "share of rows") -> str:
+def histogram(
+    title: str,
+    edges: Sequence[float],
+    series: dict[str, Sequence[float]],
+    xlabel: str,
+    ylabel: str = "share of rows",
+) -> str:
     if len(edges) < 2:
         return ""
     totals = {k: (sum(v) or 1) for k, v in series.items()}
@@ -80,17 +85,26 @@ def histogram(title: str, edges: Sequence[float], series: dict[str, Sequence[flo
 
 def roc(title: str, curves: dict[str, tuple[Sequence[float], Sequence[float]]]) -> str:
     sx, sy, axes = _axes(0, 1, 0, 1)
-    body = [axes, f'<line x1="{sx(0)}" y1="{sy(0)}" x2="{sx(1)}" y2="{sy(1)}" '
-                  'stroke="#999" stroke-dasharray="4 3"/>']
-    for i, (name, (fpr, tpr)) in enumerate(curves.items()):
+    body = [
+        axes,
+        f'<line x1="{sx(0)}" y1="{sy(0)}" x2="{sx(1)}" y2="{sy(1)}" '
+        'stroke="#999" stroke-dasharray="4 3"/>',
+    ]
+    for i, (fpr, tpr) in enumerate(curves.values()):
         pts = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(fpr, tpr, strict=False))
-        body.append(f'<polyline points="{pts}" fill="none" stroke="{COLORS[i % 5]}" stroke-width="2"/>')
-    body.append(_legend([*curves, "chance (no leak)"][: len(curves)]))
+        body.append(
+            f'<polyline points="{pts}" fill="none" stroke="{COLORS[i % 5]}" stroke-width="2"/>'
+        )
+    body.append(_legend(list(curves)))
     return _frame(title, "".join(body), "false positive rate", "true positive rate")
 
 
-def intervals(title: str, rows: Sequence[tuple[str, float, float, float]], threshold: float | None,
-              xlabel: str) -> str:
+def intervals(
+    title: str,
+    rows: Sequence[tuple[str, float, float, float]],
+    threshold: float | None,
+    xlabel: str,
+) -> str:
     """Horizontal point-and-interval rows: (label, value, low, high)."""
     if not rows:
         return ""
@@ -121,7 +135,9 @@ def intervals(title: str, rows: Sequence[tuple[str, float, float, float]], thres
         )
     for t in range(5):
         xv = lo + (hi - lo) * t / 4
-        body.append(f'<text x="{sx(xv):.1f}" y="{base + 26}" font-size="10" text-anchor="middle">{xv:.2g}</text>')
+        body.append(
+            f'<text x="{sx(xv):.1f}" y="{base + 26}" font-size="10" text-anchor="middle">{xv:.2g}</text>'
+        )
     return _frame(title, "".join(body), xlabel, "", h=h + 10)
 
 

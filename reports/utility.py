@@ -45,7 +45,7 @@ class _Col:
 
 def _is_numeric(s: pd.Series, schema_type: str | None) -> bool:
     if schema_type is not None:
-        return schema_type in ("integer", "float")
+        return schema_type in ("integer", "float", "numeric")
     return bool(pd.api.types.is_numeric_dtype(s)) and s.nunique(dropna=True) > 20
 
 
@@ -63,8 +63,12 @@ def _codes(train: pd.Series, synth: pd.Series, numeric: bool) -> tuple[np.ndarra
             return np.where(np.isfinite(x), c, n)
 
         return cut(t), cut(s), n + 1
-    t_txt = train.astype(object).where(train.notna(), None).map(lambda v: None if v is None else str(v))
-    s_txt = synth.astype(object).where(synth.notna(), None).map(lambda v: None if v is None else str(v))
+    t_txt = (
+        train.astype(object).where(train.notna(), None).map(lambda v: None if v is None else str(v))
+    )
+    s_txt = (
+        synth.astype(object).where(synth.notna(), None).map(lambda v: None if v is None else str(v))
+    )
     cats = pd.Index(sorted(set(t_txt.dropna()) | set(s_txt.dropna())))
     n = len(cats)
 
@@ -184,7 +188,9 @@ def compute_utility(
         section.notes.append(f"target column {target!r} not in every table: ML test skipped")
     else:
         numeric_target = _is_numeric(train[target], types.get(target))
-        ml, ml_metrics = _ml(train, holdout, synthetic, target, numeric_target, cols, seed, max_rows)
+        ml, ml_metrics = _ml(
+            train, holdout, synthetic, target, numeric_target, cols, seed, max_rows
+        )
         section.ml = ml
         metrics += ml_metrics
     section.metrics = metrics
@@ -223,6 +229,7 @@ def _ml(
     max_rows: int,
 ) -> tuple[dict[str, Any], list[Metric]]:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
 
@@ -238,7 +245,10 @@ def _ml(
     if regression:
         y = [pd.to_numeric(f[target], errors="coerce").to_numpy(dtype=float) for f in (tr, sy, te)]
     else:
-        y = [f[target].astype(object).map(lambda v: "\0missing" if pd.isna(v) else str(v)) for f in (tr, sy, te)]
+        y = [
+            f[target].astype(object).map(lambda v: "\0missing" if pd.isna(v) else str(v))
+            for f in (tr, sy, te)
+        ]
         y = [v.to_numpy() for v in y]
     keep = [~pd.isna(v) if regression else np.ones(len(v), bool) for v in y]
     x_tr, x_sy, x_te = x_tr[keep[0]], x_sy[keep[1]], x_te[keep[2]]
@@ -249,11 +259,15 @@ def _ml(
             return np.full(len(y_te), yy[0] if len(yy) else "", dtype=object)
         cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
         model = cls(max_iter=100, random_state=seed, categorical_features=np.array(cat_mask))
-        model.fit(x, yy)
-        return model.predict(x_te)
+        # one OpenMP thread: on a busy or small machine HistGradientBoosting's threads spin
+        # against each other (a 1 s fit took 30 s on 2 shared cores)
+        with threadpool_limits(1, "openmp"):
+            model.fit(x, yy)
+            return model.predict(x_te)
 
     p_real, p_syn = fit_predict(x_tr, y_tr), fit_predict(x_sy, y_sy)
     if regression:
+
         def score(p: np.ndarray, idx: np.ndarray) -> float:
             yt = y_te[idx]
             ss = ((yt - yt.mean()) ** 2).sum()
@@ -281,17 +295,34 @@ def _ml(
     lo, hi = np.quantile(b, 0.025, axis=0), np.quantile(b, 0.975, axis=0)
 
     def est(i: int, v: float) -> Estimate:
-        return Estimate(v, min(float(lo[i]), v), max(float(hi[i]), v), 0.95, "bootstrap (test rows)")
+        return Estimate(
+            v, min(float(lo[i]), v), max(float(hi[i]), v), 0.95, "bootstrap (test rows)"
+        )
 
     task = "regression" if regression else "classification"
     desc = f" ({score_name}, target {target})"
     metrics = [
-        Metric("utility.ml.tstr", est(0, tstr), UTILITY_METRICS["utility.ml.tstr"] + desc,
-               null_value=trtr, higher_is_riskier=False),
-        Metric("utility.ml.trtr", est(1, trtr), UTILITY_METRICS["utility.ml.trtr"] + desc,
-               null_value=None, higher_is_riskier=False),
-        Metric("utility.ml.gap", est(2, trtr - tstr), UTILITY_METRICS["utility.ml.gap"] + desc,
-               null_value=0.0, higher_is_riskier=True),
+        Metric(
+            "utility.ml.tstr",
+            est(0, tstr),
+            UTILITY_METRICS["utility.ml.tstr"] + desc,
+            null_value=trtr,
+            higher_is_riskier=False,
+        ),
+        Metric(
+            "utility.ml.trtr",
+            est(1, trtr),
+            UTILITY_METRICS["utility.ml.trtr"] + desc,
+            null_value=None,
+            higher_is_riskier=False,
+        ),
+        Metric(
+            "utility.ml.gap",
+            est(2, trtr - tstr),
+            UTILITY_METRICS["utility.ml.gap"] + desc,
+            null_value=0.0,
+            higher_is_riskier=True,
+        ),
     ]
     ml = {
         "target": target,

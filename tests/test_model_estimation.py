@@ -119,3 +119,26 @@ def test_adult_noiseless_one_and_two_way():
     for m in ms:
         l1 = np.abs(model.project(m.clique).ravel() - m.values).sum() / len(data)
         assert l1 < 1e-3, (m.clique, l1)
+
+
+def test_noisy_fit_stops_at_noise_level():
+    truth = _truth(seed=4)
+    rng = np.random.default_rng(1)
+    ms = [
+        Measurement((a,), truth.project((a,)) + 5 * rng.standard_normal(DOM[a]), 5.0) for a in DOM
+    ]
+    ms += [
+        Measurement(c, truth.project(c).ravel() + 5 * rng.standard_normal(DOM.size(c)), 5.0)
+        for c in CLIQUES
+    ]
+    quick = estimate(DOM, ms, iters=3000)
+    precise = estimate(DOM, ms, iters=3000, tol=1e-13)  # tiny tol: no noise-aware stop
+    assert quick.fit_info["converged"]
+    assert quick.fit_info["iterations"] < precise.fit_info["iterations"]
+    assert quick.fit_info["calibrations"] >= quick.fit_info["iterations"]
+    cells = sum(m.values.size for m in ms)
+    # stopped within a small fraction of the loss's statistical spread (~sqrt(cells)) of the optimum
+    assert quick.fit_info["loss"] - precise.fit_info["loss"] < np.sqrt(cells)
+    for c in CLIQUES:
+        gap = np.abs(quick.project(c) - precise.project(c)).sum()
+        assert gap < 0.1 * 5.0 * DOM.size(c)  # far below the noise's L1 (~0.8 sigma per cell)

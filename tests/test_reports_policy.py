@@ -12,8 +12,9 @@ from reports.verdict import evaluate, evaluate_check
 
 
 def _check(**kw) -> Check:
-    base = dict(id="c", metric="membership.distance.auc", comparison="max", threshold=0.6,
-                statistic="upper")
+    base = dict(
+        id="c", metric="membership.distance.auc", comparison="max", threshold=0.6, statistic="upper"
+    )
     return Check(**{**base, **kw})
 
 
@@ -30,27 +31,50 @@ def test_presets_load_with_rationale_and_source(name: str) -> None:
 
 
 def test_default_statistic_is_the_conservative_end() -> None:
-    p = parse_policy({"checks": [{"metric": "dcr.share_closer_to_train", "max": 0.6},
-                                 {"metric": "dcr.nndr_ratio", "min": 0.9}]})
+    p = parse_policy(
+        {
+            "checks": [
+                {"metric": "dcr.share_closer_to_train", "max": 0.6},
+                {"metric": "dcr.nndr_ratio", "min": 0.9},
+            ]
+        }
+    )
     assert [c.statistic for c in p.checks] == ["upper", "lower"]
 
 
 @pytest.mark.parametrize(
     "data, fragment",
     [
-        ({"checks": [{"metric": "dcr.share_closer_to_train", "max": 0.6, "maxx": 1}]}, "unknown key"),
-        ({"checks": [{"metric": "dcr.share_closer_to_train", "max": 0.6}], "extra": 1}, "unknown key"),
+        (
+            {"checks": [{"metric": "dcr.share_closer_to_train", "max": 0.6, "maxx": 1}]},
+            "unknown key",
+        ),
+        (
+            {"checks": [{"metric": "dcr.share_closer_to_train", "max": 0.6}], "extra": 1},
+            "unknown key",
+        ),
         ({"checks": [{"metric": "no.such.metric", "max": 0.6}]}, "unknown metric"),
         ({"checks": [{"metric": "dcr.share_closer_to_train"}]}, "exactly one"),
         ({"checks": [{"metric": "dcr.share_closer_to_train", "max": 1, "min": 0}]}, "exactly one"),
-        ({"checks": [{"metric": "dcr.share_closer_to_train", "max": 0.6, "statistic": "mean"}]},
-         "statistic"),
+        (
+            {"checks": [{"metric": "dcr.share_closer_to_train", "max": 0.6, "statistic": "mean"}]},
+            "statistic",
+        ),
         ({"checks": []}, "at least one"),
         ({"checks": [{"metric": "dcr.share_closer_to_train", "max": "x"}]}, "number"),
-        ({"report": {"min_count": 0}, "checks": [{"metric": "dcr.nndr_ratio", "min": 1}]},
-         "min_count"),
-        ({"checks": [{"id": "a", "metric": "dcr.nndr_ratio", "min": 1},
-                     {"id": "a", "metric": "dcr.nndr_ratio", "min": 1}]}, "duplicate"),
+        (
+            {"report": {"min_count": 0}, "checks": [{"metric": "dcr.nndr_ratio", "min": 1}]},
+            "min_count",
+        ),
+        (
+            {
+                "checks": [
+                    {"id": "a", "metric": "dcr.nndr_ratio", "min": 1},
+                    {"id": "a", "metric": "dcr.nndr_ratio", "min": 1},
+                ]
+            },
+            "duplicate",
+        ),
     ],
 )
 def test_bad_policies_are_input_errors(data: dict, fragment: str) -> None:
@@ -66,8 +90,10 @@ def test_policy_file_errors(tmp_path) -> None:
     with pytest.raises(InputError, match="TOML"):
         load_policy(bad)
     good = tmp_path / "p.toml"
-    good.write_text('[[checks]]\nmetric = "attribute.income.risk"\nmax = 0.1\n'
-                    '[[checks]]\nmetric = "utility.ml.gap"\nmax = 0.1\nstatistic = "value"\n')
+    good.write_text(
+        '[[checks]]\nmetric = "attribute.income.risk"\nmax = 0.1\n'
+        '[[checks]]\nmetric = "utility.ml.gap"\nmax = 0.1\nstatistic = "value"\n'
+    )
     p = load_policy(good)
     assert [c.kind for c in p.checks] == ["privacy", "utility"]
 
@@ -110,8 +136,10 @@ def test_verdicts_and_exit_codes() -> None:
     checks, verdict, code, summary = evaluate(policy, example_audit(errored="membership.density"))
     assert (verdict, code) == ("INCONCLUSIVE", 3)
     errs = [c for c in checks if c.status == "ERROR"]
-    assert {c.metric for c in errs} == {"membership.density.auc",
-                                        "membership.density.tpr_at_fpr_1pct"}
+    assert {c.metric for c in errs} == {
+        "membership.density.auc",
+        "membership.density.tpr_at_fpr_1pct",
+    }
     assert "could not run" in errs[0].explanation
 
 

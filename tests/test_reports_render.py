@@ -43,8 +43,15 @@ def tables(adult: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 @pytest.fixture(scope="module")
 def report(tables) -> Report:
     train, holdout, synthetic = tables
-    return make_report(example_audit(leaky=True), "standard", train=train, holdout=holdout,
-                       synthetic=synthetic, target="income", seed=7)
+    return make_report(
+        example_audit(leaky=True),
+        "standard",
+        train=train,
+        holdout=holdout,
+        synthetic=synthetic,
+        target="income",
+        seed=7,
+    )
 
 
 def test_json_validates_and_round_trips(report: Report) -> None:
@@ -73,8 +80,13 @@ def test_html_is_offline_and_has_plots(report: Report) -> None:
 
 
 def test_external_reference_detector() -> None:
-    for bad in ('<img src="https://x/y.png">', "<style>@import 'a.css'</style>",
-                '<a href="//cdn.example/x">', "<script>1</script>", '<link rel="x" href="a">'):
+    for bad in (
+        '<img src="https://x/y.png">',
+        "<style>@import 'a.css'</style>",
+        '<a href="//cdn.example/x">',
+        "<script>1</script>",
+        '<link rel="x" href="a">',
+    ):
         assert external_references(bad), bad
 
 
@@ -93,8 +105,13 @@ def test_utility_names_worst_columns_and_ml(report: Report) -> None:
     u = report.utility
     assert u is not None and u.ml is not None
     names = {m.name for m in u.metrics}
-    assert {"utility.marginal_1way.max_tvd", "utility.marginal_2way.max_tvd",
-            "utility.correlation.max_abs_diff", "utility.ml.tstr", "utility.ml.trtr"} <= names
+    assert {
+        "utility.marginal_1way.max_tvd",
+        "utility.marginal_2way.max_tvd",
+        "utility.correlation.max_abs_diff",
+        "utility.ml.tstr",
+        "utility.ml.trtr",
+    } <= names
     assert u.worst_columns[0]["column"] in report.plots.marginal_heatmap["columns"]
     assert len(u.worst_pairs[0]["columns"]) == 2
     # column-shuffled holdout keeps 1-way marginals but destroys associations
@@ -122,12 +139,26 @@ def test_public_audience_omits_records_and_seed(tables) -> None:
 
 
 def test_budget_from_manifest() -> None:
-    manifest = {"format": "privsynth-manifest/1", "method": "aim",
-                "privacy": {"neighbouring": "add/remove one record",
-                            "total": {"epsilon": 1.0, "delta": 1e-9, "rho": 0.01},
-                            "ledger": {"accounting": "zCDP", "entries": [
-                                {"what": "age", "mechanism": "gaussian", "rho": 0.005,
-                                 "delta": 0.0, "scale": 10.0}]}}}
+    manifest = {
+        "format": "privsynth-manifest/1",
+        "method": "aim",
+        "privacy": {
+            "neighbouring": "add/remove one record",
+            "total": {"epsilon": 1.0, "delta": 1e-9, "rho": 0.01},
+            "ledger": {
+                "accounting": "zCDP",
+                "entries": [
+                    {
+                        "what": "age",
+                        "mechanism": "gaussian",
+                        "rho": 0.005,
+                        "delta": 0.0,
+                        "scale": 10.0,
+                    }
+                ],
+            },
+        },
+    }
     b = budget_from_manifest(manifest)
     assert b.known and b.epsilon == 1.0 and len(b.entries) == 1 and "aim" in b.statement
     assert not budget_from_manifest(None).known
@@ -135,8 +166,16 @@ def test_budget_from_manifest() -> None:
 
 def test_no_training_value_in_any_output(tables, tmp_path: Path) -> None:
     train, holdout, synthetic = tables
-    code = gate_audit(example_audit(leaky=True), "standard", tmp_path, train=train,
-                      holdout=holdout, synthetic=synthetic, target="native-country", seed=1)
+    code = gate_audit(
+        example_audit(leaky=True),
+        "standard",
+        tmp_path,
+        train=train,
+        holdout=holdout,
+        synthetic=synthetic,
+        target="native-country",
+        seed=1,
+    )
     assert code == 1
     sheet = render_datasheet(Report.from_json((tmp_path / "report.json").read_text()))
     (tmp_path / "datasheet.md").write_text(sheet)
@@ -153,8 +192,13 @@ def test_no_training_value_in_any_output(tables, tmp_path: Path) -> None:
 def test_build_rejects_unknown_audience() -> None:
     prov = build_provenance(inputs=[], policy={}, seed=None)
     with pytest.raises(ValueError):
-        build_report(example_audit(), load_policy("standard"), budget=budget_from_manifest(None),
-                     provenance=prov, audience="everyone")
+        build_report(
+            example_audit(),
+            load_policy("standard"),
+            budget=budget_from_manifest(None),
+            provenance=prov,
+            audience="everyone",
+        )
 
 
 def test_render_all_writes_every_file(tmp_path: Path) -> None:

@@ -22,9 +22,7 @@ from privsynth.progress import Progress
 _AUDIT_TYPES = {"categorical": "categorical", "integer": "numeric", "float": "numeric"}
 
 
-def split_holdout(
-    n: int, fraction: float, seed: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+def split_holdout(n: int, fraction: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (train, holdout) row positions; the holdout is ``round(n * fraction)`` rows."""
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
@@ -56,19 +54,26 @@ def certify(
         None, "--target", help="Column for the utility model (default: policy's, else last column)."
     ),
     audience: str = typer.Option(
-        "internal", "--audience", help="internal (all details) or public (no per-record details, no seed)."
+        "internal",
+        "--audience",
+        help="internal (all details) or public (no per-record details, no seed).",
     ),
-    rows: int | None = typer.Option(None, "--rows", "-n", help="Synthetic rows (default: noisy count)."),
-    example: bool = typer.Option(False, "--example", help="Use the bundled Adult table and schema."),
+    rows: int | None = typer.Option(
+        None, "--rows", "-n", help="Synthetic rows (default: noisy count)."
+    ),
+    example: bool = typer.Option(
+        False, "--example", help="Use the bundled Adult table and schema."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Synthesize from a training split, attack it with the holdout, and gate the release."""
+    from rich.console import Console
+
     from attacks import run_audit
+    from privsynth.io import write_text
     from reports.datasheet import render_datasheet
     from reports.gate import FILES, make_report, render_all
     from reports.policy import load_policy
-    from privsynth.io import write_text
-    from privsynth.schema import load_schema  # noqa: F401  (import check)
 
     validate_epsilon_delta(epsilon, delta)
     if not 0 < holdout_fraction < 1:
@@ -86,10 +91,17 @@ def certify(
     train_rows, holdout_rows = split_holdout(len(inputs.data), holdout_fraction, run_seed)
     train = inputs.data.iloc[train_rows].reset_index(drop=True)
     holdout = inputs.data.iloc[holdout_rows].reset_index(drop=True)
-    progress.note(f"split: {len(train)} training rows, {len(holdout)} holdout rows (never synthesized from)")
+    progress.note(
+        f"split: {len(train)} training rows, {len(holdout)} holdout rows (never synthesized from)"
+    )
     table, synth = synthesize(
         Inputs(train, inputs.schema, inputs.path),
-        method=method, epsilon=epsilon, delta=delta, rows=rows, seed=run_seed, progress=progress,
+        method=method,
+        epsilon=epsilon,
+        delta=delta,
+        rows=rows,
+        seed=run_seed,
+        progress=progress,
     )
     out.mkdir(parents=True, exist_ok=True)
     synthetic_path = out / "synthetic.csv"
@@ -98,29 +110,40 @@ def certify(
     types = {c.name: _AUDIT_TYPES.get(c.type, "categorical") for c in inputs.schema.synth_columns}
     with progress.task("auditing", total=6) as advance:
         audit = run_audit(
-            train[cols], holdout[cols], table[cols], column_types=types, seed=run_seed,
+            train[cols],
+            holdout[cols],
+            table[cols],
+            column_types=types,
+            seed=run_seed,
             progress=lambda step, done, total: advance(0, description=f"auditing: {step}"),
         )
         advance(6)
     report = make_report(
-        audit, pol,
-        train=train[cols], holdout=holdout[cols], synthetic=table[cols],
-        synthetic_path=synthetic_path, manifest=manifest,
+        audit,
+        pol,
+        train=train[cols],
+        holdout=holdout[cols],
+        synthetic=table[cols],
+        synthetic_path=synthetic_path,
+        manifest=manifest,
         column_types={c.name: c.type for c in inputs.schema.synth_columns},
-        target=target or pol.target or cols[-1], seed=seed, audience=audience,
+        target=target or pol.target or cols[-1],
+        seed=seed,
+        audience=audience,
         extra_inputs=[
-            {"role": "data", "file": inputs.path.name, "sha256": manifest["input"]["sha256"],
-             "rows": len(inputs.data)},
+            {
+                "role": "data",
+                "file": inputs.path.name,
+                "sha256": manifest["input"]["sha256"],
+                "rows": len(inputs.data),
+            },
             {"role": "schema", "file": None, "sha256": inputs.schema.hash(), "rows": None},
         ],
         command=None if audience == "public" else " ".join(["privsynth", *sys.argv[1:]]),
     )
     report.provenance.settings["holdout_fraction"] = holdout_fraction
     report.provenance.settings["method"] = method
-    console = None if quiet else Progress().console
-    from rich.console import Console
-
-    render_all(report, out, console=Console() if not quiet else console)
+    render_all(report, out, console=None if quiet else Console())
     sheet = render_datasheet(report, schema=inputs.schema, method=method, rows=len(table))
     write_text(out / "datasheet.md", sheet)
     progress.note(

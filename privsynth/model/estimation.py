@@ -29,6 +29,8 @@ __all__ = ["Measurement", "estimate", "estimate_total"]
 Clique = tuple[str, ...]
 _CLIP = 2.0  # max |log-space change| per cell in one scaled step
 _MAX_HALVINGS = 12
+_SCALED_TRIES = 4  # scaled-step trials (step, /2, /4, /8) before falling back to mirror descent
+_NOISE_TOL = 1e4  # noisy fits stop when 5 steps gain < tol * _NOISE_TOL * sqrt(measured cells) each
 _USE_SCALED = True  # False: plain mirror descent (kept for comparison benchmarks)
 
 
@@ -65,6 +67,7 @@ class _Group:
     """All measurements of one clique, merged: weight ``w`` = sum 1/sigma^2, target = weighted mean."""
 
     host: Clique  # maximal clique holding it
+    clique: Clique  # the measured attributes, canonical order
     sum_axes: tuple[int, ...]  # host axes summed out to reach the clique
     bshape: tuple[int, ...]  # clique marginal's broadcast shape in the host
     target: np.ndarray  # canonical-order array
@@ -108,6 +111,7 @@ def _groups(
         out.append(
             _Group(
                 host=host,
+                clique=canon,
                 sum_axes=tuple(i for i, a in enumerate(host) if a not in canon),
                 bshape=tuple(domain[a] if a in canon else 1 for a in host),
                 target=target,
@@ -124,13 +128,29 @@ def _loss_grad(
     """Loss, per-group marginals and per-group gradients dL/dmu_r."""
     loss = 0.0
     margs, grads = [], []
-    for g in groups:
-        m = mu[g.host].sum(axis=g.sum_axes) if g.sum_axes else mu[g.host]
+    done: list[tuple[Clique, set[str], np.ndarray]] = []  # marginals computed so far (reused)
+    for g in groups:  # largest first (see _by_size)
+        src = None
+        for attrs, aset, arr in done:
+            if set(g.clique) <= aset and (src is None or arr.size < src[2].size):
+                src = (attrs, aset, arr)
+        if src is None:
+            m = mu[g.host].sum(axis=g.sum_axes) if g.sum_axes else mu[g.host]
+        else:
+            axes = tuple(i for i, a in enumerate(src[0]) if a not in g.clique)
+            m = src[2].sum(axis=axes) if axes else src[2]
+        done.append((g.clique, set(g.clique), m))
         diff = m - g.target
         loss += g.weight * float(np.sum(diff * diff)) + g.const
         margs.append(m)
         grads.append(2.0 * g.weight * diff)
     return loss, margs, grads
+
+
+def _by_size(groups: list[_Group]) -> list[_Group]:
+    """``groups`` ordered largest clique first, so that :func:`_loss_grad` can sum small marginals
+    from already-computed bigger ones instead of from the whole host clique."""
+    return sorted(groups, key=lambda g: -g.target.size)
 
 
 def _warm_theta(
@@ -181,7 +201,7 @@ def estimate(
     total = float(total)
     all_cliques = [tuple(m.clique) for m in measurements] + [tuple(c) for c in cliques]
     tree = JunctionTree(domain, all_cliques)
-    groups = _groups(domain, tree, measurements)
+    groups = _by_size(_groups(domain, tree, measurements))
 
     if warm_start is not None:
         theta = _warm_theta(domain, tree, warm_start)
@@ -209,11 +229,19 @@ def estimate(
     n_md = 0
     converged = not groups
 
+    n_cells = sum(g.target.size for g in groups)
+    noise_floor = 0.5 * n_cells  # loss well above 0 at the optimum: the measurements are noisy
+    noise_step = tol * _NOISE_TOL * np.sqrt(n_cells)
+    n_calib = 1
+    recent: list[float] = []
+
     def trial(direction: dict[Clique, np.ndarray], step: float):
+        nonlocal n_calib
         new_theta = dict(theta)
         for h, dh in direction.items():
-            new_theta[h] = theta[h] + step * dh
+            new_theta[h] = np.add(theta[h], np.multiply(dh, step))  # dh may be broadcast-shaped
         new_mu, new_log_z = calibrate(tree, new_theta, total)
+        n_calib += 1
         new_loss, new_margs, new_grads = _loss_grad(groups, new_mu)
         # decrease predicted by the gradient: <dL/dmu, mu_old - mu_new> over measured marginals
         pred = sum(
@@ -240,7 +268,7 @@ def estimate(
         used_md = False
         if _USE_SCALED and cooldown == 0:
             step = beta
-            for k in range(_MAX_HALVINGS):
+            for k in range(_SCALED_TRIES):
                 ok, res = trial(scaled, step)
                 if ok:
                     accepted = res
@@ -271,6 +299,14 @@ def estimate(
         if callback is not None and callback(it, loss):
             break
         small = improvement <= tol * max(loss, 1e-12 * scale)
+        # noise-aware stop: the loss sits at its noise level and, over the last 5 steps, moved by
+        # less than a small fraction of its statistical spread (~sqrt(cells)) per step
+        recent.append(improvement)
+        if len(recent) > 5:
+            recent.pop(0)
+        if len(recent) == 5 and loss > noise_floor and sum(recent) <= 5 * noise_step:
+            converged = True
+            break
         if used_md:
             # convergence is judged on mirror-descent steps only (their fixed point is the optimum)
             stall = stall + 1 if small else 0
@@ -289,6 +325,7 @@ def estimate(
         "step_scaled": beta,
         "md_fallbacks": n_md,
         "converged": converged,
+        "calibrations": n_calib,
         "size_mb": tree.size_mb(),
     }
     return model

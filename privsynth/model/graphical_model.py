@@ -491,4 +491,4 @@ def _einsum(factors: list[tuple[Clique, np.ndarray]], out: Clique) -> np.ndarray
         raise ValueError("too many attributes in one contraction")
     spec = ",".join("".join(letters[a] for a in attrs) for attrs, _ in factors)
     spec += "->" + "".join(letters[a] for a in out)
-    return np.einsum(spec, *[arr for _, arr in factors], optimize=len(factors) > 2)
+    return np.einsum(spec, *[arr for _, arr in factors], optimize=True)
