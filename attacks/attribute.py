@@ -3,7 +3,9 @@ column from the synthetic table.
 
 Two guesses per secret: the secret of the nearest synthetic row in QI space (shared geometry,
 restricted to the QI columns; on a seeded sample of at most ``max_targets`` targets per side,
-since each secret needs its own search), and, on every used target, a decision tree trained on the synthetic table (QI -> secret).
+since each secret needs its own search), and, on every used target, a decision tree trained on
+the synthetic table (QI -> secret). Above ``max_synthetic_rows`` synthetic rows, both guesses
+use a seeded uniform sample of that many synthetic rows (``settings["attribute"]``).
 Success is measured on training targets (attack) and on holdout targets (control: what the
 synthetic data teaches about anyone in the population), and a base-rate guess (the synthetic
 mode / median) is the baseline. A numeric secret counts as guessed within an absolute tolerance
@@ -36,11 +38,13 @@ class AttributeInferenceAttack(Attack):
         tolerance: float = 0.05,
         max_targets: int = 1_000,
         min_samples_leaf: int = 5,
+        max_synthetic_rows: int = 100_000,
         **kw: Any,
     ) -> None:
         super().__init__(*args, **kw)
         self.tolerance = float(tolerance)
         self.max_targets = int(max_targets)
+        self.max_synthetic_rows = int(max_synthetic_rows)
         self.min_samples_leaf = int(min_samples_leaf)
 
     # ------------------------------------------------------------------------------------
@@ -66,11 +70,21 @@ class AttributeInferenceAttack(Attack):
         pick_h = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
         return d.train_rows[pick_t], d.holdout_rows[pick_h]
 
+    def _synthetic_rows(self) -> np.ndarray | None:
+        """The synthetic rows the attacker's neighbour search and model use: all (None), or a
+        seeded uniform sample of ``max_synthetic_rows`` when the synthetic table is larger."""
+        n = len(self.data.tables["synthetic"])
+        if n <= self.max_synthetic_rows or self.max_synthetic_rows <= 0:
+            return None
+        rng = np.random.default_rng([self.data.seed, 43])
+        return np.sort(rng.choice(n, size=self.max_synthetic_rows, replace=False))
+
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         secrets, excluded = self._secrets()
         if not secrets:
             raise AttackCannotRun("attribute: no secret column with at least two values")
         t_rows, h_rows = self._targets()
+        self._syn_rows = self._synthetic_rows()
         n_tests = max(1, len(secrets) * len(GUESSES))
         conf = 1 - (1 - self.confidence) / n_tests
         columns: dict[str, dict[str, float]] = {}
@@ -107,6 +121,11 @@ class AttributeInferenceAttack(Attack):
             "secrets": secrets,
             "excluded_secrets": excluded,
             "n_targets": int(t_rows.size),
+            "n_synthetic_used": int(
+                len(self.data.tables["synthetic"])
+                if self._syn_rows is None
+                else self._syn_rows.size
+            ),
             "tolerance": self.tolerance,
             "confidence_per_interval": conf,
         }
@@ -123,7 +142,8 @@ class AttributeInferenceAttack(Attack):
         qi = [c for c in (d.qi if d.qi is not None else geo.columns) if c != secret]
         if not qi:
             raise AttackCannotRun("no quasi-identifier column left besides the secret")
-        s_syn = syn.values[secret]
+        sr = getattr(self, "_syn_rows", None)
+        s_syn = syn.values[secret] if sr is None else syn.values[secret][sr]
         if _n_distinct(s_syn) < 2:
             raise AttackCannotRun("a single value in the synthetic table; nothing to infer")
         numeric = geo.types[secret] != "categorical"
@@ -142,7 +162,8 @@ class AttributeInferenceAttack(Attack):
 
         # neighbour guess in QI space
         dims = geo.dims(qi)
-        index = d.build_index(np.ascontiguousarray(syn.X[:, dims]), f"synthetic_qi[{secret}]")
+        x_syn = syn.X if sr is None else syn.X[sr]
+        index = d.build_index(np.ascontiguousarray(x_syn[:, dims]), f"synthetic_qi[{secret}]")
         q_t = np.ascontiguousarray(tr.X[t_rows][:, dims])
         q_h = np.ascontiguousarray(ho.X[h_rows][:, dims])
         d.record_recall(index, q_t, f"synthetic_qi[{secret}]")
@@ -150,7 +171,7 @@ class AttributeInferenceAttack(Attack):
         i_t, i_h = ii[: q_t.shape[0]], ii[q_t.shape[0] :]
         results = {"neighbour": (hit(s_syn[i_t[:, 0]], truth_t), hit(s_syn[i_h[:, 0]], truth_h))}
         # model guess
-        f_syn = syn.value_matrix(qi)
+        f_syn = syn.value_matrix(qi) if sr is None else syn.value_matrix(qi)[sr]
         all_t, all_h = d.train_rows, d.holdout_rows
         f_t, f_h = tr.value_matrix(qi)[all_t], ho.value_matrix(qi)[all_h]
         truth_all_t, truth_all_h = tr.values[secret][all_t], ho.values[secret][all_h]

@@ -14,6 +14,10 @@ from attacks import neighbors as nb
 from attacks.geometry import EncodedTable, Geometry, encode_tables, validate_tables
 
 TABLES = ("train", "holdout", "synthetic")
+# Above this many records per table, the distance-based attacks query a seeded uniform sample of
+# this many records of that table (the bases of the searches stay complete); exact matches
+# always hash every record. Intervals then reflect the sample size.
+MAX_QUERY_ROWS = 50_000
 
 
 @dataclass
@@ -30,7 +34,9 @@ class AuditData:
     secrets: list[str] | None = None
     exact_max_rows: int = nb.EXACT_MAX_ROWS
     nprobe: int = nb.DEFAULT_NPROBE
+    max_query_rows: int = MAX_QUERY_ROWS
     settings: dict[str, Any] = field(default_factory=dict)
+    _query_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _indexes: dict[str, nb.NeighborIndex] = field(default_factory=dict, repr=False)
     _searches: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False
@@ -50,6 +56,7 @@ class AuditData:
         scaling: str = "range",
         exact_max_rows: int = nb.EXACT_MAX_ROWS,
         nprobe: int = nb.DEFAULT_NPROBE,
+        max_query_rows: int = MAX_QUERY_ROWS,
     ) -> AuditData:
         frames, types = validate_tables(
             {"train": train, "holdout": holdout, "synthetic": synthetic},
@@ -91,6 +98,7 @@ class AuditData:
             "neighbors": {
                 "exact_max_rows": int(exact_max_rows),
                 "nprobe": int(nprobe),
+                "max_query_rows": int(max_query_rows),
                 "indexes": {},
             },
         }
@@ -104,6 +112,7 @@ class AuditData:
             secrets=list(secrets) if secrets is not None else None,
             exact_max_rows=int(exact_max_rows),
             nprobe=int(nprobe),
+            max_query_rows=int(max_query_rows),
             settings=settings,
         )
 
@@ -115,6 +124,31 @@ class AuditData:
         if name == "holdout":
             return self.tables["holdout"].X[self.holdout_rows]
         return self.tables["synthetic"].X
+
+    def query_rows(self, name: str) -> np.ndarray:
+        """Positions in ``matrix(name)`` of the records that query the searches (targets of the
+        attacks): all of them, or a seeded uniform sample of ``max_query_rows`` when larger
+        (recorded in ``settings["neighbors"]["query_sample"]``)."""
+        rows = self._query_rows.get(name)
+        if rows is None:
+            n = self.n_used if name in ("train", "holdout") else len(self.tables[name])
+            rows = np.arange(n)
+            if n > self.max_query_rows > 0:
+                rng = np.random.default_rng([self.seed, 1 + TABLES.index(name)])
+                rows = np.sort(rng.choice(n, size=self.max_query_rows, replace=False))
+                self.settings["neighbors"].setdefault("query_sample", {})[name] = {
+                    "rows": int(rows.size),
+                    "of": int(n),
+                    "method": "seeded uniform sample without replacement",
+                }
+            self._query_rows[name] = rows
+        return rows
+
+    def query_matrix(self, name: str) -> np.ndarray:
+        """Encoded rows of the query records of ``name`` (see :meth:`query_rows`)."""
+        rows = self.query_rows(name)
+        x = self.matrix(name)
+        return x if rows.size == x.shape[0] else x[rows]
 
     @property
     def n_used(self) -> int:
@@ -143,12 +177,13 @@ class AuditData:
         return self._indexes[name]
 
     def neighbors(self, query: str, base: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """k nearest ``base`` rows of every ``query`` row (cached; indices into the used sets)."""
+        """k nearest ``base`` rows of every query record of ``query`` (:meth:`query_rows`; all
+        records up to ``max_query_rows``), cached; indices into the used sets."""
         key = (query, base)
         cached = self._searches.get(key)
         if cached is not None and cached[0].shape[1] >= min(k, len(self.index(base))):
             return cached[0][:, :k], cached[1][:, :k]
-        q = self.matrix(query)
+        q = self.query_matrix(query)
         index = self.index(base)
         self.record_recall(index, q, base)
         d, i = index.search(q, k)

@@ -121,9 +121,10 @@ class DCRAttack(Attack):
         d = self.data
         dist, idx = d.neighbors("train", "synthetic", 1)
         order = np.argsort(dist[:, 0], kind="stable")[:N_CLOSEST]
+        rows = d.train_rows[d.query_rows("train")]
         return [
             {
-                "row": int(d.train_rows[i]),
+                "row": int(rows[i]),
                 "synthetic_row": int(idx[i, 0]),
                 "distance": float(dist[i, 0]),
             }

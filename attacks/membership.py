@@ -184,9 +184,8 @@ class _MembershipAttack(Attack):
             self.name, score, member, fold, self.confidence, tie_seed=d.seed + 53
         )
         top = np.argsort(-s_mem, kind="stable")[:N_VULNERABLE]
-        details["vulnerable"] = [
-            {"row": int(d.train_rows[i]), "score": float(s_mem[i])} for i in top
-        ]
+        rows = d.train_rows[d.query_rows("train")]
+        details["vulnerable"] = [{"row": int(rows[i]), "score": float(s_mem[i])} for i in top]
         return metrics, details
 
 
@@ -223,7 +222,7 @@ class DensityMembershipAttack(_MembershipAttack):
         rng = np.random.default_rng(d.seed + 29)
         hfold = _split(dn.shape[0], rng)
         mfold = _split(dm.shape[0], rng)
-        xm, xh = d.matrix("train"), d.matrix("holdout")
+        xm, xh = d.query_matrix("train"), d.query_matrix("holdout")
         kk = self.density_k
         ref_m = np.empty((dm.shape[0], kk))
         ref_n = np.empty((dn.shape[0], kk))

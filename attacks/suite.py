@@ -10,7 +10,7 @@ import pandas as pd
 
 from attacks.attribute import AttributeInferenceAttack
 from attacks.base import Attack
-from attacks.context import AuditData
+from attacks.context import MAX_QUERY_ROWS, AuditData
 from attacks.dcr import DCRAttack
 from attacks.exact_match import ExactMatchAttack
 from attacks.membership import DensityMembershipAttack, DistanceMembershipAttack
@@ -42,6 +42,7 @@ def run_audit(
     scaling: str = "range",
     exact_max_rows: int = EXACT_MAX_ROWS,
     nprobe: int = DEFAULT_NPROBE,
+    max_query_rows: int = MAX_QUERY_ROWS,
     confidence: float = 0.95,
     attack_params: dict[str, dict[str, Any]] | None = None,
 ) -> AuditResult:
@@ -49,7 +50,9 @@ def run_audit(
 
     Bad input raises :class:`attacks.AuditInputError` (a ``ValueError``); an attack that cannot
     run is reported with status "error" and the others still run. ``attack_params`` maps an
-    attack name (e.g. ``"attribute"``) to keyword arguments of its class.
+    attack name (e.g. ``"attribute"``) to keyword arguments of its class. Tables larger than
+    ``max_query_rows`` are queried through a seeded sample of that many records (distance-based
+    attacks only; exact matches hash every record).
     """
     total = len(ATTACKS) + 1
     if progress:
@@ -66,6 +69,7 @@ def run_audit(
         scaling=scaling,
         exact_max_rows=exact_max_rows,
         nprobe=nprobe,
+        max_query_rows=max_query_rows,
     )
     prepare_s = time.perf_counter() - t0
     if progress:

@@ -6,9 +6,9 @@ from reports.model import CheckResult
 
 STATUS_MARK = {"PASS": "PASS", "FAIL": "FAIL", "INCONCLUSIVE": "INCONCLUSIVE", "ERROR": "ERROR"}
 VERDICT_TEXT = {
-    "PASS": "PASS: the evidence says the measured risks are below every threshold.",
-    "FAIL": "FAIL: at least one check shows a risk above its threshold. Do not release.",
-    "INCONCLUSIVE": "INCONCLUSIVE: something could not be measured or decided. Do not release yet.",
+    "PASS": "The evidence says the measured risks are below every threshold.",
+    "FAIL": "At least one check shows a risk above its threshold. Do not release.",
+    "INCONCLUSIVE": "Something could not be measured or decided. Do not release yet.",
 }
 
 

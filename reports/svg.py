@@ -110,7 +110,7 @@ def intervals(
         return ""
     h = 40 + 22 * len(rows) + 40
     lo = min(0.0, *(r[2] for r in rows))
-    hi = max(0.05, *(r[3] for r in rows), threshold or 0)
+    hi = max(0.05, *(r[3] for r in rows), threshold or 0) * 1.1
     left = 150
 
     def sx(x: float) -> float:
@@ -131,7 +131,7 @@ def intervals(
             f'<line x1="{sx(threshold):.1f}" x2="{sx(threshold):.1f}" y1="28" y2="{base}" '
             f'stroke="{COLORS[1]}" stroke-dasharray="4 3"/>'
             f'<text x="{sx(threshold):.1f}" y="{base + 12}" font-size="10" fill="{COLORS[1]}" '
-            f'text-anchor="middle">threshold {threshold:.3g}</text>'
+            f'text-anchor="end">threshold {threshold:.3g}</text>'
         )
     for t in range(5):
         xv = lo + (hi - lo) * t / 4

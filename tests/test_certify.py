@@ -123,6 +123,8 @@ def test_report_show(certified) -> None:
     result = runner.invoke(app, ["report", "show", str(out / "report.json")])
     assert result.exit_code == 0, result.output
     assert "verdict: PASS" in result.output
+    again = runner.invoke(app, ["report", "show", str(out / "report.json"), "--exit-code"])
+    assert again.exit_code == 0
     bad = out / "not-a-report.json"
     bad.write_text('{"format": "x"}')
     assert runner.invoke(app, ["report", "show", str(bad)]).exit_code == 2

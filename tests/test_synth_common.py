@@ -50,7 +50,10 @@ def fitted(adult_pgm: pd.DataFrame):
 def test_registry_names_the_class(method: str) -> None:
     cls = get_synthesizer(method)
     assert cls.name == method
-    assert cls.__name__ == {"aim": "AIMSynthesizer", "mwem": "MWEMSynthesizer", "mst": "MSTSynthesizer"}[method]
+    assert (
+        cls.__name__
+        == {"aim": "AIMSynthesizer", "mwem": "MWEMSynthesizer", "mst": "MSTSynthesizer"}[method]
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -65,7 +68,9 @@ def test_ledger_sums_to_the_budget(fitted, method: str) -> None:
     kinds = {e.mechanism for e in ledger.entries}
     assert kinds <= {"discrete Gaussian", "exponential (Gumbel report-noisy-max)"}
     measured = [e for e in ledger.entries if e.mechanism == "discrete Gaussian"]
-    assert [e.what for e in measured] == [f"marginal {m.clique}" for m in fitted[method].measurements_]
+    assert [e.what for e in measured] == [
+        f"marginal {m.clique}" for m in fitted[method].measurements_
+    ]
     for e, m in zip(measured, fitted[method].measurements_, strict=True):
         assert e.scale == m.sigma and e.rho == pytest.approx(1 / (2 * m.sigma**2), rel=1e-12)
 
@@ -147,7 +152,11 @@ DOM = Domain(("a", "b", "c", "d"), (2, 3, 4, 5))
 def test_named_workloads() -> None:
     assert list(resolve_workload(DOM, "all-2way")) == list(itertools.combinations("abcd", 2))
     assert len(resolve_workload(DOM, "all-3way")) == 4
-    assert set(resolve_workload(DOM, "all-2way", target="c")) == {("a", "c"), ("b", "c"), ("c", "d")}
+    assert set(resolve_workload(DOM, "all-2way", target="c")) == {
+        ("a", "c"),
+        ("b", "c"),
+        ("c", "d"),
+    }
     assert set(resolve_workload(DOM, "all-3way", target="a")) == {
         ("a", "b", "c"),
         ("a", "b", "d"),

@@ -28,13 +28,13 @@ from privsynth.errors import InputError
 from privsynth.privacy.mechanisms import gaussian_rho, gaussian_sigma, select
 from privsynth.synthesizers.graphical import GraphicalSynthesizer, independent_model
 from privsynth.synthesizers.workload import (
+    SizeFilter,
     TrueAnswers,
     candidate_weights,
     check_positive,
     expected_noise_l1,
     l1_errors,
     resolve_workload,
-    SizeFilter,
 )
 
 
@@ -103,7 +103,9 @@ class AIMSynthesizer(GraphicalSynthesizer):
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
         workload = resolve_workload(
-            domain, self.workload if isinstance(self.workload, str) else dict(self.workload), self.target
+            domain,
+            self.workload if isinstance(self.workload, str) else dict(self.workload),
+            self.target,
         )
         candidates = candidate_weights(workload)
         ledger = self.ledger_
@@ -200,7 +202,9 @@ class AIMSynthesizer(GraphicalSynthesizer):
         )
 
 
-def _freeze(workload: Sequence[Any] | Mapping[Any, float]) -> tuple[tuple[tuple[str, ...], float], ...]:
+def _freeze(
+    workload: Sequence[Any] | Mapping[Any, float],
+) -> tuple[tuple[tuple[str, ...], float], ...]:
     """A list or mapping of cliques as a hashable, ordered tuple of ``(clique, weight)``."""
     items = workload.items() if isinstance(workload, Mapping) else [(c, 1.0) for c in workload]
     out: dict[tuple[str, ...], Any] = {}
@@ -208,6 +212,8 @@ def _freeze(workload: Sequence[Any] | Mapping[Any, float]) -> tuple[tuple[tuple[
         try:
             clique = (c,) if isinstance(c, str) else tuple(c)
         except TypeError as exc:
-            raise InputError(f"a workload clique must be a list of column names, got {c!r}") from exc
+            raise InputError(
+                f"a workload clique must be a list of column names, got {c!r}"
+            ) from exc
         out[clique] = out[clique] + w if clique in out else w
     return tuple(out.items())

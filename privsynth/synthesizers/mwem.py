@@ -107,7 +107,9 @@ class MWEMSynthesizer(GraphicalSynthesizer):
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
         workload = resolve_workload(
-            domain, self.workload if isinstance(self.workload, str) else dict(self.workload), self.target
+            domain,
+            self.workload if isinstance(self.workload, str) else dict(self.workload),
+            self.target,
         )
         cliques = list(workload)
         ledger = self.ledger_

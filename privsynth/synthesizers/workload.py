@@ -39,7 +39,9 @@ def _canonical_clique(domain: Domain, clique: Any) -> Clique:
     try:
         attrs = tuple(clique)
     except TypeError as exc:
-        raise InputError(f"a workload clique must be a list of column names, got {clique!r}") from exc
+        raise InputError(
+            f"a workload clique must be a list of column names, got {clique!r}"
+        ) from exc
     if not attrs:
         raise InputError("a workload clique must name at least one column")
     unknown = [a for a in attrs if not isinstance(a, str) or a not in domain]
@@ -74,7 +76,9 @@ def resolve_workload(
             )
         k = int(key[4])
         if len(domain) < k:
-            raise InputError(f"workload {key!r} needs at least {k} columns, the data has {len(domain)}")
+            raise InputError(
+                f"workload {key!r} needs at least {k} columns, the data has {len(domain)}"
+            )
         for cl in itertools.combinations(domain.attrs, k):
             out[cl] = 1.0
     else:
@@ -85,16 +89,25 @@ def resolve_workload(
             try:
                 items = [(cl, 1.0) for cl in workload]
             except TypeError as exc:
-                raise InputError(f"workload must be a name or a list of cliques, got {workload!r}") from exc
+                raise InputError(
+                    f"workload must be a name or a list of cliques, got {workload!r}"
+                ) from exc
         for cl, w in items:
             canon = _canonical_clique(domain, cl)
-            if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w <= 0:
+            if (
+                isinstance(w, bool)
+                or not isinstance(w, int | float)
+                or not math.isfinite(w)
+                or w <= 0
+            ):
                 raise InputError(f"workload weight of {canon!r} must be a number > 0, got {w!r}")
             out[canon] = out.get(canon, 0.0) + float(w)
     if target is not None:
         out = {cl: w for cl, w in out.items() if target in cl}
     if not out:
-        raise InputError("the workload is empty" + (f" (no clique contains {target!r})" if target else ""))
+        raise InputError(
+            "the workload is empty" + (f" (no clique contains {target!r})" if target else "")
+        )
     return out
 
 
@@ -201,7 +214,9 @@ class SizeFilter:
 
 
 # -- parameter checks ---------------------------------------------------------------------------
-def check_positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = False) -> None:
+def check_positive(
+    name: str, value: Any, *, integer: bool = False, allow_none: bool = False
+) -> None:
     """Raise InputError unless ``value`` is a finite number > 0 (an integer when asked)."""
     if value is None and allow_none:
         return
