@@ -160,14 +160,21 @@ def run_smartnoise(args, df: pd.DataFrame, domain: dict | None, meta: dict) -> p
     if args.iid_out and model is not None and hasattr(model, "synthetic_data"):
         # Same fitted model, rows drawn i.i.d. (mbi's method="sample") instead of mbi 1.1's
         # default randomized rounding; see README ("peer sampling").
-        default = model.synthetic_data
-        model.synthetic_data = lambda rows=None, method="sample": default(rows, method="sample")
-        t0 = time.perf_counter()
-        iid = synth.sample(len(df))
-        meta["sample_iid_s"] = time.perf_counter() - t0
-        model.synthetic_data = default
-        iid = iid if isinstance(iid, pd.DataFrame) else pd.DataFrame(np.asarray(iid), columns=cols)
-        iid.to_csv(args.iid_out, index=False)
+        # MarkovRandomField is a frozen dataclass: patch its class for this one call.
+        mrf = type(model)
+        default = mrf.synthetic_data
+        mrf.synthetic_data = lambda self, rows=None, method="sample": default(self, rows, "sample")
+        try:
+            t0 = time.perf_counter()
+            iid = synth.sample(len(df))
+            meta["sample_iid_s"] = time.perf_counter() - t0
+            if not isinstance(iid, pd.DataFrame):
+                iid = pd.DataFrame(np.asarray(iid), columns=cols)
+            iid.to_csv(args.iid_out, index=False)
+        except Exception as exc:  # noqa: BLE001 - the main (as shipped) output still counts
+            meta["iid_error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            mrf.synthetic_data = default
     meta["note"] = "seeded through numpy's global RNG; no seed argument in smartnoise-synth"
     return out
 

@@ -450,10 +450,10 @@ def render(rows: list[dict], info: dict) -> str:
         f"# Synthesizer benchmark — {info['tag']}",
         "",
         f"- machine: {info['machine']}",
-        f"- delta: {info['delta']:g}; concurrent runs: {info['jobs']}; "
-        f"TVD domain for raw adult: {info.get('adult_bins', 'n/a')}",
-        f"- load average during this invocation: {info.get('loadavg', '?')} — other processes "
-        "on the machine slow the runs down; compare seconds only between quiet, serial runs",
+        f"- delta: {info['delta']:g}; TVD domain for raw adult: {info.get('adult_bins', 'n/a')}",
+        "- jobs: runs of this harness at once; load: the machine's 5-minute load average when "
+        "the run ended (other processes included). On 2 cores, seconds are comparable only "
+        "between runs with jobs 1 and load below 2",
         "- 2-way / 3-way TVD: mean over all 2-way / 3-way marginals of the total variation "
         "distance between the real and the synthetic table (0 = identical, 1 = disjoint)",
         "- seconds: wall time of the whole child process (interpreter start, imports, read, fit, "
@@ -481,8 +481,8 @@ def render(rows: list[dict], info: dict) -> str:
         "## All runs",
         "",
         "| dataset | impl | method | epsilon | seed | 2-way TVD | 3-way TVD | seconds | fit s "
-        "| peak MB | status | 2-way TVD iid | 3-way TVD iid |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| peak MB | status | 2-way TVD iid | 3-way TVD iid | jobs | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         L.append(
@@ -490,7 +490,8 @@ def render(rows: list[dict], info: dict) -> str:
             f"| {_f(r.get('tvd2'), '.4f')} | {_f(r.get('tvd3'), '.4f')} "
             f"| {_f(r.get('seconds'), '.1f')} | {_f(r.get('fit_s'), '.1f')} "
             f"| {_f(r.get('peak_mb'), '.0f')} | {r['status']} "
-            f"| {_f(r.get('tvd2_iid'), '.4f')} | {_f(r.get('tvd3_iid'), '.4f')} |"
+            f"| {_f(r.get('tvd2_iid'), '.4f')} | {_f(r.get('tvd3_iid'), '.4f')} "
+            f"| {r.get('jobs', '-')} | {_f(r.get('load5_after'), '.1f')} |"
         )
     notes = [r for r in rows if r["status"] != "ok" or r.get("note") or r.get("invalid_frac")]
     if notes:

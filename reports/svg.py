@@ -148,7 +148,8 @@ def heatmap(title: str, labels: Sequence[str], matrix: Sequence[Sequence[float]]
     cell = max(10, min(28, 420 // n))
     left, top = 130, 40
     size = left + cell * n + 90
-    vmax = max((v for row in matrix for v in row), default=1) or 1
+    peak = max((v for row in matrix for v in row), default=0.0)
+    vmax = peak or 1.0
     body = []
     for i in range(n):
         body.append(
@@ -168,6 +169,6 @@ def heatmap(title: str, labels: Sequence[str], matrix: Sequence[Sequence[float]]
                 f"{v:.3f}</title></rect>"
             )
     body.append(
-        f'<text x="{left + cell * n + 8}" y="{top + 10}" font-size="10">darkest = {vmax:.3f}</text>'
+        f'<text x="{left + cell * n + 8}" y="{top + 10}" font-size="10">darkest = {peak:.3f}</text>'
     )
     return _frame(title, "".join(body), "", "", w=size, h=top + cell * n + 110)

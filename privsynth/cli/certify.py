@@ -69,7 +69,7 @@ def certify(
     """Synthesize from a training split, attack it with the holdout, and gate the release."""
     from rich.console import Console
 
-    from attacks import run_audit
+    from attacks import AuditInputError, run_audit
     from privsynth.io import write_text
     from reports.datasheet import render_datasheet
     from reports.gate import FILES, make_report, render_all
@@ -109,14 +109,17 @@ def certify(
     cols = [c.name for c in inputs.schema.synth_columns]
     types = {c.name: _AUDIT_TYPES.get(c.type, "categorical") for c in inputs.schema.synth_columns}
     with progress.task("auditing", total=6) as advance:
-        audit = run_audit(
-            train[cols],
-            holdout[cols],
-            table[cols],
-            column_types=types,
-            seed=run_seed,
-            progress=lambda step, done, total: advance(0, description=f"auditing: {step}"),
-        )
+        try:
+            audit = run_audit(
+                train[cols],
+                holdout[cols],
+                table[cols],
+                column_types=types,
+                seed=run_seed,
+                progress=lambda step, done, total: advance(0, description=f"auditing: {step}"),
+            )
+        except AuditInputError as exc:
+            raise InputError(str(exc)) from None
         advance(6)
     report = make_report(
         audit,
