@@ -68,18 +68,19 @@ def _fmt(x: float) -> str:
 
 def result_table(result: Any) -> Table:
     table = Table(title="privacy attacks", show_lines=False)
-    for col in ("attack", "metric", "value", "95% interval", "null", "status"):
+    table.add_column("metric", no_wrap=True)
+    for col in ("value", "95% interval", "null", "status"):
         table.add_column(col)
     for a in result.attacks:
         if not a.metrics:
-            table.add_row(a.attack, "-", "-", "-", "-", f"{a.status}: {a.message}")
+            table.add_row(a.attack, "-", "-", "-", f"{a.status}: {a.message}")
         for m in a.metrics:
             e = m.estimate
             null = "-" if m.null_value is None else _fmt(m.null_value)
             ci = f"[{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]"
             if abs(e.confidence - 0.95) > 1e-9:
                 ci += f" ({e.confidence:.3g})"
-            table.add_row(a.attack, m.name, _fmt(e.value), ci, null, a.status)
+            table.add_row(m.name, _fmt(e.value), ci, null, a.status)
     return table
 
 
@@ -102,15 +103,37 @@ def audit(
     json_out: str | None = typer.Option(
         None, "--json", help="Write the results as JSON to this file ('-' for stdout)."
     ),
+    policy: str | None = typer.Option(
+        None, "--policy", "-p", help="Gate with a policy: standard, strict, or a TOML file."
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Folder for the report in every format (needs --policy)."
+    ),
+    target: str | None = typer.Option(
+        None, "--target", help="Target column for the train-on-synthetic utility check."
+    ),
+    audience: str = typer.Option(
+        "internal", "--audience", help="internal, or public (omits per-record details and seed)."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Run every privacy attack on TRAIN/HOLDOUT/SYNTHETIC and print each result with its
-    interval (no pass/fail verdict)."""
+    interval. With --policy, also give a verdict, write the report and exit 0 PASS / 1 FAIL /
+    3 INCONCLUSIVE."""
     from attacks import AuditInputError, run_audit
     from privsynth.io import read_table
 
     if seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    if report is not None and policy is None:
+        raise InputError("--report needs --policy (standard, strict, or a policy TOML file)")
+    if audience not in ("internal", "public"):
+        raise InputError(f"--audience must be internal or public, got {audience!r}")
+    gate_policy = None
+    if policy is not None:
+        from reports.policy import load_policy
+
+        gate_policy = load_policy(policy)  # a bad policy fails here, before any work
     progress = Progress(quiet=quiet)
     frames = {
         name: read_table(p)
@@ -146,12 +169,32 @@ def audit(
         from privsynth.io import write_text
 
         write_text(json_out, text + "\n")
-    if not quiet:
+    if not quiet and gate_policy is None:
         Console(stderr=True).print(result_table(result))
     failed = [a for a in result.attacks if a.status != "ok"]
     for a in failed:
         err_console.print(
             f"[bold red]error:[/bold red] attack {a.attack} could not run: {a.message}"
         )
+    if gate_policy is not None:
+        from reports.gate import gate_audit
+
+        code = gate_audit(
+            result,
+            gate_policy,
+            report or Path("privsynth-report"),
+            train=frames["train"],
+            holdout=frames["holdout"],
+            synthetic=frames["synthetic"],
+            train_path=train,
+            holdout_path=holdout,
+            synthetic_path=synthetic,
+            column_types=types,
+            target=target,
+            seed=seed,
+            audience=audience,
+            console=None if quiet else Console(stderr=True),
+        )
+        raise typer.Exit(code)
     if failed:
         raise typer.Exit(EXIT_INCOMPLETE)
