@@ -11,7 +11,9 @@ synthetic data teaches about anyone in the population), and a base-rate guess (t
 mode / median) is the baseline. A numeric secret counts as guessed within an absolute tolerance
 of ``tolerance`` x the column's range. Risk = (attack - control) / (1 - control); its interval is
 Newcombe's for attack - control divided by (1 - control), at a Bonferroni-adjusted level over
-secrets x guesses so that the reported intervals hold together (family-wise 95%).
+secrets x guesses so that the reported intervals hold together (family-wise 95%). Excess =
+attack - control, the same interval undivided: stable where the control is near 1. The maxima
+over columns carry [max lower, max upper], a valid simultaneous interval for the maximum.
 """
 
 from __future__ import annotations
@@ -90,30 +92,27 @@ class AttributeInferenceAttack(Attack):
         columns: dict[str, dict[str, float]] = {}
         metrics: list[Metric] = []
         errors: dict[str, str] = {}
+        risks: list[Metric] = []
+        excesses: list[Metric] = []
         for secret in secrets:
             try:
-                res = self._one(secret, t_rows, h_rows, conf)
+                res, excess = self._one(secret, t_rows, h_rows, conf)
             except AttackCannotRun as exc:
                 errors[secret] = str(exc)
                 continue
-            metrics.append(res)
+            risks.append(res)
+            excesses.append(excess)
             columns[secret] = {
                 "attack": res.context["attack"],
                 "control": res.context["control"],
                 "baseline": res.context["baseline"],
                 "risk": res.estimate.value,
+                "excess": excess.estimate.value,
             }
-        if metrics:
-            worst = max(metrics, key=lambda m: m.estimate.value)
-            metrics.append(
-                Metric(
-                    "attribute.max_risk",
-                    worst.estimate,
-                    f"the largest attribute risk ({worst.name})",
-                    null_value=0.0,
-                    context=dict(worst.context),
-                )
-            )
+        metrics = [*risks, *excesses]
+        if risks:
+            metrics.append(_maximum("attribute.max_risk", risks, "attribute risk"))
+            metrics.append(_maximum("attribute.max_excess", excesses, "attribute excess"))
         details: dict[str, Any] = {"columns": columns}
         if excluded:
             details["excluded"] = excluded
@@ -135,7 +134,9 @@ class AttributeInferenceAttack(Attack):
         return metrics, details
 
     # ------------------------------------------------------------------------------------
-    def _one(self, secret: str, t_rows: np.ndarray, h_rows: np.ndarray, conf: float) -> Metric:
+    def _one(
+        self, secret: str, t_rows: np.ndarray, h_rows: np.ndarray, conf: float
+    ) -> tuple[Metric, Metric]:
         d = self.data
         geo = d.geometry
         tr, ho, syn = d.tables["train"], d.tables["holdout"], d.tables["synthetic"]
@@ -214,13 +215,53 @@ class AttributeInferenceAttack(Attack):
             ctx[f"{g}_risk"] = per[g][0].value
             ctx[f"{g}_attack"] = per[g][1]
             ctx[f"{g}_control"] = per[g][2]
-        return Metric(
+        risk = Metric(
             f"attribute.{secret}.risk",
             est,
             f"(attack - control) / (1 - control) inferring {secret!r} from {len(qi)} QI column(s)",
             null_value=0.0,
             context=ctx,
         )
+        # The un-normalised excess: share of targets whose secret the synthetic data reveals
+        # beyond what it reveals about unseen records. Unlike the risk it is not divided by
+        # (1 - control), so it stays stable for secrets the other columns almost determine.
+        a_hits, c_hits = results[best]
+        excess = Metric(
+            f"attribute.{secret}.excess",
+            stats.difference(
+                float(a_hits.sum()), a_hits.size, float(c_hits.sum()), c_hits.size, conf
+            ),
+            f"attack - control inferring {secret!r} from {len(qi)} QI column(s)",
+            null_value=0.0,
+            context=ctx,
+        )
+        return risk, excess
+
+
+def _maximum(name: str, metrics: list[Metric], what: str) -> Metric:
+    """The largest of several metrics, with a simultaneous interval for the maximum.
+
+    The per-column intervals hold together (Bonferroni), so the true maximum lies between the
+    largest lower bound and the largest upper bound: a check on the upper end then covers every
+    column, not only the one with the largest point estimate.
+    """
+    worst = max(metrics, key=lambda m: m.estimate.value)
+    highest = max(metrics, key=lambda m: m.estimate.ci_high)
+    est = Estimate(
+        worst.estimate.value,
+        max(m.estimate.ci_low for m in metrics),
+        highest.estimate.ci_high,
+        worst.estimate.confidence,
+        "max over columns; interval [max lower, max upper] of the Bonferroni intervals",
+    )
+    context = dict(worst.context)
+    return Metric(
+        name,
+        est,
+        f"the largest {what} ({worst.name}; upper bound from {highest.name})",
+        null_value=0.0,
+        context=context,
+    )
 
 
 def _risk(

@@ -120,7 +120,9 @@ METRICS: dict[str, str] = {
     "membership.density.tpr_at_fpr_1pct": "as above",
     "membership.density.tpr_at_fpr_0.1pct": "as above",
     "attribute.{col}.risk": "(attack - control) / (1 - control) on the secret {col}; null 0",
-    "attribute.max_risk": "the largest attribute.{col}.risk (its interval is that column's)",
+    "attribute.{col}.excess": "attack - control on the secret {col} (not normalised); null 0",
+    "attribute.max_risk": "the largest attribute.{col}.risk; interval [max lower, max upper]",
+    "attribute.max_excess": "the largest attribute.{col}.excess; interval [max lower, max upper]",
 }
 
 # ``details`` keys the report knows how to plot (all lists of numbers, JSON-safe):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
+import fcntl
 import itertools
 import json
 import os
@@ -25,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -516,6 +518,48 @@ def render(rows: list[dict], info: dict) -> str:
     return "\n".join(L) + "\n"
 
 
+class Saver:
+    """Merges finished runs into the tag's JSON and Markdown (atomic writes, locked)."""
+
+    def __init__(self, json_path: Path, args, datasets: dict) -> None:
+        self.json_path = json_path
+        self.args = args
+        self.fresh = args.fresh
+        self.lock = threading.Lock()
+        self.lock_path = Path(tempfile.gettempdir()) / f"privsynth-bench-{json_path.stem}.lock"
+        self.info = {
+            "tag": args.tag,
+            "machine": machine(),
+            "delta": args.delta,
+            "python": sys.version.split()[0],
+        }
+        if "adult" in datasets:
+            self.info["adult_bins"] = datasets["adult"].encoder.source
+
+    def save(self, res: dict) -> None:
+        with self.lock, open(self.lock_path, "w") as lf:
+            fcntl.flock(lf, fcntl.LOCK_EX)  # other harness processes writing the same tag
+            old: dict = {}
+            if self.json_path.exists() and not self.fresh:
+                old = json.loads(self.json_path.read_text())
+            self.fresh = False
+            merged = {key(r): r for r in old.get("runs", [])}
+            merged[key(res)] = res
+            info = dict(self.info)
+            if "adult_bins" not in info and old.get("info", {}).get("adult_bins"):
+                info["adult_bins"] = old["info"]["adult_bins"]
+            rows = sorted(merged.values(), key=sort_key)
+            _atomic_write(self.json_path, json.dumps({"info": info, "runs": rows}, indent=1,
+                                                      default=str))  # fmt: skip
+            _atomic_write(self.json_path.with_suffix(".md"), render(rows, info))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def parse_timeouts(items: list[str]) -> dict[str, float]:
     out = {}
     for it in items:
@@ -572,38 +616,23 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     print(f"{len(runs)} runs; work dir {work}", flush=True)
     datasets = {d: Dataset(d, args.data_dir, work, args.schema) for d in args.datasets}
-    load_start = os.getloadavg()
-
-    if args.jobs > 1:
-        with ThreadPoolExecutor(args.jobs) as pool:
-            results = list(pool.map(lambda r: execute(r, args, datasets, work), runs))
-    else:
-        results = [execute(r, args, datasets, work) for r in runs]
 
     args.results_dir.mkdir(parents=True, exist_ok=True)
     json_path = args.results_dir / f"synth_{args.tag}.json"
-    old = []
-    if json_path.exists() and not args.fresh:
-        old = json.loads(json_path.read_text()).get("runs", [])
-    merged = {key(r): r for r in old}
-    merged.update({key(r): r for r in results})
-    info = {
-        "tag": args.tag,
-        "machine": machine(),
-        "delta": args.delta,
-        "jobs": args.jobs,
-        "python": sys.version.split()[0],
-        "loadavg": f"{load_start[1]:.1f} at start, {os.getloadavg()[1]:.1f} at end (5-min)",
-    }
-    if "adult" in datasets:
-        info["adult_bins"] = datasets["adult"].encoder.source
-    elif old:
-        info["adult_bins"] = json.loads(json_path.read_text()).get("info", {}).get("adult_bins")
-    rows = sorted(merged.values(), key=sort_key)
-    json_path.write_text(json.dumps({"info": info, "runs": rows}, indent=1, default=str))
-    md_path = json_path.with_suffix(".md")
-    md_path.write_text(render(rows, info))
-    print(f"wrote {md_path} and {json_path}")
+    saver = Saver(json_path, args, datasets)
+
+    def one(run: dict) -> dict:
+        res = execute(run, args, datasets, work)
+        saver.save(res)  # after every run: an interrupted benchmark keeps what it measured
+        return res
+
+    if args.jobs > 1:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(one, runs))
+    else:
+        for r in runs:
+            one(r)
+    print(f"wrote {json_path.with_suffix('.md')} and {json_path}")
     return 0
 
 

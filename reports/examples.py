@@ -97,7 +97,20 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
             0.0,
         )
     )
-    attacks.append(AttackResult("attribute", "ok", risks, details={"columns": {}}))
+    excess = [
+        _m(f"attribute.{c}.excess", e, e - 0.03, e + 0.03, 0.0)
+        for c, e in zip(cols, [0.01 + d, 0.005, -0.004, 0.012], strict=True)
+    ]
+    excess.append(
+        _m(
+            "attribute.max_excess",
+            max(m.estimate.value for m in excess),
+            max(m.estimate.ci_low for m in excess),
+            max(m.estimate.ci_high for m in excess),
+            0.0,
+        )
+    )
+    attacks.append(AttackResult("attribute", "ok", risks + excess, details={"columns": {}}))
     settings = {
         "seed": 12345,
         "n_train": 26049,

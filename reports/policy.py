@@ -46,7 +46,7 @@ _TOP_KEYS = {"format", "name", "description", "report", "utility", "checks"}
 _CHECK_KEYS = {"id", "metric", "max", "min", "statistic", "rationale", "source"}
 _REPORT_KEYS = {"min_count"}
 _UTILITY_KEYS = {"target"}
-_ATTRIBUTE = re.compile(r"^attribute\.(?P<col>.+)\.risk$")
+_ATTRIBUTE = re.compile(r"^attribute\.(?P<col>.+)\.(risk|excess)$")
 
 
 @dataclass
@@ -83,7 +83,10 @@ def known_metric(name: str) -> bool:
     """Whether ``name`` is a metric some attack or the utility section can report."""
     if name in METRICS or name in UTILITY_METRICS:
         return "{" not in name
-    return bool(_ATTRIBUTE.match(name)) and name != "attribute.max_risk"
+    return bool(_ATTRIBUTE.match(name)) and name not in (
+        "attribute.max_risk",
+        "attribute.max_excess",
+    )
 
 
 def preset_path(name: str) -> Path:

@@ -118,3 +118,10 @@ def test_leaked_secret_column_is_flagged_by_attribute_inference():
     assert (
         res.metric("attribute.max_risk").context == res.metric(f"attribute.{secret}.risk").context
     )
+    assert flagged(res, f"attribute.{secret}.excess")
+    assert not flagged(res, "attribute.income.excess")
+    # the maximum's interval is simultaneous: its upper end covers every column's
+    top = res.metric("attribute.max_excess").estimate
+    for col in (secret, "income"):
+        assert top.ci_high >= res.metric(f"attribute.{col}.excess").estimate.ci_high
+    assert top.ci_low >= res.metric(f"attribute.{secret}.excess").estimate.ci_low
