@@ -116,9 +116,7 @@ def test_small_sample_with_standard_preset_passes(small_adult: Path, tmp_path: P
     assert status["attribute-inference"] == "PASS"
 
 
-def test_interval_straddling_a_threshold_is_inconclusive(
-    small_adult: Path, tmp_path: Path
-) -> None:
+def test_interval_straddling_a_threshold_is_inconclusive(small_adult: Path, tmp_path: Path) -> None:
     policy = tmp_path / "tight.toml"
     check = {
         "id": "attribute-tight",
