@@ -128,5 +128,6 @@ METRICS: dict[str, str] = {
 # ``details`` keys the report knows how to plot (all lists of numbers, JSON-safe):
 #   dcr:                 {"histogram": {"edges": [...], "train": [...], "holdout": [...]}}
 #   membership.*:        {"roc": {"fpr": [...], "tpr": [...]}, "vulnerable": [{"row": i, "score": s}]}
-#   attribute:           {"columns": {col: {"attack": a, "control": c, "baseline": b, "risk": r}}}
+#   attribute:           {"columns": {col: {"attack": a, "control": c, "baseline": b, "risk": r,
+#                                          "excess": e}}}
 # Row indices refer to positions in the training table; they are never record values.

@@ -145,6 +145,47 @@ def _systematic_round(targets: np.ndarray, row_totals: np.ndarray, u: np.ndarray
     return (floors + (cut - prev)).astype(np.int64)
 
 
+_STRATIFY = True
+
+
+def _assign(
+    rows: np.ndarray,
+    cell_counts: np.ndarray,
+    data: np.ndarray,
+    others: list[int],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Give each record (in separator group ``rows``) a new cell, ``cell_counts[g, k]`` per group.
+
+    Within a group the records are ordered by the columns already sampled outside the separator
+    (``others``, lexicographically in a random column order, ties at random), and the group's
+    cells are interleaved evenly along that order (unit ``j`` of cell ``k`` at ``(j + u) / c_k``),
+    so every stretch of the order, e.g. each value of the first key, gets each new cell in
+    proportion: the new columns' joint counts with earlier columns track the model's conditional
+    independence instead of adding the noise of a random assignment.
+    """
+    n = rows.size
+    n_rows, n_new = cell_counts.shape
+    flat = cell_counts.ravel()
+    unit_cell = np.repeat(np.arange(flat.size), flat)
+    unit_code = unit_cell % n_new
+    picked = np.empty(n, dtype=np.int64)
+    if not _STRATIFY:
+        perm = rng.permutation(n)
+        order = perm[np.argsort(rows[perm], kind="stable")]
+        picked[order] = unit_code
+        return picked
+    keys = [data[:, j] for j in rng.permutation(others)] if others else []
+    # np.lexsort: the last key is the primary one
+    order = np.lexsort([rng.random(n), *keys[::-1], rows])
+    start = np.concatenate([[0], np.cumsum(flat)[:-1]])
+    j = np.arange(n) - start[unit_cell]
+    frac = (j + rng.random(flat.size)[unit_cell]) / np.maximum(flat[unit_cell], 1)
+    unit_order = np.lexsort([frac, unit_cell // n_new])
+    picked[order] = unit_code[unit_order]
+    return picked
+
+
 class GraphicalModel:
     """Junction-tree graphical model with log-potentials per maximal clique, scaled to ``total``."""
 
@@ -446,11 +487,7 @@ class GraphicalModel:
                 group = np.bincount(rows, minlength=n_rows).astype(np.float64)
                 u = rng.uniform(1e-9, 1 - 1e-9, size=n_rows)
                 cell_counts = _systematic_round(cond * group[:, None], group, u)
-                perm = rng.permutation(n)
-                order = perm[np.argsort(rows[perm], kind="stable")]
-                codes = np.tile(np.arange(n_new), n_rows)
-                picked = np.empty(n, dtype=np.int64)
-                picked[order] = np.repeat(codes, cell_counts.ravel())
+                picked = _assign(rows, cell_counts, data, [col[a] for a in done if a not in sep], rng)
             unr = np.unravel_index(picked, new_shape)
             for a, v in zip(new, unr, strict=True):
                 data[:, col[a]] = v

@@ -16,7 +16,7 @@ import numpy as np
 from privsynth.domain import Domain
 from privsynth.model.estimation import Measurement, estimate, estimate_total
 from privsynth.model.factor import Factor
-from privsynth.model.graphical_model import GraphicalModel
+from privsynth.model.graphical_model import GraphicalModel, _systematic_round
 from privsynth.model.junction_tree import JunctionTree
 from privsynth.privacy.mechanisms import measure_marginal
 from privsynth.synthesizers.base import Synthesizer
@@ -56,6 +56,60 @@ def independent_model(
     return GraphicalModel(domain, tree, potentials, total=total)
 
 
+class Compression:
+    """Rare values of one column merged into one code (MST's domain compression).
+
+    ``keep`` are the original codes that stay (in order, new codes ``0..len(keep)-1``); every
+    other original code maps to the merged code ``len(keep)``. ``weights`` (over ``merged``, the
+    original codes merged, summing to 1) spread the merged code back over its values when decoding.
+    Built from noisy counts only, so using it is post-processing.
+    """
+
+    def __init__(self, size: int, keep: np.ndarray, weights_all: np.ndarray) -> None:
+        keep = np.asarray(keep, dtype=np.int64)
+        mask = np.zeros(size, dtype=bool)
+        mask[keep] = True
+        self.size = int(size)
+        self.keep = keep
+        self.merged = np.flatnonzero(~mask)
+        w = np.maximum(np.asarray(weights_all, dtype=float)[self.merged], 0.0)
+        self.weights = w / w.sum() if w.sum() > 0 else np.full(self.merged.size, 1.0 / max(self.merged.size, 1))
+        self.forward = np.full(size, keep.size, dtype=np.int64)
+        self.forward[keep] = np.arange(keep.size)
+
+    @property
+    def new_size(self) -> int:
+        return int(self.keep.size + 1)
+
+    def encode(self, col: np.ndarray) -> np.ndarray:
+        return self.forward[col]
+
+    def decode(self, col: np.ndarray, rng: np.random.Generator, method: str) -> np.ndarray:
+        """Original codes: kept codes map back; merged ones are spread by ``weights``."""
+        col = np.asarray(col, dtype=np.int64)
+        out = np.empty_like(col)
+        hit = col == self.keep.size
+        out[~hit] = self.keep[col[~hit]]
+        rows = np.flatnonzero(hit)
+        if rows.size:
+            if method == "sampling":
+                out[rows] = rng.choice(self.merged, size=rows.size, p=self.weights)
+            else:
+                n = np.array([float(rows.size)])
+                u = rng.uniform(1e-9, 1 - 1e-9, size=1)
+                counts = _systematic_round(self.weights[None, :] * n[0], n, u)[0]
+                out[rng.permutation(rows)] = np.repeat(self.merged, counts)
+        return out
+
+    def expand(self, counts: np.ndarray, axis: int) -> np.ndarray:
+        """Counts over the compressed codes (along ``axis``) spread over the original codes."""
+        counts = np.moveaxis(np.asarray(counts, dtype=float), axis, -1)
+        out = np.zeros(counts.shape[:-1] + (self.size,))
+        out[..., self.keep] = counts[..., : self.keep.size]
+        out[..., self.merged] = counts[..., -1:] * self.weights
+        return np.moveaxis(out, -1, axis)
+
+
 class GraphicalSynthesizer(Synthesizer):
     """Base of the marginal-based methods: measure, fit a graphical model, sample from it."""
 
@@ -83,22 +137,28 @@ class GraphicalSynthesizer(Synthesizer):
     # -- helpers for _fit -----------------------------------------------------------------------
     def _start(self) -> None:
         self.measurements_: list[Measurement] = []
+        # the domain the model lives on: the data's, or a compressed one (MST); see _compress
+        self.fit_domain_: Domain = self.domain_
+        self.compression_: dict[str, Compression] = {}
 
     def _measure(self, codes: np.ndarray, clique: Clique, sigma: float) -> np.ndarray:
-        """Measure ``clique`` with Gaussian noise ``sigma`` (one ledger entry); keep it."""
+        """Measure ``clique`` with Gaussian noise ``sigma`` (one ledger entry); keep it.
+
+        ``codes`` must be over :attr:`fit_domain_` (compressed codes once a compression is set).
+        """
         y = measure_marginal(
-            codes, self.domain_, clique, sigma, ledger=self.ledger_, noise=self.noise_
+            codes, self.fit_domain_, clique, sigma, ledger=self.ledger_, noise=self.noise_
         )
         self.measurements_.append(Measurement(tuple(clique), y, sigma))
         return y
 
     def _noisy_total(self) -> float:
         """Record count estimated from the noisy measurements only (never from the data)."""
-        return estimate_total(self.measurements_, self.domain_)
+        return estimate_total(self.measurements_, self.fit_domain_)
 
     def _estimate(self, warm: GraphicalModel | None, iters: int) -> GraphicalModel:
         return estimate(
-            self.domain_,
+            self.fit_domain_,
             self.measurements_,
             total=self._noisy_total(),
             warm_start=warm,
@@ -115,4 +175,18 @@ class GraphicalSynthesizer(Synthesizer):
 
     # -- sampling -------------------------------------------------------------------------------
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.model_.sample(n, rng, method=self.sample_method)
+        codes = self.model_.sample(n, rng, method=self.sample_method)
+        comp = getattr(self, "compression_", {})
+        for j, a in enumerate(self.fit_domain_.attrs if comp else ()):
+            if a in comp:
+                codes[:, j] = comp[a].decode(codes[:, j], rng, self.sample_method)
+        return codes
+
+    def project(self, attrs: Clique) -> np.ndarray:
+        """The fitted model's marginal on ``attrs`` (original domain; compressed codes spread)."""
+        attrs = tuple(attrs)
+        out = np.asarray(self.model_.project(attrs), dtype=float)
+        for i, a in enumerate(attrs):
+            if a in getattr(self, "compression_", {}):
+                out = self.compression_[a].expand(out, i)
+        return out

@@ -22,8 +22,18 @@ import numpy as np
 
 from privsynth.domain import Domain
 from privsynth.privacy.mechanisms import gaussian_sigma, select
-from privsynth.synthesizers.graphical import GraphicalSynthesizer, independent_model
+from privsynth.model.estimation import Measurement
+from privsynth.synthesizers.graphical import (
+    Compression,
+    GraphicalSynthesizer,
+    independent_model,
+)
 from privsynth.synthesizers.workload import TrueAnswers, l1_errors
+
+
+# values whose noisy one-way count is below this many sigmas are merged (the reference's rule)
+_COMPRESS_SIGMAS = 3.0
+_MERGED_FROM_TOTAL = True
 
 
 class _DisjointSet:
@@ -51,6 +61,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
         delta: float = 1e-9,
         *,
         pgm_iters: int = 1000,
+        compress: bool = True,
         sample_method: str = "rounding",
         seed: int | None = None,
         quiet: bool = True,
@@ -65,6 +76,66 @@ class MSTSynthesizer(GraphicalSynthesizer):
             quiet=quiet,
             progress=progress,
         )
+        self.compress = bool(compress)
+
+    def params(self) -> dict[str, Any]:
+        out = super().params()
+        out["compress"] = self.compress
+        return out
+
+    def _noisy_total(self) -> float:
+        """As the base, but the one-way measurements count on the data's (uncompressed) domain."""
+        raw = self._raw_oneway
+        pairs = [(m, self.domain_) for m in raw]
+        pairs += [(m, self.fit_domain_) for m in self.measurements_[len(raw) :]]
+        num = den = 0.0
+        for m, dom in pairs:
+            var = m.sigma**2 * dom.size(m.clique)
+            num += float(m.values.sum()) / var
+            den += 1.0 / var
+        return max(num / den, 1.0) if den > 0 else 1.0
+
+    def _compress(self, codes: np.ndarray, sigma: float) -> np.ndarray:
+        """Merge each column's values with noisy count below ``3 sigma`` into one (post-processing).
+
+        The one-way measurements are re-expressed on the compressed domain: kept cells as
+        measured; the merged cell is the sum of its noisy cells (variance ``k sigma^2`` for ``k``
+        merged values) combined, by inverse variance, with the noisy total minus the kept cells
+        (see docs/synthesizers.md). Returns the codes over the compressed domain.
+        """
+        total = self._noisy_total()
+        raw = list(self.measurements_)
+        self._raw_oneway = raw
+        sizes = {}
+        new_meas = []
+        comp: dict[str, Compression] = {}
+        for m in raw:
+            (a,) = m.clique
+            y = m.values
+            keep = np.flatnonzero(y >= _COMPRESS_SIGMAS * m.sigma)
+            if y.size - keep.size < 2:  # nothing (or a single value) to merge: leave as is
+                sizes[a] = y.size
+                new_meas.append(m)
+                continue
+            c = Compression(y.size, keep, y)
+            comp[a] = c
+            sizes[a] = c.new_size
+            k = float(y.size - keep.size)
+            merged = float(y[c.merged].sum())
+            if _MERGED_FROM_TOTAL:
+                # total - kept: variance ~ (keep.size + 1) sigma^2 (the total is much more precise)
+                other = total - float(y[keep].sum())
+                v1, v2 = k, keep.size + 1.0
+                merged = (merged / v1 + other / v2) / (1 / v1 + 1 / v2)
+            new_meas.append(Measurement(m.clique, np.append(y[keep], merged), m.sigma))
+        self.compression_ = comp
+        self.fit_domain_ = Domain.from_dict(sizes)
+        self.measurements_ = new_meas
+        out = codes.copy()
+        for j, a in enumerate(self.domain_.attrs):
+            if a in comp:
+                out[:, j] = comp[a].encode(codes[:, j])
+        return out
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
         ledger = self.ledger_
@@ -76,6 +147,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
             f"rho budget {rho:.4g}"
         )
         self._start()
+        self._raw_oneway: list[Measurement] = []
         self.tree_: list[tuple[str, str]] = []
         # parts of the budget: one-way, selection, two-way (no selection when the tree is forced)
         parts = (1 / 3, 1 / 3, 1 / 3) if d > 2 else ((1.0, 0.0, 0.0) if d == 1 else (0.5, 0.0, 0.5))
@@ -87,10 +159,14 @@ class MSTSynthesizer(GraphicalSynthesizer):
                     sigma1 = gaussian_sigma(ledger.rho_remaining)
                 self._measure(codes, (a,), sigma1)
                 advance(description=f"MST one-way marginals ({self._budget_text()})")
-            model = independent_model(domain, self.measurements_, self._noisy_total())
             if d == 1:
+                model = independent_model(domain, self.measurements_, self._noisy_total())
                 self._finish(model)
                 return
+            if self.compress:
+                codes = self._compress(codes, sigma1)
+            domain = self.fit_domain_
+            model = independent_model(domain, self.measurements_, self._noisy_total())
 
             if d == 2:
                 tree = [tuple(domain.attrs)]
