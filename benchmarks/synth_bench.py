@@ -501,7 +501,7 @@ def render(rows: list[dict], info: dict) -> str:
         for r in notes:
             what = r.get("error") if r["status"] != "ok" else r.get("note")
             if r.get("invalid_frac"):
-                what = f"{what or ''} {100 * r['invalid_frac']:.2f}% of rows out of domain"
+                what = f"{what or ''}; {100 * r['invalid_frac']:.2f}% of rows out of domain"
             what = " ".join(str(what).split())[:400]
             L.append(
                 f"- {r['data']}/{r['impl']}/{r['method']}/eps={_eps(r['epsilon'])}/seed="

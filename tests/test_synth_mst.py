@@ -88,3 +88,52 @@ def test_large_epsilon_recovers_tree_marginals(adult_pgm: pd.DataFrame) -> None:
     # hold every pair); the independent baseline is at mean 0.127, max 0.51
     assert max(tree) < 0.02
     assert np.mean(every) < 0.03 and max(every) < 0.08
+
+
+def test_compression_round_trip() -> None:
+    from privsynth.synthesizers.graphical import Compression
+
+    y = np.array([500.0, 2.0, 300.0, -4.0, 6.0, 0.0])
+    c = Compression(6, np.flatnonzero(y >= 100), y)
+    assert c.new_size == 3 and list(c.merged) == [1, 3, 4, 5]
+    assert c.weights == pytest.approx([0.25, 0.0, 0.75, 0.0])  # noisy counts, negatives at 0
+    col = np.array([0, 1, 2, 3, 4, 5, 2, 0])
+    enc = c.encode(col)
+    assert list(enc) == [0, 2, 1, 2, 2, 2, 1, 0]
+    for method in ("rounding", "sampling"):
+        dec = c.decode(enc, np.random.default_rng(0), method)
+        kept = np.isin(col, c.keep)
+        assert np.array_equal(dec[kept], col[kept])  # kept values come back exactly
+        assert set(dec[~kept]) <= {1, 4}  # merged ones: only values with positive weight
+        assert np.array_equal(c.encode(dec), enc)
+    big = c.decode(np.full(4000, 2), np.random.default_rng(1), "rounding")
+    assert np.bincount(big, minlength=6)[[1, 4]].tolist() == [1000, 3000]  # exact shares
+    counts = np.array([[10.0, 20.0, 8.0], [1.0, 2.0, 4.0]])
+    wide = c.expand(counts, axis=1)
+    assert wide.shape == (2, 6) and wide.sum(axis=1) == pytest.approx(counts.sum(axis=1))
+    assert wide[:, [0, 2]] == pytest.approx(counts[:, :2])
+
+
+def test_mst_compresses_rare_values(adult_pgm: pd.DataFrame) -> None:
+    cols = ["age", "native-country", "sex", "income>50K", "race"]
+    codes, domain = data(adult_pgm, 20000, cols)
+    synth = MSTSynthesizer(epsilon=1.0, seed=0, pgm_iters=200).fit_codes(codes, domain)
+    assert "native-country" in synth.compression_ and "age" in synth.compression_
+    fit = synth.fit_domain_
+    assert fit.attrs == domain.attrs
+    for a, c in synth.compression_.items():
+        assert fit[a] == c.new_size < domain[a]
+    # every ledger entry as before; two-way measurements on the compressed domain
+    assert synth.ledger_.rho_spent == pytest.approx(synth.ledger_.rho_budget, rel=1e-12)
+    assert all(m.values.size == fit.size(m.clique) for m in synth.measurements_)
+    out = synth.sample_codes()
+    assert np.all(out < np.array(domain.shape)) and np.all(out >= 0)
+    nc = np.bincount(out[:, cols.index("native-country")], minlength=domain["native-country"])
+    assert (nc > 0).sum() > fit["native-country"]  # merged values spread back out
+    proj = synth.project(("age", "native-country"))
+    assert proj.shape == (domain["age"], domain["native-country"])
+    assert proj.sum() == pytest.approx(synth.total_)
+    assert tvd(codes, out, domain, ("sex", "income>50K")) < 0.05
+    plain = MSTSynthesizer(epsilon=1.0, seed=0, pgm_iters=50, compress=False)
+    plain.fit_codes(codes, domain)
+    assert plain.compression_ == {} and plain.fit_domain_ == domain

@@ -487,7 +487,9 @@ class GraphicalModel:
                 group = np.bincount(rows, minlength=n_rows).astype(np.float64)
                 u = rng.uniform(1e-9, 1 - 1e-9, size=n_rows)
                 cell_counts = _systematic_round(cond * group[:, None], group, u)
-                picked = _assign(rows, cell_counts, data, [col[a] for a in done if a not in sep], rng)
+                picked = _assign(
+                    rows, cell_counts, data, [col[a] for a in done if a not in sep], rng
+                )
             unr = np.unravel_index(picked, new_shape)
             for a, v in zip(new, unr, strict=True):
                 data[:, col[a]] = v

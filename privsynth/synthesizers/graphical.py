@@ -73,7 +73,11 @@ class Compression:
         self.keep = keep
         self.merged = np.flatnonzero(~mask)
         w = np.maximum(np.asarray(weights_all, dtype=float)[self.merged], 0.0)
-        self.weights = w / w.sum() if w.sum() > 0 else np.full(self.merged.size, 1.0 / max(self.merged.size, 1))
+        self.weights = (
+            w / w.sum()
+            if w.sum() > 0
+            else np.full(self.merged.size, 1.0 / max(self.merged.size, 1))
+        )
         self.forward = np.full(size, keep.size, dtype=np.int64)
         self.forward[keep] = np.arange(keep.size)
 

@@ -9,6 +9,10 @@ The budget (zCDP rho) is split in three equal parts:
    marginals (sensitivity 1); ``d - 1`` selections, rho/3 in all;
 3. the ``d - 1`` two-way marginals of the tree (rho/3 in all).
 
+Between 1 and 2, as in the reference, each column's values with noisy one-way count below
+``3 sigma`` are merged into one code (post-processing); steps 2 and 3 and the model work on that
+compressed domain and sampling spreads a merged code back over its values.
+
 A graphical model is fitted to all measurements and sampled.
 """
 
@@ -21,15 +25,14 @@ from typing import Any
 import numpy as np
 
 from privsynth.domain import Domain
-from privsynth.privacy.mechanisms import gaussian_sigma, select
 from privsynth.model.estimation import Measurement
+from privsynth.privacy.mechanisms import gaussian_sigma, select
 from privsynth.synthesizers.graphical import (
     Compression,
     GraphicalSynthesizer,
     independent_model,
 )
 from privsynth.synthesizers.workload import TrueAnswers, l1_errors
-
 
 # values whose noisy one-way count is below this many sigmas are merged (the reference's rule)
 _COMPRESS_SIGMAS = 3.0
@@ -95,7 +98,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
             den += 1.0 / var
         return max(num / den, 1.0) if den > 0 else 1.0
 
-    def _compress(self, codes: np.ndarray, sigma: float) -> np.ndarray:
+    def _compress(self, codes: np.ndarray) -> np.ndarray:
         """Merge each column's values with noisy count below ``3 sigma`` into one (post-processing).
 
         The one-way measurements are re-expressed on the compressed domain: kept cells as
@@ -164,7 +167,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
                 self._finish(model)
                 return
             if self.compress:
-                codes = self._compress(codes, sigma1)
+                codes = self._compress(codes)
             domain = self.fit_domain_
             model = independent_model(domain, self.measurements_, self._noisy_total())
 
