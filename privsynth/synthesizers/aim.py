@@ -54,6 +54,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
         rounds: int | None = None,
         alpha: float = 0.9,
         round_iters: int = 100,
+        round_work_mb: float | None = None,
         pgm_iters: int = 1000,
         sample_method: str = "rounding",
         seed: int | None = None,
@@ -84,6 +85,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
         self.rounds = None if rounds is None else int(rounds)
         self.alpha = float(alpha)
         self.round_iters = int(round_iters)
+        self.round_work_mb = round_work_mb
 
     def params(self) -> dict[str, Any]:
         out = super().params()
@@ -100,6 +102,12 @@ class AIMSynthesizer(GraphicalSynthesizer):
             }
         )
         return out
+
+    def _refit_iters(self, model: Any) -> int:
+        if self.round_work_mb is None:
+            return self.round_iters
+        mb = float(model.fit_info.get("size_mb", 0.0))
+        return max(10, min(self.round_iters, int(self.round_iters * self.round_work_mb / max(mb, 1e-12))))
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
         workload = resolve_workload(
@@ -174,7 +182,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 if last:  # the measurement takes exactly the rest (no rounding left over)
                     sigma = gaussian_sigma(ledger.rho_remaining)
                 self._measure(codes, cl, sigma)
-                model = self._estimate(model, self.round_iters)
+                model = self._estimate(model, self._refit_iters(model))
                 moved = float(np.abs(np.ravel(model.project(cl)) - before).sum())
                 annealed = (not last) and moved <= expected_noise_l1(sigma, domain.size(cl))
                 self.history_.append(
@@ -200,6 +208,10 @@ class AIMSynthesizer(GraphicalSynthesizer):
             f"AIM: {t} rounds, {len(self.measurements_)} measurements, "
             f"model {model.fit_info.get('size_mb', 0.0):.3g} MB, {self._budget_text()}"
         )
+
+
+def _unused():
+    pass
 
 
 def _freeze(
