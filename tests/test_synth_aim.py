@@ -11,8 +11,8 @@ import pytest
 from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.marginals import marginal
-from privsynth.privacy.mechanisms import gaussian_rho
-from privsynth.synthesizers.aim import AIMSynthesizer
+from privsynth.privacy.mechanisms import gaussian_rho, gaussian_sigma
+from privsynth.synthesizers.aim import AIMSynthesizer, default_rounds
 from privsynth.synthesizers.workload import candidate_weights, downward_closure, resolve_workload
 
 COLS = ["sex", "race", "income>50K", "relationship", "marital-status", "workclass"]
@@ -60,6 +60,18 @@ def test_ledger_is_one_way_then_select_measure_rounds(aim: AIMSynthesizer) -> No
     assert aim.ledger_.rho_spent == pytest.approx(aim.ledger_.rho_budget, rel=1e-12)
 
 
+def test_default_rounds_are_4d(aim: AIMSynthesizer) -> None:
+    d = len(aim.domain_)
+    assert default_rounds(d) == 4 * d and aim.params()["rounds"] is None
+    rho = aim.ledger_.rho_budget
+    # one-way marginals and round 1 are priced from T = 4 d: sigma_0 = sigma(alpha rho / T)
+    sigma0 = gaussian_sigma(0.9 * rho / (4 * d))
+    assert aim.measurements_[0].sigma == pytest.approx(sigma0, rel=1e-12)
+    assert aim.history_[0]["sigma"] == pytest.approx(sigma0, rel=1e-12)
+    # each round costs at least rho / T, the one-way marginals d alpha rho / T
+    assert len(aim.history_) <= 4 * d - d + 1
+
+
 def test_selected_cliques_come_from_the_workload_closure(aim: AIMSynthesizer) -> None:
     closure = set(downward_closure(resolve_workload(aim.domain_, "all-2way")))
     assert all(h["clique"] in closure for h in aim.history_)
@@ -89,8 +101,9 @@ def test_model_size_cap_limits_candidates(adult_pgm: pd.DataFrame) -> None:
 
 def test_cap_grows_with_the_budget_spent(aim: AIMSynthesizer) -> None:
     caps = [h["size_cap_mb"] for h in aim.history_]
-    assert caps == sorted(caps) and caps[-1] == pytest.approx(80.0)
-    assert all(h["model_mb"] <= 80.0 for h in aim.history_)
+    cap = aim.max_model_size_mb
+    assert caps == sorted(caps) and caps[-1] == pytest.approx(cap)
+    assert all(h["model_mb"] <= cap for h in aim.history_)
 
 
 def test_target_and_3way_workloads(adult_pgm: pd.DataFrame) -> None:

@@ -37,6 +37,18 @@ from privsynth.synthesizers.workload import (
     resolve_workload,
 )
 
+ROUNDS_PER_COLUMN = 4
+
+
+def default_rounds(n_columns: int) -> int:
+    """T = 4 d rounds (the paper uses 16 d; see docs/synthesizers.md for why fewer).
+
+    Each round then costs ``rho / T`` four times more, so the one-way marginals (``d / T`` of the
+    budget) and every selected marginal are measured with half the noise. On adult (d = 14) this
+    was more accurate at epsilon 0.1 and 1 and, with fewer rounds, much faster at epsilon 10.
+    """
+    return ROUNDS_PER_COLUMN * n_columns
+
 
 class AIMSynthesizer(GraphicalSynthesizer):
     """AIM (workload-adaptive marginal selection with a graphical model)."""
@@ -50,11 +62,10 @@ class AIMSynthesizer(GraphicalSynthesizer):
         *,
         workload: str | Sequence[Any] | Mapping[Any, float] = "all-2way",
         target: str | None = None,
-        max_model_size_mb: float = 80.0,
+        max_model_size_mb: float = 10.0,
         rounds: int | None = None,
         alpha: float = 0.9,
-        round_iters: int = 100,
-        round_work_mb: float | None = None,
+        round_iters: int = 25,
         pgm_iters: int = 1000,
         sample_method: str = "rounding",
         seed: int | None = None,
@@ -85,7 +96,6 @@ class AIMSynthesizer(GraphicalSynthesizer):
         self.rounds = None if rounds is None else int(rounds)
         self.alpha = float(alpha)
         self.round_iters = int(round_iters)
-        self.round_work_mb = round_work_mb
 
     def params(self) -> dict[str, Any]:
         out = super().params()
@@ -103,12 +113,6 @@ class AIMSynthesizer(GraphicalSynthesizer):
         )
         return out
 
-    def _refit_iters(self, model: Any) -> int:
-        if self.round_work_mb is None:
-            return self.round_iters
-        mb = float(model.fit_info.get("size_mb", 0.0))
-        return max(10, min(self.round_iters, int(self.round_iters * self.round_work_mb / max(mb, 1e-12))))
-
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
         workload = resolve_workload(
             domain,
@@ -119,7 +123,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
         ledger = self.ledger_
         rho = ledger.rho_budget
         d = len(domain)
-        rounds = self.rounds if self.rounds is not None else 16 * d
+        rounds = self.rounds if self.rounds is not None else default_rounds(d)
         if rounds <= d:
             raise InputError(
                 f"rounds must exceed the number of columns ({d}): the one-way marginals alone "
@@ -182,7 +186,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 if last:  # the measurement takes exactly the rest (no rounding left over)
                     sigma = gaussian_sigma(ledger.rho_remaining)
                 self._measure(codes, cl, sigma)
-                model = self._estimate(model, self._refit_iters(model))
+                model = self._estimate(model, self.round_iters)
                 moved = float(np.abs(np.ravel(model.project(cl)) - before).sum())
                 annealed = (not last) and moved <= expected_noise_l1(sigma, domain.size(cl))
                 self.history_.append(
@@ -208,10 +212,6 @@ class AIMSynthesizer(GraphicalSynthesizer):
             f"AIM: {t} rounds, {len(self.measurements_)} measurements, "
             f"model {model.fit_info.get('size_mb', 0.0):.3g} MB, {self._budget_text()}"
         )
-
-
-def _unused():
-    pass
 
 
 def _freeze(
