@@ -319,6 +319,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="runs per tool (median reported)")
     ap.add_argument("--peer-repeats", type=int, default=1)
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument(
+        "--peers",
+        nargs="+",
+        choices=["anonymeter", "sdmetrics"],
+        default=["anonymeter", "sdmetrics"],
+        help="which peers to run (default: both)",
+    )
     ap.add_argument("--peers-python", default=PEERS_PY)
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     ap.add_argument("--json", type=Path, help="write every run's record here")
@@ -344,8 +351,7 @@ def main() -> None:
         plan = [("ours", sys.executable, args.repeats)]
         if not args.no_peers:
             if Path(args.peers_python).exists():
-                plan += [("anonymeter", args.peers_python, args.peer_repeats)]
-                plan += [("sdmetrics", args.peers_python, args.peer_repeats)]
+                plan += [(peer, args.peers_python, args.peer_repeats) for peer in args.peers]
             else:
                 print(f"peers skipped: {args.peers_python} does not exist")
         runs: dict[str, list[dict[str, Any]]] = {}
