@@ -33,8 +33,10 @@ from privsynth.synthesizers.workload import (
     candidate_weights,
     check_positive,
     expected_noise_l1,
+    freeze_workload,
     l1_errors,
-    resolve_workload,
+    resolve_frozen,
+    workload_param,
 )
 
 ROUNDS_PER_COLUMN = 4
@@ -81,16 +83,13 @@ class AIMSynthesizer(GraphicalSynthesizer):
             quiet=quiet,
             progress=progress,
         )
-        if not isinstance(workload, str | Sequence | Mapping):
-            raise InputError(f"workload must be a name or a list of cliques, got {workload!r}")
-        if target is not None and not isinstance(target, str):
-            raise InputError(f"target must be a column name, got {target!r}")
+        frozen = freeze_workload(workload, target)
         check_positive("max_model_size_mb", max_model_size_mb)
         check_positive("rounds", rounds, integer=True, allow_none=True)
         check_positive("round_iters", round_iters, integer=True)
         if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
             raise InputError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
-        self.workload = workload if isinstance(workload, str) else _freeze(workload)
+        self.workload = frozen
         self.target = target
         self.max_model_size_mb = float(max_model_size_mb)
         self.rounds = None if rounds is None else int(rounds)
@@ -101,9 +100,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
         out = super().params()
         out.update(
             {
-                "workload": self.workload
-                if isinstance(self.workload, str)
-                else [[list(c), w] for c, w in self.workload],
+                "workload": workload_param(self.workload),
                 "target": self.target,
                 "max_model_size_mb": self.max_model_size_mb,
                 "rounds": self.rounds,
@@ -114,11 +111,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
         return out
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
-        workload = resolve_workload(
-            domain,
-            self.workload if isinstance(self.workload, str) else dict(self.workload),
-            self.target,
-        )
+        workload = resolve_frozen(domain, self.workload, self.target)
         candidates = candidate_weights(workload)
         ledger = self.ledger_
         rho = ledger.rho_budget
@@ -212,20 +205,3 @@ class AIMSynthesizer(GraphicalSynthesizer):
             f"AIM: {t} rounds, {len(self.measurements_)} measurements, "
             f"model {model.fit_info.get('size_mb', 0.0):.3g} MB, {self._budget_text()}"
         )
-
-
-def _freeze(
-    workload: Sequence[Any] | Mapping[Any, float],
-) -> tuple[tuple[tuple[str, ...], float], ...]:
-    """A list or mapping of cliques as a hashable, ordered tuple of ``(clique, weight)``."""
-    items = workload.items() if isinstance(workload, Mapping) else [(c, 1.0) for c in workload]
-    out: dict[tuple[str, ...], Any] = {}
-    for c, w in items:
-        try:
-            clique = (c,) if isinstance(c, str) else tuple(c)
-        except TypeError as exc:
-            raise InputError(
-                f"a workload clique must be a list of column names, got {c!r}"
-            ) from exc
-        out[clique] = out[clique] + w if clique in out else w
-    return tuple(out.items())

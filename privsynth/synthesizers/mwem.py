@@ -27,15 +27,16 @@ import numpy as np
 from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.privacy.mechanisms import gaussian_sigma, select
-from privsynth.synthesizers.aim import _freeze
 from privsynth.synthesizers.graphical import GraphicalSynthesizer
 from privsynth.synthesizers.workload import (
     SizeFilter,
     TrueAnswers,
     check_positive,
     expected_noise_l1,
+    freeze_workload,
     l1_errors,
-    resolve_workload,
+    resolve_frozen,
+    workload_param,
 )
 
 # Fraction of each round's rho that goes to the measurement (the rest selects).
@@ -77,14 +78,11 @@ class MWEMSynthesizer(GraphicalSynthesizer):
             quiet=quiet,
             progress=progress,
         )
-        if not isinstance(workload, str | Sequence | Mapping):
-            raise InputError(f"workload must be a name or a list of cliques, got {workload!r}")
-        if target is not None and not isinstance(target, str):
-            raise InputError(f"target must be a column name, got {target!r}")
+        frozen = freeze_workload(workload, target)
         check_positive("rounds", rounds, integer=True, allow_none=True)
         check_positive("max_model_size_mb", max_model_size_mb)
         check_positive("round_iters", round_iters, integer=True)
-        self.workload = workload if isinstance(workload, str) else _freeze(workload)
+        self.workload = frozen
         self.target = target
         self.rounds = None if rounds is None else int(rounds)
         self.max_model_size_mb = float(max_model_size_mb)
@@ -94,9 +92,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
         out = super().params()
         out.update(
             {
-                "workload": self.workload
-                if isinstance(self.workload, str)
-                else [[list(c), w] for c, w in self.workload],
+                "workload": workload_param(self.workload),
                 "target": self.target,
                 "rounds": self.rounds,
                 "max_model_size_mb": self.max_model_size_mb,
@@ -106,11 +102,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
         return out
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
-        workload = resolve_workload(
-            domain,
-            self.workload if isinstance(self.workload, str) else dict(self.workload),
-            self.target,
-        )
+        workload = resolve_frozen(domain, self.workload, self.target)
         cliques = list(workload)
         ledger = self.ledger_
         rho = ledger.rho_budget

@@ -214,6 +214,45 @@ class SizeFilter:
 
 
 # -- parameter checks ---------------------------------------------------------------------------
+FrozenWorkload = str | tuple[tuple[tuple[str, ...], float], ...]
+
+
+def freeze_workload(workload: Any, target: Any) -> FrozenWorkload:
+    """Validate a workload argument (name, clique list or {clique: weight}) and a target column,
+    returning the workload as a name or a hashable tuple of ``(clique, weight)``."""
+    if not isinstance(workload, str | Sequence | Mapping):
+        raise InputError(f"workload must be a name or a list of cliques, got {workload!r}")
+    if target is not None and not isinstance(target, str):
+        raise InputError(f"target must be a column name, got {target!r}")
+    if isinstance(workload, str):
+        return workload
+    items = workload.items() if isinstance(workload, Mapping) else [(c, 1.0) for c in workload]
+    out: dict[tuple[str, ...], Any] = {}
+    for c, w in items:
+        try:
+            clique = (c,) if isinstance(c, str) else tuple(c)
+        except TypeError as exc:
+            raise InputError(
+                f"a workload clique must be a list of column names, got {c!r}"
+            ) from exc
+        out[clique] = out[clique] + w if clique in out else w
+    return tuple(out.items())
+
+
+def workload_param(workload: FrozenWorkload) -> Any:
+    """A frozen workload as JSON for the manifest."""
+    return workload if isinstance(workload, str) else [[list(c), w] for c, w in workload]
+
+
+def resolve_frozen(
+    domain: Domain, workload: FrozenWorkload, target: str | None
+) -> dict[Clique, float]:
+    """``resolve_workload`` for a workload made by ``freeze_workload``."""
+    return resolve_workload(
+        domain, workload if isinstance(workload, str) else dict(workload), target
+    )
+
+
 def check_positive(
     name: str, value: Any, *, integer: bool = False, allow_none: bool = False
 ) -> None:
