@@ -2,9 +2,10 @@
 column from the synthetic table.
 
 Two guesses per secret: the secret of the nearest synthetic row in QI space (shared geometry,
-restricted to the QI columns; on a seeded sample of at most ``max_targets`` targets per side,
-since each secret needs its own search), and, on every used target, a decision tree trained on
-the synthetic table (QI -> secret). Above ``max_synthetic_rows`` synthetic rows, both guesses
+restricted to the QI columns; exact, for all secrets from one shared search, see
+:mod:`attacks.qi_neighbors`; on a seeded sample of at most ``max_targets`` targets per side),
+and, on every used target, a decision tree trained on the synthetic table (QI -> secret).
+Secrets run in parallel threads (``n_jobs``) with results independent of the thread count. Above ``max_synthetic_rows`` synthetic rows, both guesses
 use a seeded uniform sample of that many synthetic rows (``settings["attribute"]``).
 Success is measured on training targets (attack) and on holdout targets (control: what the
 synthetic data teaches about anyone in the population), and a base-rate guess (the synthetic
@@ -18,6 +19,7 @@ over columns carry [max lower, max upper], a valid simultaneous interval for the
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from attacks import stats
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
+from attacks.qi_neighbors import DEFAULT_CANDIDATES, QINeighbours, nearest_per_secret
 from attacks.results import Estimate, Metric
 
 GUESSES = ("neighbour", "model")
@@ -41,6 +44,7 @@ class AttributeInferenceAttack(Attack):
         max_targets: int = 1_000,
         min_samples_leaf: int = 5,
         max_synthetic_rows: int = 100_000,
+        candidates: int = DEFAULT_CANDIDATES,
         **kw: Any,
     ) -> None:
         super().__init__(*args, **kw)
@@ -48,6 +52,7 @@ class AttributeInferenceAttack(Attack):
         self.max_targets = int(max_targets)
         self.max_synthetic_rows = int(max_synthetic_rows)
         self.min_samples_leaf = int(min_samples_leaf)
+        self.candidates = int(candidates)
 
     # ------------------------------------------------------------------------------------
     def _secrets(self) -> tuple[list[str], dict[str, str]]:
@@ -94,12 +99,28 @@ class AttributeInferenceAttack(Attack):
         errors: dict[str, str] = {}
         risks: list[Metric] = []
         excesses: list[Metric] = []
-        for secret in secrets:
+        # Secrets are independent: with several threads each runs on its own (faiss searches
+        # and tree fits release the GIL). Results are collected in secret order, so they do not
+        # depend on the number of threads.
+        self._nearest = self._neighbour_search(secrets, t_rows, h_rows)
+        workers = max(1, min(self.data.n_jobs, len(secrets)))
+
+        def one(secret: str) -> tuple[Metric, Metric] | str:
             try:
-                res, excess = self._one(secret, t_rows, h_rows, conf)
+                return self._one(secret, t_rows, h_rows, conf)
             except AttackCannotRun as exc:
-                errors[secret] = str(exc)
+                return str(exc)
+
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = list(pool.map(one, secrets))
+        else:
+            outcomes = [one(secret) for secret in secrets]
+        for secret, outcome in zip(secrets, outcomes, strict=True):
+            if isinstance(outcome, str):
+                errors[secret] = outcome
                 continue
+            res, excess = outcome
             risks.append(res)
             excesses.append(excess)
             columns[secret] = {
@@ -127,16 +148,40 @@ class AttributeInferenceAttack(Attack):
             ),
             "tolerance": self.tolerance,
             "confidence_per_interval": conf,
+            "neighbour_search": {
+                "method": "exact: one flat search over the QI union, refined per secret",
+                "candidates": self._nearest.candidates,
+                "fallback_targets": dict(self._nearest.fallback),
+            },
         }
         if errors:
             details["_error"] = True
             details["_message"] = "; ".join(f"secret {c!r}: {m}" for c, m in errors.items())
         return metrics, details
 
+    def _neighbour_search(
+        self, secrets: list[str], t_rows: np.ndarray, h_rows: np.ndarray
+    ) -> QINeighbours:
+        """Every target's nearest synthetic row in each secret's QI space (one shared search;
+        see :mod:`attacks.qi_neighbors`). Rows: training targets first, then holdout targets."""
+        d = self.data
+        syn = d.tables["synthetic"]
+        qi = list(d.qi if d.qi is not None else d.geometry.columns)
+        usable = [s for s in secrets if [c for c in qi if c != s]]
+        queries = np.concatenate([d.tables["train"].X[t_rows], d.tables["holdout"].X[h_rows]])
+        base = syn.X if self._syn_rows is None else syn.X[self._syn_rows]
+        if not usable or not qi:
+            return QINeighbours({}, {}, 0)
+        return nearest_per_secret(
+            d.geometry, base, queries, qi, usable, k=self.candidates, threads=d.n_jobs
+        )
+
     # ------------------------------------------------------------------------------------
     def _one(
         self, secret: str, t_rows: np.ndarray, h_rows: np.ndarray, conf: float
     ) -> tuple[Metric, Metric]:
+        """Risk and excess for one secret. Reads the shared data only, so secrets can run in
+        parallel threads."""
         d = self.data
         geo = d.geometry
         tr, ho, syn = d.tables["train"], d.tables["holdout"], d.tables["synthetic"]
@@ -161,16 +206,10 @@ class AttributeInferenceAttack(Attack):
             with np.errstate(invalid="ignore"):
                 return both_nan | (np.abs(guess - truth) <= tol)
 
-        # neighbour guess in QI space
-        dims = geo.dims(qi)
-        x_syn = syn.X if sr is None else syn.X[sr]
-        index = d.build_index(np.ascontiguousarray(x_syn[:, dims]), f"synthetic_qi[{secret}]")
-        q_t = np.ascontiguousarray(tr.X[t_rows][:, dims])
-        q_h = np.ascontiguousarray(ho.X[h_rows][:, dims])
-        d.record_recall(index, q_t, f"synthetic_qi[{secret}]")
-        _, ii = index.search(np.concatenate([q_t, q_h]), 1)  # one search for both groups
-        i_t, i_h = ii[: q_t.shape[0]], ii[q_t.shape[0] :]
-        results = {"neighbour": (hit(s_syn[i_t[:, 0]], truth_t), hit(s_syn[i_h[:, 0]], truth_h))}
+        # neighbour guess in QI space (computed for every secret at once in _run)
+        near = self._nearest.nearest[secret]
+        i_t, i_h = near[: t_rows.size], near[t_rows.size :]
+        results = {"neighbour": (hit(s_syn[i_t], truth_t), hit(s_syn[i_h], truth_h))}
         # model guess
         f_syn = syn.value_matrix(qi) if sr is None else syn.value_matrix(qi)[sr]
         all_t, all_h = d.train_rows, d.holdout_rows

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from attacks import neighbors as nb
+from attacks.errors import AuditInputError
 from attacks.geometry import EncodedTable, Geometry, encode_tables, validate_tables
 
 TABLES = ("train", "holdout", "synthetic")
@@ -35,6 +36,7 @@ class AuditData:
     exact_max_rows: int = nb.EXACT_MAX_ROWS
     nprobe: int = nb.DEFAULT_NPROBE
     max_query_rows: int = MAX_QUERY_ROWS
+    n_jobs: int = 1  # threads (resolved, >= 1); results do not depend on it
     settings: dict[str, Any] = field(default_factory=dict)
     _query_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _indexes: dict[str, nb.NeighborIndex] = field(default_factory=dict, repr=False)
@@ -57,7 +59,12 @@ class AuditData:
         exact_max_rows: int = nb.EXACT_MAX_ROWS,
         nprobe: int = nb.DEFAULT_NPROBE,
         max_query_rows: int = MAX_QUERY_ROWS,
+        n_jobs: int | None = -1,
     ) -> AuditData:
+        try:
+            jobs = nb.resolve_jobs(n_jobs)
+        except ValueError as exc:
+            raise AuditInputError(str(exc)) from None
         frames, types = validate_tables(
             {"train": train, "holdout": holdout, "synthetic": synthetic},
             column_types,
@@ -99,6 +106,7 @@ class AuditData:
                 "exact_max_rows": int(exact_max_rows),
                 "nprobe": int(nprobe),
                 "max_query_rows": int(max_query_rows),
+                "threads": jobs,
                 "indexes": {},
             },
         }
@@ -113,6 +121,7 @@ class AuditData:
             exact_max_rows=int(exact_max_rows),
             nprobe=int(nprobe),
             max_query_rows=int(max_query_rows),
+            n_jobs=jobs,
             settings=settings,
         )
 
@@ -155,15 +164,31 @@ class AuditData:
         return int(self.train_rows.size)
 
     # --- neighbour searches --------------------------------------------------------------
-    def build_index(self, base: np.ndarray, label: str) -> nb.NeighborIndex:
+    def build_index(
+        self, base: np.ndarray, label: str, *, threads: int | None = None, record: bool = True
+    ) -> nb.NeighborIndex:
+        """An index over ``base``, described under ``settings["neighbors"]["indexes"][label]``
+        (``record=False`` leaves that to the caller: see :meth:`index_info`)."""
         index = nb.NeighborIndex.build(
-            base, exact_max_rows=self.exact_max_rows, nprobe=self.nprobe, seed=self.seed
+            base,
+            exact_max_rows=self.exact_max_rows,
+            nprobe=self.nprobe,
+            seed=self.seed,
+            threads=self.n_jobs if threads is None else threads,
         )
+        if record:
+            self.settings["neighbors"]["indexes"][label] = self.index_info(index)
+        return index
+
+    def index_info(self, index: nb.NeighborIndex, query: np.ndarray | None = None) -> dict:
+        """What the results say about an index: size, exactness, and (approximate indexes with
+        a ``query``) its measured recall@1."""
         info: dict[str, Any] = {"rows": len(index), "exact": index.exact}
         if not index.exact:
             info.update(nlist=index.nlist, nprobe=index.nprobe)
-        self.settings["neighbors"]["indexes"][label] = info
-        return index
+            if query is not None:
+                info["recall_at_1"] = index.recall(query, seed=self.seed)
+        return info
 
     def record_recall(self, index: nb.NeighborIndex, query: np.ndarray, label: str) -> None:
         info = self.settings["neighbors"]["indexes"].get(label, {})

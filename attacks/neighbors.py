@@ -3,11 +3,15 @@
 Up to ``EXACT_MAX_ROWS`` base rows the search is exact (``IndexFlatL2``). Above that an inverted
 file index (``IndexIVFFlat``, ``nlist ~ 2 sqrt(n)`` lists, ``nprobe`` probed) is used, and its
 recall@1 is measured against an exact search on a random sample of queries.
+
+``threads`` is the number of OpenMP threads faiss uses for this index's searches; results do not
+depend on it (each query is answered whole by one thread, and distances are recomputed exactly).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import faiss
@@ -18,8 +22,21 @@ DEFAULT_NPROBE = 8
 CHUNK_ROWS = 16_384
 # k-means iterations for the IVF coarse quantizer (faiss's default is 25; recall is measured)
 IVF_TRAIN_ITERS = 10
-# On small machines faiss's flat search is fastest single-threaded; None leaves faiss's default.
-FAISS_THREADS: int | None = 1
+
+
+def resolve_jobs(n_jobs: int | None) -> int:
+    """Threads to use: ``n_jobs`` if positive; None or -1 = every CPU this process may use;
+    -2 = all but one, and so on (scikit-learn's convention for negative values)."""
+    try:
+        avail = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        avail = os.cpu_count() or 1
+    if n_jobs is None:
+        return avail
+    n = int(n_jobs)
+    if n == 0:
+        raise ValueError("n_jobs must be a positive number of threads or negative (-1 = all)")
+    return max(1, n if n > 0 else avail + 1 + n)
 
 
 @dataclass
@@ -31,6 +48,7 @@ class NeighborIndex:
     exact: bool
     nlist: int = 0
     nprobe: int = 0
+    threads: int = 1
 
     @classmethod
     def build(
@@ -40,17 +58,19 @@ class NeighborIndex:
         exact_max_rows: int = EXACT_MAX_ROWS,
         nprobe: int = DEFAULT_NPROBE,
         seed: int = 0,
+        threads: int = 1,
     ) -> NeighborIndex:
         base = np.ascontiguousarray(base, dtype=np.float32)
         n, d = base.shape
         d_eff = max(d, 1)
         if d == 0:
             base = np.zeros((n, 1), dtype=np.float32)
-        _threads()
+        threads = max(1, int(threads))
+        _threads(threads)
         if n <= exact_max_rows:
             index = faiss.IndexFlatL2(d_eff)
             index.add(base)
-            return cls(base, index, exact=True)
+            return cls(base, index, exact=True, threads=threads)
         nlist = int(min(max(2 * math.sqrt(n), 64), 8192))
         quantizer = faiss.IndexFlatL2(d_eff)
         index = faiss.IndexIVFFlat(quantizer, d_eff, nlist)
@@ -62,7 +82,7 @@ class NeighborIndex:
         for s in range(0, n, 262_144):
             index.add(base[s : s + 262_144])
         index.nprobe = int(nprobe)
-        return cls(base, index, exact=False, nlist=nlist, nprobe=int(nprobe))
+        return cls(base, index, exact=False, nlist=nlist, nprobe=int(nprobe), threads=threads)
 
     def __len__(self) -> int:
         return self.base.shape[0]
@@ -82,7 +102,7 @@ class NeighborIndex:
         nq = query.shape[0]
         dist = np.empty((nq, k), dtype=np.float64)
         idx = np.empty((nq, k), dtype=np.int64)
-        _threads()
+        _threads(self.threads)
         for s in range(0, nq, chunk_rows):
             q = query[s : s + chunk_rows]
             _, ii = self.index.search(q, k)
@@ -113,6 +133,6 @@ class NeighborIndex:
         return float(np.mean(approx[:, 0] <= best + 1e-4))
 
 
-def _threads() -> None:
-    if FAISS_THREADS is not None:
-        faiss.omp_set_num_threads(int(FAISS_THREADS))
+def _threads(n: int) -> None:
+    # OpenMP's thread count is per calling thread, so a worker thread sets its own.
+    faiss.omp_set_num_threads(int(n))

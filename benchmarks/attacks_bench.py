@@ -116,7 +116,7 @@ def read_triple(work: Path) -> tuple[pd.DataFrame, ...]:
 
 
 # --- children (one tool per process) ------------------------------------------------------
-def child_ours(work: Path, seed: int) -> dict[str, Any]:
+def child_ours(work: Path, seed: int, jobs: int = -1) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     import resource
 
@@ -131,7 +131,7 @@ def child_ours(work: Path, seed: int) -> dict[str, Any]:
         print(f"  [{el:7.1f} s, cpu {cpu:7.1f} s, {rss:6.0f} MiB] {step} {done}/{total}",
               file=sys.stderr, flush=True)  # fmt: skip
 
-    res = run_audit(train, holdout, syn, seed=seed, progress=progress)
+    res = run_audit(train, holdout, syn, seed=seed, progress=progress, n_jobs=jobs)
     out: dict[str, Any] = {
         "seconds": time.perf_counter() - t0,
         "cpu_seconds": time.process_time() - c0,
@@ -226,12 +226,16 @@ def child_sdmetrics(work: Path, seed: int) -> dict[str, Any]:
 CHILDREN = {"ours": child_ours, "anonymeter": child_anonymeter, "sdmetrics": child_sdmetrics}
 
 
-def run_child(tool: str, python: str, work: Path, seed: int, timeout: float) -> dict[str, Any]:
+def run_child(
+    tool: str, python: str, work: Path, seed: int, timeout: float, jobs: int | None = None
+) -> dict[str, Any]:
     """Run one tool in its own process; add its wall time and peak RSS (MiB)."""
     res_file = work / f"result_{tool}.json"
     res_file.unlink(missing_ok=True)
     cmd = [python, str(Path(__file__).resolve()), "--child", tool, "--work", str(work)]
     cmd += ["--seed", str(seed)]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd)
@@ -247,7 +251,8 @@ def run_child(tool: str, python: str, work: Path, seed: int, timeout: float) -> 
             break
         time.sleep(0.05)
     wall = time.perf_counter() - t0
-    out: dict[str, Any] = {"tool": tool, "process_seconds": wall, "loadavg_start": load0}
+    label = tool if jobs is None else f"{tool} (--jobs {jobs})"
+    out: dict[str, Any] = {"tool": label, "process_seconds": wall, "loadavg_start": load0}
     out["loadavg_end"] = os.getloadavg()
     out["peak_rss_mib"] = ru.ru_maxrss / 1024 if ru else None
     code = os.waitstatus_to_exitcode(status)
@@ -286,16 +291,17 @@ def print_report(rows: list[dict[str, Any]], header: str) -> None:
     print("| tool | runs | tool seconds (median; all) | CPU s | process s | peak RSS MiB | "
           "load avg at start | ours faster by |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
-    ours = next((r for r in rows if r["tool"] == "ours" and r["n"]), None)
+    ours = [r for r in rows if r["tool"].startswith("ours") and r["n"]]
     for r in rows:
         if not r["n"]:
             print(f"| {r['tool']} | 0 | {r.get('error')} | | | | | |")
             continue
         ratio = ""
-        if ours and r is not ours:
-            ratio = (
-                f"{r['seconds'] / ours['seconds']:.1f}x wall, "
-                f"{r['cpu_seconds'] / ours['cpu_seconds']:.1f}x CPU"
+        if ours and not r["tool"].startswith("ours"):
+            ratio = "; ".join(
+                f"{r['seconds'] / o['seconds']:.1f}x wall, "
+                f"{r['cpu_seconds'] / o['cpu_seconds']:.1f}x CPU vs {o['tool']}"
+                for o in ours
             )
         loads = ", ".join(f"{v:.1f}" for v in r["loadavg"])
         print(
@@ -326,6 +332,14 @@ def main() -> None:
         default=["anonymeter", "sdmetrics"],
         help="which peers to run (default: both)",
     )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        nargs="+",
+        default=[-1],
+        help="privsynth's threads (run_audit n_jobs; -1 = every CPU); several values run each, "
+        "and ratios are against the first",
+    )
     ap.add_argument("--peers-python", default=PEERS_PY)
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     ap.add_argument("--json", type=Path, help="write every run's record here")
@@ -333,7 +347,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        out = CHILDREN[args.child](args.work, args.seed)
+        kw = {"jobs": args.jobs[0]} if args.child == "ours" else {}
+        out = CHILDREN[args.child](args.work, args.seed, **kw)
         (args.work / f"result_{args.child}.json").write_text(json.dumps(out, default=str))
         return
     with tempfile.TemporaryDirectory(prefix="attacks_bench_") as tmp:
@@ -348,23 +363,23 @@ def main() -> None:
         sizes = " / ".join(f"{len(t):,}" for t in tables)
         print(f"{what}: train / holdout / synthetic = {sizes}", flush=True)
         del tables
-        plan = [("ours", sys.executable, args.repeats)]
+        plan = [("ours", sys.executable, args.repeats, j) for j in args.jobs]
         if not args.no_peers:
             if Path(args.peers_python).exists():
-                plan += [(peer, args.peers_python, args.peer_repeats) for peer in args.peers]
+                plan += [(p, args.peers_python, args.peer_repeats, None) for p in args.peers]
             else:
                 print(f"peers skipped: {args.peers_python} does not exist")
         runs: dict[str, list[dict[str, Any]]] = {}
-        for tool, py, reps in plan:
+        for tool, py, reps, jobs in plan:
             for i in range(reps):
-                r = run_child(tool, py, work, args.seed, args.timeout)
+                r = run_child(tool, py, work, args.seed, args.timeout, jobs)
                 msg = r.get("error") or f"{r['seconds']:.1f} s in tool"
                 print(
-                    f"{tool} run {i + 1}/{reps}: {msg}, process {r['process_seconds']:.1f} s, "
+                    f"{r['tool']} run {i + 1}/{reps}: {msg}, process {r['process_seconds']:.1f} s, "
                     f"peak RSS {r['peak_rss_mib']:.0f} MiB, load {r['loadavg_start'][0]:.2f}",
                     flush=True,
                 )
-                runs.setdefault(tool, []).append(r)
+                runs.setdefault(r["tool"], []).append(r)
         rows = [summarise(v) for v in runs.values()]
         header = (
             f"{what}; {platform.machine()} {os.cpu_count()} cores, "

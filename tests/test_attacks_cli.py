@@ -54,3 +54,15 @@ def test_audit_bad_input_exits_2_and_unrunnable_attack_exits_3(tmp_path):
     del df
     res = CliRunner().invoke(app, [*args, "--secret", "k"])
     assert res.exit_code == 3
+
+
+def test_audit_rejects_zero_jobs_and_accepts_one(tmp_path):
+    t, h, s = (_write(tmp_path, n, i) for i, n in enumerate(("t", "h", "s")))
+    args = ["audit", "--train", str(t), "--holdout", str(h), "--synthetic", str(s), "-q"]
+    res = CliRunner().invoke(app, [*args, "--jobs", "0"])
+    assert res.exit_code == 2
+    assert "--jobs" in res.output and "Traceback" not in res.output
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, [*args, "--jobs", "1", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["settings"]["neighbors"]["threads"] == 1

@@ -148,3 +148,18 @@ def test_reproducible_with_seed():
         for att in x["attacks"]:
             att.pop("seconds")
     assert a == b
+
+
+def test_resolve_jobs_follows_scikit_learn_convention():
+    import os
+
+    from attacks.neighbors import resolve_jobs
+
+    avail = len(os.sched_getaffinity(0))
+    assert resolve_jobs(3) == 3
+    assert resolve_jobs(-1) == resolve_jobs(None) == avail
+    assert resolve_jobs(-avail - 5) == 1  # never below one thread
+    with pytest.raises(ValueError, match="n_jobs"):
+        resolve_jobs(0)
+    with pytest.raises(AuditInputError, match="n_jobs"):
+        run_audit(_toy(50, 0), _toy(50, 1), _toy(50, 2), n_jobs=0)

@@ -168,6 +168,10 @@ def test_bad_policy_is_exit_2_before_any_work(small_adult: Path, tmp_path: Path)
     assert result.exit_code == 2 and not out.exists()
     result = runner.invoke(app, ["certify", "--example", "--epsilon", "1", "--policy", "nope"])
     assert result.exit_code == 2
+    result = runner.invoke(
+        app, ["certify", "--example", "--epsilon", "1", "--jobs", "0", "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "--jobs" in result.output and not out.exists()
 
 
 def test_copy_of_train_fails_and_names_the_checks(adult: pd.DataFrame, tmp_path: Path) -> None:

@@ -39,6 +39,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 QuietOption = typer.Option(
     False, "--quiet", "-q", help="No progress bars or notes (errors still print)."
 )
+JobsOption = typer.Option(
+    -1,
+    "--jobs",
+    "-j",
+    help="Threads for the privacy attacks (-1: every CPU; 1 on a busy machine). Same results.",
+)
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:

@@ -16,7 +16,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from privsynth.cli.app import EXIT_INCOMPLETE, QuietOption, app, err_console, handle_errors
+from privsynth.cli.app import (
+    EXIT_INCOMPLETE,
+    JobsOption,
+    QuietOption,
+    app,
+    err_console,
+    handle_errors,
+)
 from privsynth.errors import InputError
 from privsynth.progress import Progress
 
@@ -115,6 +122,7 @@ def audit(
     audience: str = typer.Option(
         "internal", "--audience", help="internal, or public (omits per-record details and seed)."
     ),
+    jobs: int = JobsOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Run every privacy attack on TRAIN/HOLDOUT/SYNTHETIC and print each result with its
@@ -125,6 +133,8 @@ def audit(
 
     if seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    if jobs == 0:
+        raise InputError("--jobs must be a positive number of threads, or -1 for every CPU")
     if report is not None and policy is None:
         raise InputError("--report needs --policy (standard, strict, or a policy TOML file)")
     if audience not in ("internal", "public"):
@@ -159,6 +169,7 @@ def audit(
                 secrets=secret or None,
                 seed=seed,
                 progress=on_progress,
+                n_jobs=jobs,
             )
         except AuditInputError as exc:
             raise InputError(str(exc)) from None

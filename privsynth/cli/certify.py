@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from privsynth.cli.app import QuietOption, app, handle_errors
+from privsynth.cli.app import JobsOption, QuietOption, app, handle_errors
 from privsynth.errors import InputError
 from privsynth.pipeline import Inputs, load_inputs, synthesize, write_release
 from privsynth.privacy.ledger import validate_epsilon_delta
@@ -64,6 +64,7 @@ def certify(
     example: bool = typer.Option(
         False, "--example", help="Use the bundled Adult table and schema."
     ),
+    jobs: int = JobsOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Synthesize from a training split, attack it with the holdout, and gate the release."""
@@ -80,6 +81,8 @@ def certify(
         raise InputError(f"--holdout-fraction must be in (0, 1), got {holdout_fraction}")
     if seed is not None and seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    if jobs == 0:
+        raise InputError("--jobs must be a positive number of threads, or -1 for every CPU")
     if audience not in ("internal", "public"):
         raise InputError(f"--audience must be internal or public, got {audience!r}")
     if out.exists() and not out.is_dir():
@@ -117,6 +120,7 @@ def certify(
                 column_types=types,
                 seed=run_seed,
                 progress=lambda step, done, total: advance(0, description=f"auditing: {step}"),
+                n_jobs=jobs,
             )
         except AuditInputError as exc:
             raise InputError(str(exc)) from None
