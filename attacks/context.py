@@ -164,31 +164,21 @@ class AuditData:
         return int(self.train_rows.size)
 
     # --- neighbour searches --------------------------------------------------------------
-    def build_index(
-        self, base: np.ndarray, label: str, *, threads: int | None = None, record: bool = True
-    ) -> nb.NeighborIndex:
-        """An index over ``base``, described under ``settings["neighbors"]["indexes"][label]``
-        (``record=False`` leaves that to the caller: see :meth:`index_info`)."""
+    def build_index(self, base: np.ndarray, label: str) -> nb.NeighborIndex:
+        """An index over ``base`` (``n_jobs`` threads), described under
+        ``settings["neighbors"]["indexes"][label]``."""
         index = nb.NeighborIndex.build(
             base,
             exact_max_rows=self.exact_max_rows,
             nprobe=self.nprobe,
             seed=self.seed,
-            threads=self.n_jobs if threads is None else threads,
+            threads=self.n_jobs,
         )
-        if record:
-            self.settings["neighbors"]["indexes"][label] = self.index_info(index)
-        return index
-
-    def index_info(self, index: nb.NeighborIndex, query: np.ndarray | None = None) -> dict:
-        """What the results say about an index: size, exactness, and (approximate indexes with
-        a ``query``) its measured recall@1."""
         info: dict[str, Any] = {"rows": len(index), "exact": index.exact}
         if not index.exact:
             info.update(nlist=index.nlist, nprobe=index.nprobe)
-            if query is not None:
-                info["recall_at_1"] = index.recall(query, seed=self.seed)
-        return info
+        self.settings["neighbors"]["indexes"][label] = info
+        return index
 
     def record_recall(self, index: nb.NeighborIndex, query: np.ndarray, label: str) -> None:
         info = self.settings["neighbors"]["indexes"].get(label, {})
