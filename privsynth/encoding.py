@@ -3,18 +3,42 @@
 Encoding never widens the domain: numbers are clipped to the public bounds, unseen categories go to
 the schema's "other" code or are an error, and a missing value in a non-nullable column is an error.
 Decoding draws numbers uniformly within their bin, so no value outside the schema is ever produced.
+
+Privacy: every cell's code is a function of that cell and the public schema only, never of other
+cells or of the column's dtype (which pandas infers from every cell). So adding or removing one
+record changes no other record's code, and a marginal of the codes has L2 sensitivity 1.
+
+The category key (docs/schema.md, "Matching values to categories"): a cell (or a schema category)
+matches a category iff their keys are equal, where ``category_key(v)`` is
+
+- ``"True"`` / ``"False"`` for a boolean (Python or numpy);
+- for a number (int, float, numpy number) or a text that is a decimal number literal
+  (``NUMBER_PATTERN``: optional sign, digits with an optional point, optional exponent; ASCII, no
+  spaces, no underscores, no ``inf``/``nan``) whose value ``x = float(text)`` is finite: the
+  decimal integer text (``"1"``, ``"-3"``) when ``x`` is integral with ``|x| < 2**53``, otherwise
+  ``repr(x)`` (``"1.5"``, ``"1e+16"``); ``-0.0`` is ``"0"``;
+- otherwise the text itself (``str(v)``), unchanged.
+
+Engines that encode elsewhere (SQL) must reproduce ``category_key`` exactly.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from privsynth.domain import Domain
 from privsynth.errors import SchemaError
-from privsynth.schema import ColumnSpec, Schema, _key
+from privsynth.schema import ColumnSpec, Schema
+
+NUMBER_PATTERN = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_NUMBER = re.compile(NUMBER_PATTERN, re.ASCII)
+_EXACT_INT = 2.0**53
 
 
 @dataclass
@@ -37,14 +61,73 @@ def _row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0]) + 1
 
 
-def _category_keys(values: pd.Series) -> pd.Series:
-    """Text keys for category matching: integral numbers lose their '.0', everything else is str."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        num = values.astype(float)
-        if np.all(np.mod(num.to_numpy(), 1) == 0):
-            return num.astype(np.int64).astype(str)
-        return num.astype(str)
-    return values.astype(str)
+def _number_key(x: float) -> str | None:
+    if not math.isfinite(x):
+        return None
+    if x == math.floor(x) and abs(x) < _EXACT_INT:
+        return str(int(x))
+    return repr(float(x))
+
+
+def category_key(value: Any) -> str:
+    """The matching key of one cell or schema category (module docstring; one value at a time)."""
+    if isinstance(value, bool | np.bool_):
+        return "True" if value else "False"
+    if isinstance(value, int | np.integer):
+        key = _number_key(float(value))
+        return key if key is not None else str(value)
+    if isinstance(value, float | np.floating):
+        key = _number_key(float(value))
+        return key if key is not None else str(value)
+    text = str(value)
+    if _NUMBER.fullmatch(text):
+        key = _number_key(float(text))
+        if key is not None:
+            return key
+    return text
+
+
+def category_keys(values: pd.Series) -> pd.Series:
+    """``category_key`` of every cell of ``values`` (no missing values), vectorised.
+
+    Numbers are keyed from their float value in bulk; other cells are keyed once per distinct
+    value. The result for a cell never depends on the other cells.
+    """
+    index = values.index
+    if pd.api.types.is_bool_dtype(values):
+        return pd.Series(np.where(values.to_numpy(dtype=bool), "True", "False"), index=index)
+    if pd.api.types.is_numeric_dtype(values):
+        x = values.to_numpy(dtype=float)
+        out = np.empty(len(x), dtype=object)
+        whole = np.isfinite(x) & (x == np.floor(x)) & (np.abs(x) < _EXACT_INT)
+        out[whole] = x[whole].astype(np.int64).astype(str)
+        rest = np.flatnonzero(~whole)
+        if rest.size:
+            uniq, inv = np.unique(x[rest], return_inverse=True)
+            out[rest] = np.array([category_key(float(u)) for u in uniq], dtype=object)[inv]
+        return pd.Series(out, index=index, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        # all cells are text: key each distinct text once (hashing never merges two texts)
+        codes, uniq = pd.factorize(values)
+        keys = np.array([category_key(str(u)) for u in uniq], dtype=object)
+        return pd.Series(keys[codes], index=index, dtype=object)
+    # mixed Python objects (1, 1.0 and True hash alike, so no factorising): one at a time
+    return pd.Series([category_key(v) for v in values.to_numpy(dtype=object)], index=index)
+
+
+def schema_category_keys(spec: ColumnSpec) -> list[str]:
+    """The keys of a column's categories; two categories with one key are a schema error."""
+    keys = [category_key(c) for c in spec.categories or []]
+    if len(set(keys)) != len(keys):
+        seen: dict[str, Any] = {}
+        for c, k in zip(spec.categories or [], keys, strict=True):
+            if k in seen:
+                raise SchemaError(
+                    f"schema column {spec.name!r}: categories {seen[k]!r} and {c!r} are the same "
+                    f"value (both match {k!r}); keep one of them"
+                )
+            seen[k] = c
+    return keys
 
 
 def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarray:
@@ -61,8 +144,8 @@ def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarr
     values = s[present]
     n_values = spec.n_values()
     if spec.type == "categorical":
-        cats = [_key(c) for c in spec.categories or []]
-        keys = _category_keys(values)
+        cats = schema_category_keys(spec)
+        keys = category_keys(values)
         found = pd.Index(cats).get_indexer(keys).astype(np.int64)
         unseen = found < 0
         if unseen.any():

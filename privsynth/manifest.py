@@ -1,12 +1,24 @@
-"""The manifest written beside every synthetic table: what made it, from what, at what privacy cost.
+"""The two records written beside every synthetic table.
 
-Deterministic for a seeded run except ``created``. It names the seed: a manifest of a seeded run
-must stay with the data owner (anyone holding the seed can recompute the noise; docs/privacy.md).
+- The **public release manifest** (``<table>.manifest.json``) may be published with the table:
+  the method and its parameters, the public schema (column names) and its hash, the privacy
+  ledger, the noise source, package versions and a random ``release_id``. Everything in it is
+  public (the schema, the request) or a DP output (the ledger's entries, which record what the
+  mechanisms chose and their noise scales; the synthetic row count when it is the noisy estimate).
+  It carries no seed, no hash or name of the input file and no exact count of the private data.
+- The **private run record** (``<table>.run-record.private.json``) stays with the data owner: the
+  input file's path, SHA-256 and row count, the seeds (if any), output paths and, for ``certify``,
+  the split. Each of these is a function of the private data (or lets one recompute the output
+  from it), so it must never be published.
+
+The two share the ``release_id`` (uuid4 hex, drawn from the OS's random source, never derived
+from the data), which a registry can use to tie a release to its private record.
 """
 
 from __future__ import annotations
 
 import platform
+import uuid
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
@@ -15,8 +27,20 @@ from privsynth import __version__
 from privsynth.schema import Schema
 from privsynth.synthesizers.base import Synthesizer
 
-MANIFEST_FORMAT = "privsynth-manifest/1"
+MANIFEST_FORMAT = "privsynth-manifest/2"
+# formats whose privacy section readers understand (/1 also held the seed and the input's hash)
+READABLE_MANIFEST_FORMATS = ("privsynth-manifest/1", MANIFEST_FORMAT)
+RUN_RECORD_FORMAT = "privsynth-run-record/1"
+PRIVATE_NOTE = (
+    "PRIVATE: keep with the data owner, never publish. It holds the input file's hash, exact row "
+    "counts and seeds, which are functions of the private data."
+)
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "opendp", "faiss-cpu", "pyarrow")
+
+
+def new_release_id() -> str:
+    """A fresh release id: 32 hex digits from uuid4 (OS randomness; independent of the data)."""
+    return uuid.uuid4().hex
 
 
 def package_versions() -> dict[str, str]:
@@ -36,19 +60,11 @@ def schema_privacy(schema: Schema) -> dict[str, Any] | None:
     return dp if isinstance(dp, dict) else None
 
 
-def build_manifest(
-    synth: Synthesizer,
-    *,
-    schema: Schema,
-    input_sha256: str | None,
-    input_name: str | None,
-    output_name: str,
-    rows: int,
-) -> dict[str, Any]:
-    """The manifest as a JSON-ready dict."""
-    ledger = synth.ledger_.to_dict()
-    eps, delta = synth.ledger_.spent_epsilon_delta()
-    total: dict[str, Any] = {"epsilon": eps, "delta": delta, "rho": synth.ledger_.rho_spent}
+def privacy_section(synth: Synthesizer, schema: Schema) -> dict[str, Any]:
+    """Requested and spent privacy, the ledger and the noise source, for the public manifest."""
+    ledger = synth.ledger_
+    eps, delta = ledger.spent_epsilon_delta()
+    total: dict[str, Any] = {"epsilon": eps, "delta": delta, "rho": ledger.rho_spent}
     schema_dp = schema_privacy(schema)
     if schema_dp is not None:
         # Basic composition of the two (epsilon, delta) guarantees is always sound.
@@ -58,28 +74,67 @@ def build_manifest(
             "note": "synthesizer plus DP schema inference, by basic composition",
         }
     return {
+        "neighbouring": "add/remove one record",
+        "requested": synth.budget.to_dict(),
+        "synthesizer": {"epsilon": eps, "delta": delta, "rho": ledger.rho_spent},
+        "total": total,
+        "ledger": ledger.to_dict(),
+        "noise": synth.noise_.describe(),
+    }
+
+
+def build_manifest(
+    synth: Synthesizer,
+    *,
+    schema: Schema,
+    output_name: str,
+    rows: int,
+    rows_requested: bool,
+    release_id: str,
+) -> dict[str, Any]:
+    """The public release manifest as a JSON-ready dict (module docstring)."""
+    privacy = privacy_section(synth, schema)
+    return {
         "format": MANIFEST_FORMAT,
+        "release_id": release_id,
+        "publishable": bool(privacy["noise"]["release"]),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "method": synth.name,
         "parameters": synth.params(),
-        "seed": synth.seed,
-        "input": {"file": input_name, "sha256": input_sha256},
-        "output": {"file": output_name, "rows": rows},
+        "output": {
+            "file": output_name,
+            "rows": rows,
+            "rows_from": "requested" if rows_requested else "the noisy (DP) record count estimate",
+        },
         "schema": {
             "sha256": schema.hash(),
             "columns": [c.name for c in schema.synth_columns],
             "excluded": [c.name for c in schema.columns if c.type == "exclude"],
-            "privacy": schema_dp,
+            "privacy": schema_privacy(schema),
         },
-        "privacy": {
-            "neighbouring": "add/remove one record",
-            "requested": {"epsilon": synth.epsilon, "delta": synth.delta},
-            "synthesizer": {"epsilon": eps, "delta": delta, "rho": synth.ledger_.rho_spent},
-            "total": total,
-            "ledger": ledger,
-            "noise": "seeded numpy (reproducible; keep the seed secret)"
-            if synth.seed is not None
-            else "OpenDP samplers",
-        },
+        "privacy": privacy,
         "versions": package_versions(),
+    }
+
+
+def build_run_record(
+    synth: Synthesizer,
+    *,
+    release_id: str,
+    input_path: str,
+    input_sha256: str,
+    input_rows: int,
+    outputs: dict[str, str],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The private run record as a JSON-ready dict (module docstring)."""
+    return {
+        "format": RUN_RECORD_FORMAT,
+        "release_id": release_id,
+        "keep": PRIVATE_NOTE,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "input": {"path": input_path, "sha256": input_sha256, "rows": input_rows},
+        "seeds": synth.run_settings(),
+        "outputs": outputs,
+        **(extra or {}),
     }

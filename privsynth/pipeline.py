@@ -1,4 +1,5 @@
-"""The synthesis pipeline behind ``privsynth synth``: read, fit, sample, write table + manifest."""
+"""The synthesis pipeline behind ``privsynth synth``: read, fit, sample, write the table, its public
+manifest and its private run record (``privsynth.manifest``; docs/privacy.md, "What is published")."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from privsynth.io import (
     read_table,
     sha256_file,
 )
-from privsynth.manifest import build_manifest
+from privsynth.manifest import build_manifest, build_run_record, new_release_id
+from privsynth.privacy.budget import Budget
+from privsynth.privacy.noise import NOT_FOR_RELEASE
 from privsynth.progress import QUIET, Progress
 from privsynth.schema import Schema, load_schema
 from privsynth.synthesizers import Synthesizer, get_synthesizer
@@ -81,30 +84,44 @@ def check_output(out: Path) -> None:
 
 
 def manifest_path(out: Path) -> Path:
+    """The public release manifest beside ``out`` (publishable with the table)."""
     return out.with_name(out.name + ".manifest.json")
+
+
+def run_record_path(out: Path) -> Path:
+    """The private run record beside ``out`` (kept by the data owner, never published)."""
+    return out.with_name(out.name + ".run-record.private.json")
 
 
 def synthesize(
     inputs: Inputs,
     *,
     method: str,
-    epsilon: float,
-    delta: float,
+    budget: Budget,
     rows: int | None = None,
     seed: int | None = None,
+    noise_seed: int | None = None,
     progress: Progress = QUIET,
     method_params: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, Synthesizer]:
-    """Fit ``method`` on the inputs and sample ``rows`` records (default: the noisy row count)."""
+    """Fit ``method`` on the inputs and sample ``rows`` records (default: the noisy row count).
+
+    ``seed`` drives post-processing only (sampling); ``noise_seed`` switches the mechanisms to
+    seeded numpy noise (NOT FOR RELEASE, warned about on the terminal even when quiet).
+    """
     cls = get_synthesizer(method)
     try:
-        synth = cls(epsilon, delta, seed=seed, progress=progress, **(method_params or {}))
+        synth = cls(
+            budget, seed=seed, noise_seed=noise_seed, progress=progress, **(method_params or {})
+        )
     except TypeError as exc:
         raise InputError(f"method {method!r}: {exc}") from exc
+    if noise_seed is not None:
+        progress.warn(NOT_FOR_RELEASE)
     domain = inputs.schema.domain()
     progress.note(
         f"[bold]{method}[/bold]: {len(domain)} columns, domain of {float(domain.size()):.3g} cells, "
-        f"epsilon={epsilon:g}, delta={delta:g}"
+        f"epsilon={budget.epsilon:g}, delta={budget.delta:g} (rho={budget.rho:.6g})"
     )
     synth.fit(inputs.data, inputs.schema)
     with progress.task("sampling", total=1) as advance:
@@ -113,21 +130,61 @@ def synthesize(
     return table, synth
 
 
-def write_release(
-    table: pd.DataFrame, synth: Synthesizer, inputs: Inputs, out: Path
-) -> dict[str, Any]:
-    """Write the table and its manifest; both appear, or neither does."""
+def release_records(
+    table: pd.DataFrame,
+    synth: Synthesizer,
+    inputs: Inputs,
+    out: Path,
+    *,
+    rows_requested: bool,
+    record_extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The public manifest and the private run record of a release written to ``out``."""
+    release_id = new_release_id()
     manifest = build_manifest(
         synth,
         schema=inputs.schema,
-        input_sha256=sha256_file(inputs.path),
-        input_name=inputs.path.name,
         output_name=out.name,
         rows=len(table),
+        rows_requested=rows_requested,
+        release_id=release_id,
+    )
+    record = build_run_record(
+        synth,
+        release_id=release_id,
+        input_path=str(inputs.path),
+        input_sha256=sha256_file(inputs.path),
+        input_rows=len(inputs.data),
+        outputs={
+            "table": str(out),
+            "manifest (public)": str(manifest_path(out)),
+            "run record (private)": str(run_record_path(out)),
+        },
+        extra=record_extra,
+    )
+    return manifest, record
+
+
+def write_release(
+    table: pd.DataFrame,
+    synth: Synthesizer,
+    inputs: Inputs,
+    out: Path,
+    *,
+    rows_requested: bool = False,
+    record_extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write the table, its public manifest and its private run record; all appear or none does."""
+    manifest, record = release_records(
+        table, synth, inputs, out, rows_requested=rows_requested, record_extra=record_extra
     )
     from privsynth.io import write_table
 
-    with atomic_path(manifest_path(out)) as tmp_manifest:
+    with (
+        atomic_path(manifest_path(out)) as tmp_manifest,
+        atomic_path(run_record_path(out)) as tmp_record,
+    ):
         tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        tmp_record.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         write_table(table, out)
-    return manifest
+    return manifest, record

@@ -172,10 +172,10 @@ class ColumnSpec:
 
 
 def _key(value: Any) -> str:
-    """Category identity used for matching data to the schema (1 and "1" are the same category)."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
+    """Category identity used for matching data to the schema: ``encoding.category_key``."""
+    from privsynth.encoding import category_key  # encoding imports this module
+
+    return category_key(value)
 
 
 def _parse_time(value: Any, fmt: str | None, name: str) -> float:

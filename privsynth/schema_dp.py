@@ -16,29 +16,39 @@ What is read from the data, and how:
   noisy counts, so bounds lie on grid edges and integers are rounded outward;
 - ``nullable`` is true for every column: it costs nothing and only adds a code.
 
-Neighbouring relation: add/remove one record. Each column is one measurement, charged to a
-PrivacyLedger before the data is read for it. With ``seed=None`` the noise comes from OpenDP; with a
-seed from numpy (reproducible, and only private while the seed stays secret).
+Neighbouring relation: add/remove one record. Each column is one measurement
+(``privsynth.privacy.threshold.private_keys``), charged to a PrivacyLedger before the data is read
+for it; the charged delta is the exact discrete Gaussian tail ``P(Z >= T - 1)``. With
+``seed=None`` the noise comes from OpenDP; with a seed from numpy: reproducible, NOT FOR RELEASE
+(anyone with the seed can remove the noise), and the provenance says so.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import opendp.prelude as dp
 import pandas as pd
 
+from privsynth.encoding import category_keys
 from privsynth.errors import InputError
-from privsynth.privacy.ledger import PrivacyLedger, validate_epsilon_delta
+from privsynth.privacy.budget import Budget
+from privsynth.privacy.ledger import PrivacyLedger
 from privsynth.privacy.noise import NoiseSource
+from privsynth.privacy.threshold import private_keys, threshold_for
 from privsynth.progress import QUIET, Progress
 from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema
 from privsynth.schema_infer import detect_datetime_format, looks_like_identifier
 
-dp.enable_features("contrib")
+__all__ = [
+    "bin_keys",
+    "column_type",
+    "date_grid",
+    "infer_schema_dp",
+    "number_grid",
+    "threshold_for",
+]
 
 # Bounds: the 0.5th and 99.5th percentiles of the released noisy histogram (docs/schema.md).
 LOWER_QUANTILE = 0.005
@@ -76,11 +86,6 @@ ONE_VALUE_NOTE = (
     "the column should vary"
 )
 
-_COUNTS_DOMAIN = dp.map_domain(dp.atom_domain(T=str), dp.atom_domain(T="i64"))
-_COUNTS_METRIC = dp.l02inf_distance(dp.absolute_distance(T="i64"))
-# Adding or removing one record changes one key's count by one: (l0, l2, linf) = (1, 1, 1).
-_COUNT_BY_DISTANCE = (1, 1, 1)
-
 
 # -- public grids ----------------------------------------------------------------------------------
 def number_grid(integer: bool) -> np.ndarray:
@@ -107,72 +112,6 @@ def date_grid() -> np.ndarray:
 def bin_keys(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Index of the grid bin [edges[i], edges[i+1]) holding each value; the end bins are open."""
     return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
-
-
-# -- mechanisms -------------------------------------------------------------------------------------
-def threshold_for(sigma: float, delta: float) -> int:
-    """Smallest integer threshold at which a category held by one record leaks w.p. <= ``delta``.
-
-    The probability is OpenDP's privacy map of its Gaussian threshold mechanism (Rogers 2023).
-    """
-
-    def leak(t: int) -> float:
-        return float(_gaussian_threshold(sigma, t).map(_COUNT_BY_DISTANCE)[1])
-
-    lo, hi = 1, 2
-    while leak(hi) > delta:
-        lo, hi = hi, hi * 2
-    while hi - lo > 1:  # leak(lo) > delta >= leak(hi) (or lo is the start)
-        mid = (lo + hi) // 2
-        if leak(mid) > delta:
-            lo = mid
-        else:
-            hi = mid
-    return hi if leak(lo) > delta else lo
-
-
-def _gaussian_threshold(sigma: float, threshold: int) -> dp.Measurement:
-    return dp.m.make_gaussian_threshold(
-        _COUNTS_DOMAIN, _COUNTS_METRIC, scale=float(sigma), threshold=int(threshold)
-    )
-
-
-def private_keys(
-    keys: Callable[[], pd.Series],
-    rho: float,
-    delta: float,
-    *,
-    ledger: PrivacyLedger,
-    noise: NoiseSource,
-    what: str,
-) -> dict[str, int]:
-    """The keys of ``keys()`` whose noisy count reaches the threshold, with their noisy counts.
-
-    A stability-based histogram: discrete Gaussian noise of scale sigma = 1/sqrt(2 rho) on the count
-    of each key present (L2 sensitivity 1: one record changes one count by one), then only keys
-    with noisy count >= threshold are released. Which keys exist depends on the data, which costs
-    ``delta`` (OpenDP's map for ``make_gaussian_threshold``). Charged before ``keys()`` reads the data.
-    """
-    sigma = 1.0 / math.sqrt(2.0 * rho)
-    threshold = threshold_for(sigma, delta)
-    measurement = _gaussian_threshold(sigma, threshold)
-    od_rho, od_delta = measurement.map(_COUNT_BY_DISTANCE)
-    ledger.charge(
-        max(rho, float(od_rho)),
-        delta=float(od_delta),
-        what=what,
-        mechanism="discrete Gaussian thresholded histogram (OpenDP make_gaussian_threshold)",
-        sensitivity=1.0,
-        scale=sigma,
-        threshold=threshold,
-    )
-    counts = keys().value_counts(sort=False)
-    if noise.seeded:
-        noisy = noise.discrete_gaussian(counts.to_numpy(dtype=np.int64), sigma)
-        keep = noisy >= threshold
-        return {str(k): int(v) for k, v in zip(counts.index[keep], noisy[keep], strict=True)}
-    released = measurement({str(k): int(v) for k, v in counts.items()})
-    return {str(k): int(v) for k, v in released.items()}
 
 
 # -- the draft --------------------------------------------------------------------------------------
@@ -216,7 +155,7 @@ def infer_schema_dp(
     rho and of the reserved delta. The provenance holds the spent (epsilon, delta, rho) and the
     ledger.
     """
-    validate_epsilon_delta(epsilon, delta)
+    budget = Budget(epsilon=epsilon, delta=delta, delta_reserve=delta * THRESHOLD_DELTA_SHARE)
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
         raise InputError(f"bins must be a positive integer, got {bins}")
     if len(df) == 0:
@@ -229,23 +168,24 @@ def infer_schema_dp(
     if n_measured == 0:
         raise InputError("every column is empty or looks like an identifier; nothing to synthesize")
 
-    delta_reserve = delta * THRESHOLD_DELTA_SHARE
-    ledger = PrivacyLedger(epsilon=epsilon, delta=delta, delta_reserve=delta_reserve)
-    # Equal shares, rounded down a hair so that their float sum never exceeds the budget.
-    rho_col = ledger.rho_budget / n_measured * (1 - 1e-9)
-    delta_col = delta_reserve / n_measured * (1 - 1e-9)
+    ledger = PrivacyLedger(budget)
     noise = NoiseSource(seed)
+    left = n_measured
 
     columns: list[ColumnSpec] = []
     flagged: list[tuple[str, str]] = []
     with progress.task("private schema", total=len(names)) as advance:
         for name, col, (kind, fmt, note) in zip(names, df.columns, types, strict=True):
             values = df[col]
+            if kind != "exclude":
+                # equal shares of what is left: the last column takes exactly the rest
+                rho_col, delta_col = ledger.rho_remaining / left, ledger.delta_remaining / left
+                left -= 1
             if kind == "exclude":
                 spec = ColumnSpec(name, "exclude", note=note)
             elif kind == "categorical":
                 released = private_keys(
-                    lambda values=values: values.dropna().astype(str),
+                    lambda values=values: category_keys(values.dropna()),
                     rho_col,
                     delta_col,
                     ledger=ledger,
@@ -280,6 +220,7 @@ def infer_schema_dp(
             "delta": delta_spent,
             "rho": ledger.rho_spent,
             "seeded": seed is not None,
+            "noise": noise.describe(),
             "ledger": ledger.to_dict(),
         },
     }

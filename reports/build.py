@@ -7,6 +7,7 @@ from typing import Any
 from attacks.results import AuditResult
 from reports.model import AttackSummary, Budget, Plots, Provenance, Report, UtilitySection
 from reports.policy import Policy
+from reports.provenance import public_report
 from reports.verdict import evaluate
 
 MAX_RECORDS = 20
@@ -41,7 +42,7 @@ def build_report(
     provenance.settings = {**settings, **provenance.settings}
     if audience == "public":
         provenance.settings.pop("seed", None)
-    return Report(
+    report = Report(
         verdict=verdict,
         exit_code=code,
         summary=summary,
@@ -55,6 +56,8 @@ def build_report(
         plots=_plots(audit, heatmap, k),
         records={} if audience == "public" else _records(audit),
     )
+    # a public report carries no private hash, exact count or seed (reports/provenance.py)
+    return public_report(report) if audience == "public" else report
 
 
 def _plots(audit: AuditResult, heatmap: dict[str, Any] | None, k: int) -> Plots:

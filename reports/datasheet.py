@@ -18,7 +18,8 @@ FORBIDDEN = [
     "re-identification, linkage to other data sets, or attempts to recover training records",
     "claims of statistical significance without accounting for the synthetic noise",
     "combining with other releases of the same source without adding up their privacy budgets",
-    "release with the internal report or the generator's seed (either weakens the guarantee)",
+    "publishing the private run record, the internal report, or a table made with seeded noise "
+    "(NOT FOR RELEASE): each weakens or removes the guarantee",
 ]
 
 

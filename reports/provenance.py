@@ -1,7 +1,14 @@
-"""Budget (from a privsynth manifest, when there is one) and provenance (hashes, versions, time)."""
+"""Budget (from a privsynth manifest, when there is one) and provenance (hashes, versions, time).
+
+The public variant of a provenance (``public_provenance``) drops everything that is a function of
+the private tables without DP: their files' SHA-256, their exact row counts (in the inputs and in
+the audit settings), the seed and the command line. The synthetic table's hash and row count and
+the schema's hash stay: they are public.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,8 +16,8 @@ from typing import Any
 
 from privsynth import __version__
 from privsynth.io import sha256_file
-from privsynth.manifest import MANIFEST_FORMAT, package_versions
-from reports.model import Budget, Provenance
+from privsynth.manifest import READABLE_MANIFEST_FORMATS, package_versions
+from reports.model import Budget, Provenance, Report
 
 UNKNOWN = (
     "The synthetic table came without a privsynth manifest: the generator's privacy guarantee "
@@ -26,7 +33,7 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in READABLE_MANIFEST_FORMATS:
         return None
     return data
 
@@ -71,6 +78,59 @@ def budget_from_manifest(manifest: dict[str, Any] | None) -> Budget:
         accounting=ledger.get("accounting"),
         entries=entries,
     )
+
+
+# inputs whose hash and row count are private; settings and metric context that are exact counts
+# of the private tables (or, for the seed, let one redo the split)
+PRIVATE_ROLES = ("train", "holdout", "data")
+PRIVATE_SETTINGS = ("seed", "n_train", "n_holdout", "n_used", "subsampling", "subsampled")
+# counts in metric context and utility: every "n_*" is a count of a private table except these
+PUBLIC_COUNTS = frozenset({"n_synthetic", "n_fit_synthetic"})
+OTHER_PRIVATE_COUNTS = frozenset({"training_rows_copied_all"})
+
+
+def is_private_count(key: str) -> bool:
+    """Whether a metric-context or utility key is an exact count of a private table."""
+    return (key.startswith("n_") and key not in PUBLIC_COUNTS) or key in OTHER_PRIVATE_COUNTS
+
+
+def public_provenance(provenance: Provenance) -> Provenance:
+    """Strip, in place, what a public report's provenance may not carry; returns it."""
+    provenance.seed = None
+    provenance.command = None
+    provenance.inputs = [
+        {**i, "sha256": None, "rows": None} if i.get("role") in PRIVATE_ROLES else dict(i)
+        for i in provenance.inputs
+    ]
+    for key in PRIVATE_SETTINGS:
+        provenance.settings.pop(key, None)
+    indexes = provenance.settings.get("neighbors", {}).get("indexes", {})
+    for name, index in indexes.items():
+        if name != "synthetic" and isinstance(index, dict):
+            index.pop("rows", None)
+    return provenance
+
+
+def _public_metric(metric: Any) -> Any:
+    context = {k: v for k, v in metric.context.items() if not is_private_count(k)}
+    return dataclasses.replace(metric, context=context)
+
+
+def public_report(report: Report) -> Report:
+    """Strip, in place, every private hash, exact count and seed from a public report.
+
+    What stays is computed from the private tables without DP (attack and utility estimates with
+    intervals, histograms with small bins suppressed): docs/privacy.md discloses it.
+    """
+    public_provenance(report.provenance)
+    for attack in report.attacks:
+        attack.metrics = [_public_metric(m) for m in attack.metrics]
+    if report.utility is not None:
+        report.utility.metrics = [_public_metric(m) for m in report.utility.metrics]
+        if report.utility.ml:
+            ml = report.utility.ml
+            report.utility.ml = {k: v for k, v in ml.items() if not is_private_count(k)}
+    return report
 
 
 def file_entry(role: str, path: Path | None, rows: int | None = None) -> dict[str, Any]:

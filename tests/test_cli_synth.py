@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import privsynth.cli.commands  # noqa: F401  (registers the commands)
 from privsynth.cli.app import app
-from privsynth.io import example_path
+from privsynth.io import example_path, sha256_file
 from privsynth.schema import Schema, load_schema
 
 runner = CliRunner()
@@ -47,11 +47,21 @@ def test_example_run_writes_table_and_manifest(tmp_path: Path, adult_schema: Sch
     assert total["epsilon"] <= 1.0 + 1e-9 and total["delta"] <= 1e-9
     entries = manifest["privacy"]["ledger"]["entries"]
     assert len(entries) == 15 and sum(e["rho"] for e in entries) == pytest.approx(total["rho"])
-    assert manifest["input"]["sha256"] and manifest["schema"]["sha256"] == adult_schema.hash()
-    assert manifest["seed"] == 1 and manifest["output"]["rows"] == len(table)
+    assert total["rho"] <= manifest["privacy"]["requested"]["rho"]
+    assert manifest["schema"]["sha256"] == adult_schema.hash()
+    assert manifest["output"]["rows"] == len(table) and len(manifest["release_id"]) == 32
+    # the public manifest names no seed and no input; OpenDP made the noise
+    assert "input" not in manifest and "seed" not in manifest
+    assert not {"seed", "noise_seed"} & set(manifest["parameters"])
+    assert manifest["privacy"]["noise"] == {"source": "OpenDP samplers", "release": True}
+    assert manifest["publishable"] is True
+    record = json.loads((tmp_path / "synth.csv.run-record.private.json").read_text())
+    assert record["release_id"] == manifest["release_id"] and record["seeds"]["seed"] == 1
+    assert record["input"]["sha256"] == sha256_file(example_path("adult.csv.gz"))
+    assert record["input"]["rows"] == 32561 and record["seeds"]["noise_seed"] is None
 
 
-def test_same_seed_same_bytes(tmp_path: Path, small: Path) -> None:
+def test_same_noise_seed_same_bytes_and_not_for_release(tmp_path: Path, small: Path) -> None:
     outs = []
     for name in ("a.csv", "b.csv"):
         out = tmp_path / name
@@ -64,15 +74,18 @@ def test_same_seed_same_bytes(tmp_path: Path, small: Path) -> None:
             "2",
             "-m",
             "independent",
-            "--seed",
+            "--noise-seed",
             "5",
             "-o",
             str(out),
             "-q",
         )
         assert code == 0, output
+        assert "NOT FOR RELEASE" in output  # printed even with -q
         manifest = json.loads(out.with_name(name + ".manifest.json").read_text())
-        for key in ("created",):
+        assert manifest["publishable"] is False
+        assert "NOT FOR RELEASE" in manifest["privacy"]["noise"]["warning"]
+        for key in ("created", "release_id"):
             manifest.pop(key)
         manifest["output"].pop("file")
         outs.append((out.read_bytes(), manifest))
@@ -88,7 +101,7 @@ def test_same_seed_same_bytes(tmp_path: Path, small: Path) -> None:
         "2",
         "-m",
         "independent",
-        "--seed",
+        "--noise-seed",
         "6",
         "-o",
         str(out),

@@ -35,13 +35,13 @@ def test_seeded_noise_reproduces() -> None:
 
 @pytest.mark.parametrize("seed", [None, 3])
 def test_selection_costs_eps_squared_over_8_and_finds_a_clear_winner(seed: int | None) -> None:
-    ledger = PrivacyLedger(rho=1.0)
+    ledger = PrivacyLedger.for_rho(1.0)
     scores = np.array([0.0, 1.0, 200.0, 2.0])
-    idx = select(
-        scores, sensitivity=1.0, epsilon=1.0, ledger=ledger, noise=NoiseSource(seed), what="t"
-    )
+    rho = exponential_mechanism_rho(1.0)
+    idx = select(scores, sensitivity=1.0, rho=rho, ledger=ledger, noise=NoiseSource(seed), what="t")
     assert idx == 2
-    assert ledger.rho_spent == pytest.approx(exponential_mechanism_rho(1.0))
+    assert ledger.rho_spent == pytest.approx(rho, rel=1e-15) and ledger.rho_spent <= rho
+    assert ledger.entries[0].meta["epsilon"] == pytest.approx(1.0, rel=1e-15)
 
 
 def test_selection_is_the_exponential_mechanism() -> None:
@@ -49,9 +49,10 @@ def test_selection_is_the_exponential_mechanism() -> None:
     noise = NoiseSource(11)
     scores = np.array([0.0, 1.0, 2.0])
     eps, n = 2.0, 5_000
-    ledger = PrivacyLedger(rho=n * exponential_mechanism_rho(eps) * 1.01)
+    ledger = PrivacyLedger.for_rho(n * exponential_mechanism_rho(eps) * 1.01)
+    rho = exponential_mechanism_rho(eps)
     picks = [
-        select(scores, sensitivity=1.0, epsilon=eps, ledger=ledger, noise=noise, what="t")
+        select(scores, sensitivity=1.0, rho=rho, ledger=ledger, noise=noise, what="t")
         for _ in range(n)
     ]
     freq = np.bincount(picks, minlength=3) / n

@@ -11,7 +11,7 @@ import pytest
 from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.marginals import marginal
-from privsynth.privacy.mechanisms import gaussian_rho, gaussian_sigma
+from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale
 from privsynth.synthesizers.aim import AIMSynthesizer, default_rounds
 from privsynth.synthesizers.workload import candidate_weights, downward_closure, resolve_workload
 
@@ -65,7 +65,7 @@ def test_default_rounds_are_4d(aim: AIMSynthesizer) -> None:
     assert default_rounds(d) == 4 * d and aim.params()["rounds"] is None
     rho = aim.ledger_.rho_budget
     # one-way marginals and round 1 are priced from T = 4 d: sigma_0 = sigma(alpha rho / T)
-    sigma0 = gaussian_sigma(0.9 * rho / (4 * d))
+    sigma0 = gaussian_scale(0.9 * rho / (4 * d))
     assert aim.measurements_[0].sigma == pytest.approx(sigma0, rel=1e-12)
     assert aim.history_[0]["sigma"] == pytest.approx(sigma0, rel=1e-12)
     # each round costs at least rho / T, the one-way marginals d alpha rho / T

@@ -2,6 +2,12 @@
 
 The one-shot path a privacy engineer runs before a release. The holdout never reaches the
 generator; every rendering and a datasheet land in ``--out``; the exit code is the gate's verdict.
+
+Randomness: the mechanisms always use OpenDP's samplers (there is no seeded-noise mode here).
+``--seed`` drives only the split, the sampling from the fitted model and the attacks. The split is
+a function of the private table and that seed, so the seed is written only to the private run
+record and the internal report; without ``--seed`` a fresh random seed is used and written nowhere.
+``--out`` gets a README.md listing which files may be published (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import secrets as _secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -44,7 +51,10 @@ def certify(
         "standard", "--policy", "-p", help="Policy TOML file, or a preset: standard, strict."
     ),
     seed: int | None = typer.Option(
-        None, "--seed", help="Seed for split, synthesis and audit (keep it secret)."
+        None,
+        "--seed",
+        help="Seed for the split, sampling and attacks; never the privacy noise (OpenDP always). "
+        "Recorded only in the private run record and the internal report.",
     ),
     out: Path = typer.Option(Path("certify-out"), "--out", "-o", help="Output folder."),
     holdout_fraction: float = typer.Option(
@@ -70,13 +80,12 @@ def certify(
     """Synthesize from a training split, attack it with the holdout, and gate the release."""
     from rich.console import Console
 
-    from attacks import AuditInputError, run_audit
     from privsynth.io import write_text
     from reports.datasheet import render_datasheet
-    from reports.gate import FILES, make_report, render_all
+    from reports.gate import FILES, render_all
     from reports.policy import load_policy
 
-    validate_epsilon_delta(epsilon, delta)
+    budget = validate_epsilon_delta(epsilon, delta)
     if not 0 < holdout_fraction < 1:
         raise InputError(f"--holdout-fraction must be in (0, 1), got {holdout_fraction}")
     if seed is not None and seed < 0:
@@ -90,6 +99,7 @@ def certify(
     pol = load_policy(policy)  # a bad policy fails before any budget is spent
     progress = Progress(quiet=quiet)
     inputs = load_inputs(data, schema, example=example)
+    # post-processing randomness only: never reaches a mechanism, never written when not given
     run_seed = seed if seed is not None else _secrets.randbits(31)
     train_rows, holdout_rows = split_holdout(len(inputs.data), holdout_fraction, run_seed)
     train = inputs.data.iloc[train_rows].reset_index(drop=True)
@@ -100,15 +110,75 @@ def certify(
     table, synth = synthesize(
         Inputs(train, inputs.schema, inputs.path),
         method=method,
-        epsilon=epsilon,
-        delta=delta,
+        budget=budget,
         rows=rows,
-        seed=run_seed,
+        seed=seed,
         progress=progress,
     )
     out.mkdir(parents=True, exist_ok=True)
     synthetic_path = out / "synthetic.csv"
-    manifest = write_release(table, synth, inputs, synthetic_path)
+    split = {
+        "holdout_fraction": holdout_fraction,
+        "train_rows": len(train),
+        "holdout_rows": len(holdout),
+        "split_seed": seed,
+    }
+    manifest, _ = write_release(
+        table,
+        synth,
+        inputs,
+        synthetic_path,
+        rows_requested=rows is not None,
+        record_extra={"certify": split},
+    )
+    report = _audit_report(
+        inputs,
+        train,
+        holdout,
+        table,
+        manifest,
+        pol,
+        synthetic_path,
+        seed=seed,
+        run_seed=run_seed,
+        target=target,
+        audience=audience,
+        jobs=jobs,
+        progress=progress,
+    )
+    report.provenance.settings["holdout_fraction"] = holdout_fraction
+    report.provenance.settings["method"] = method
+    render_all(report, out, console=None if quiet else Console())
+    sheet = render_datasheet(report, schema=inputs.schema, method=method)
+    write_text(out / "datasheet.md", sheet)
+    write_text(out / "README.md", release_index(synthetic_path, audience, manifest))
+    progress.note(
+        f"wrote {synthetic_path.name}, {', '.join(FILES.values())}, datasheet.md and README.md "
+        f"to {out}; README.md says which files may be published"
+    )
+    raise typer.Exit(report.exit_code)
+
+
+def _audit_report(
+    inputs: Inputs,
+    train: Any,
+    holdout: Any,
+    table: Any,
+    manifest: dict[str, Any],
+    pol: Any,
+    synthetic_path: Path,
+    *,
+    seed: int | None,
+    run_seed: int,
+    target: str | None,
+    audience: str,
+    jobs: int,
+    progress: Progress,
+) -> Any:
+    """Attack the synthetic table with train and holdout; the report (no seed unless given)."""
+    from attacks import AuditInputError, run_audit
+    from reports.gate import make_report
+
     cols = [c.name for c in inputs.schema.synth_columns]
     types = {c.name: _AUDIT_TYPES.get(c.type, "categorical") for c in inputs.schema.synth_columns}
     with progress.task("auditing", total=6) as advance:
@@ -125,6 +195,8 @@ def certify(
         except AuditInputError as exc:
             raise InputError(str(exc)) from None
         advance(6)
+    if seed is None:  # a seed the user did not give is written nowhere
+        audit.settings.pop("seed", None)
     report = make_report(
         audit,
         pol,
@@ -138,22 +210,53 @@ def certify(
         seed=seed,
         audience=audience,
         extra_inputs=[
-            {
-                "role": "data",
-                "file": inputs.path.name,
-                "sha256": manifest["input"]["sha256"],
-                "rows": len(inputs.data),
-            },
+            {"role": "data", "file": inputs.path.name, "sha256": None, "rows": len(inputs.data)},
             {"role": "schema", "file": None, "sha256": inputs.schema.hash(), "rows": None},
         ],
         command=None if audience == "public" else " ".join(["privsynth", *sys.argv[1:]]),
     )
-    report.provenance.settings["holdout_fraction"] = holdout_fraction
-    report.provenance.settings["method"] = method
-    render_all(report, out, console=None if quiet else Console())
-    sheet = render_datasheet(report, schema=inputs.schema, method=method, rows=len(table))
-    write_text(out / "datasheet.md", sheet)
-    progress.note(
-        f"wrote {synthetic_path.name}, {', '.join(FILES.values())} and datasheet.md to {out}"
+    if seed is None:
+        report.provenance.seed = None
+        report.provenance.settings.pop("seed", None)
+    return report
+
+
+def release_index(synthetic_path: Path, audience: str, manifest: dict[str, Any]) -> str:
+    """README.md of a certify folder: which files may be published and which stay private."""
+    from reports.gate import FILES
+
+    table = synthetic_path.name
+    reports = ", ".join(f"`{f}`" for f in FILES.values())
+    noise = manifest["privacy"]["noise"]
+    lines = [
+        "# What may be published from this folder",
+        "",
+        f"Release id `{manifest['release_id']}`; noise: {noise['source']}.",
+        "",
+        "## Publishable",
+        "",
+        f"- `{table}`: the synthetic table (differentially private).",
+        f"- `{table}.manifest.json`: the public release manifest (method, parameters, public "
+        "schema hash, privacy ledger; no seed, no input hash, no exact count).",
+        "- `datasheet.md`: the datasheet (no hash, seed or exact count of the private data).",
+    ]
+    if audience == "public":
+        lines.append(
+            f"- {reports}: the public report. Its attack and utility figures are computed from "
+            "the private train and holdout tables WITHOUT differential privacy (aggregates with "
+            "intervals, no per-record detail, no exact counts): publish them only if your policy "
+            "accepts such aggregates."
+        )
+    lines += ["", "## Private: keep with the data owner, never publish", ""]
+    lines.append(
+        f"- `{table}.run-record.private.json`: the input's hash and exact row counts, the split "
+        "and the seed (if one was given)."
     )
-    raise typer.Exit(report.exit_code)
+    if audience != "public":
+        lines.append(
+            f"- {reports}: the internal report (per-record details, exact counts, hashes, the "
+            "seed if given). Re-run with `--audience public` for a publishable report."
+        )
+    if not noise["release"]:  # pragma: no cover - certify always uses OpenDP noise
+        lines += ["", f"**{noise.get('warning', 'NOT FOR RELEASE')}**"]
+    return "\n".join(lines) + "\n"

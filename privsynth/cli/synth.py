@@ -1,4 +1,5 @@
-"""``privsynth synth``: fit a DP synthesizer and write a synthetic table plus its manifest."""
+"""``privsynth synth``: fit a DP synthesizer and write a synthetic table, its public manifest and its
+private run record. ``--epsilon`` becomes a Budget here, once (docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ import typer
 from privsynth.cli.app import QuietOption, app, handle_errors
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING
-from privsynth.pipeline import check_output, load_inputs, manifest_path, synthesize, write_release
+from privsynth.pipeline import (
+    check_output,
+    load_inputs,
+    manifest_path,
+    run_record_path,
+    synthesize,
+    write_release,
+)
 from privsynth.privacy.ledger import validate_epsilon_delta
+from privsynth.privacy.noise import NOT_FOR_RELEASE
 from privsynth.progress import Progress
 
 
@@ -28,7 +37,12 @@ def synth(
     seed: int | None = typer.Option(
         None,
         "--seed",
-        help="Seed for a reproducible run (not a privacy guarantee: keep it secret).",
+        help="Seed for sampling from the fitted model only (never reaches the privacy noise).",
+    ),
+    noise_seed: int | None = typer.Option(
+        None,
+        "--noise-seed",
+        help="Seeded, reproducible privacy noise for tests and benchmarks: NOT FOR RELEASE.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (.csv, .csv.gz or .parquet)."),
     example: bool = typer.Option(
@@ -42,21 +56,31 @@ def synth(
     quiet: bool = QuietOption,
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
-    validate_epsilon_delta(epsilon, delta)
+    budget = validate_epsilon_delta(epsilon, delta)
     if rows is not None and rows < 1:
         raise InputError(f"--rows must be a positive integer, got {rows}")
-    if seed is not None and seed < 0:
-        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    for name, value in (("--seed", seed), ("--noise-seed", noise_seed)):
+        if value is not None and value < 0:
+            raise InputError(f"{name} must be a non-negative integer, got {value}")
     check_output(out)
     progress = Progress(quiet=quiet)
     markers = tuple(missing) if missing else DEFAULT_MISSING
     inputs = load_inputs(data, schema, example=example, missing=markers)
     table, synthesizer = synthesize(
-        inputs, method=method, epsilon=epsilon, delta=delta, rows=rows, seed=seed, progress=progress
+        inputs,
+        method=method,
+        budget=budget,
+        rows=rows,
+        seed=seed,
+        noise_seed=noise_seed,
+        progress=progress,
     )
-    manifest = write_release(table, synthesizer, inputs, out)
+    manifest, _ = write_release(table, synthesizer, inputs, out, rows_requested=rows is not None)
     spent = manifest["privacy"]["total"]
     progress.note(
-        f"wrote {out} ({len(table)} rows) and {manifest_path(out).name}; "
+        f"wrote {out} ({len(table)} rows), {manifest_path(out).name} (public) and "
+        f"{run_record_path(out).name} (private: keep it, never publish it); "
         f"privacy spent: epsilon={spent['epsilon']:.4g}, delta={spent['delta']:.3g}"
     )
+    if noise_seed is not None:
+        progress.warn(f"{out}: {NOT_FOR_RELEASE}")

@@ -1,9 +1,16 @@
 """The privacy ledger: the one place where privacy budget is spent.
 
 Accounting is in zero-concentrated DP (rho), which composes by addition. A mechanism that is only
-approximately zCDP (e.g. a thresholded histogram) adds a delta of its own; such deltas add too and
-are paid from ``delta_reserve``. The total converts to (epsilon, delta) with the CKS bound, using
-the part of the requested delta that is not reserved. Neighbouring relation: add/remove one record.
+approximately zCDP (a thresholded histogram) adds a delta of its own; such deltas add too and are
+paid from the budget's ``delta_reserve``. The total converts to (epsilon, delta) with the CKS bound
+at the budget's ``delta_conversion``. Neighbouring relation: add/remove one record.
+
+Exactness: the ledger compares with the budget in plain floating point, with no slack. A charge
+is refused unless ``rho_spent + rho <= rho_budget`` (and the same for delta) holds as computed, so
+``spent <= requested`` holds exactly as an auditor would check it. ``rho_remaining`` is
+``rho_budget - rho_spent`` stepped down (by an ulp at a time, rarely more than one) until
+``rho_spent + r <= rho_budget`` holds as computed: a last measurement that takes it (or less) is
+always accepted, and rounding never pushes the total over.
 """
 
 from __future__ import annotations
@@ -13,16 +20,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from privsynth.errors import BudgetExceededError, InputError
-from privsynth.privacy.accounting import epsilon_to_rho, rho_to_epsilon
+from privsynth.privacy.accounting import rho_to_epsilon
+from privsynth.privacy.budget import MAX_DELTA, MAX_EPSILON, Budget
 
-MAX_EPSILON = 100.0
-MAX_DELTA = 1e-3
-# Floating-point slack when comparing spends with the budget (a split of rho into parts that sum
-# to it must not be refused for rounding). Far below any privacy-relevant amount.
-_SLACK = 1e-12
+__all__ = [
+    "MAX_DELTA",
+    "MAX_EPSILON",
+    "LedgerEntry",
+    "PrivacyLedger",
+    "largest_addend",
+    "validate_epsilon_delta",
+]
 
 
-@dataclass
+@dataclass(frozen=True)
 class LedgerEntry:
     """One measurement: what was measured, how, its noise scale and the privacy it cost."""
 
@@ -35,53 +46,64 @@ class LedgerEntry:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def validate_epsilon_delta(epsilon: float, delta: float) -> None:
-    """Reject privacy parameters that are invalid or meaningless, with one clear line."""
-    if not isinstance(epsilon, int | float) or math.isnan(epsilon) or epsilon <= 0:
-        raise InputError(f"epsilon must be a number > 0, got {epsilon}")
-    if epsilon > MAX_EPSILON:
-        raise InputError(
-            f"epsilon {epsilon} is too large to mean anything (the limit is {MAX_EPSILON:g}); "
-            "typical values are 0.1 to 10"
-        )
-    if not isinstance(delta, int | float) or math.isnan(delta) or not 0 < delta <= MAX_DELTA:
-        raise InputError(
-            f"delta must be in (0, {MAX_DELTA:g}], got {delta}; it should be far below 1/rows"
-        )
+def validate_epsilon_delta(epsilon: float, delta: float) -> Budget:
+    """Validate a request at the edge (one clear line on error) and return its :class:`Budget`."""
+    return Budget(epsilon=epsilon, delta=delta)
+
+
+def largest_addend(spent: float, total: float) -> float:
+    """``total - spent``, stepped down until ``spent + r <= total`` holds in floating point (>= 0)."""
+    if spent >= total:
+        return 0.0
+    r = total - spent
+    while r > 0 and spent + r > total:
+        r = math.nextafter(r, 0.0)
+    return r
 
 
 class PrivacyLedger:
-    """Tracks rho (and reserved delta) spent against a budget; refuses any overspend up front."""
+    """Tracks rho (and reserved delta) spent against a :class:`Budget`; refuses any overspend.
 
-    def __init__(
-        self,
-        *,
-        epsilon: float | None = None,
-        delta: float | None = None,
-        rho: float | None = None,
-        delta_reserve: float = 0.0,
-    ) -> None:
-        if rho is not None:
-            if epsilon is not None:
-                raise InputError("give the budget as (epsilon, delta) or as rho, not both")
-            if not math.isfinite(rho) or rho <= 0:
-                raise InputError(f"rho must be a finite number > 0, got {rho}")
-            self.rho_budget = float(rho)
-        else:
-            if epsilon is None or delta is None:
-                raise InputError("a privacy budget needs epsilon and delta (or rho)")
-            validate_epsilon_delta(epsilon, delta)
-            if not 0 <= delta_reserve < delta:
-                raise InputError("delta_reserve must be in [0, delta)")
-            self.rho_budget = epsilon_to_rho(epsilon, delta - delta_reserve)
-        self.epsilon = epsilon
-        self.delta = delta
-        self.delta_reserve = float(delta_reserve)
+    ``PrivacyLedger(budget)`` for a release; ``PrivacyLedger.for_rho(rho)`` for a bare zCDP budget
+    (no (epsilon, delta) reporting; unit tests and building blocks).
+    """
+
+    def __init__(self, budget: Budget) -> None:
+        if not isinstance(budget, Budget):
+            raise TypeError("PrivacyLedger needs a privsynth.privacy.budget.Budget")
+        self.budget: Budget | None = budget
+        self.rho_budget = budget.rho
+        self.delta_reserve = budget.delta_reserve
         self.entries: list[LedgerEntry] = []
         self._rho_spent = 0.0
         self._delta_spent = 0.0
 
-    # -- spending -------------------------------------------------------------------------------
+    @classmethod
+    def for_rho(cls, rho: float) -> PrivacyLedger:
+        """A ledger over a bare rho budget (no delta: nothing approximate may be charged)."""
+        if isinstance(rho, bool) or not isinstance(rho, int | float) or not math.isfinite(rho):
+            raise InputError(f"rho must be a finite number > 0, got {rho!r}")
+        if rho <= 0:
+            raise InputError(f"rho must be a finite number > 0, got {rho!r}")
+        self = cls.__new__(cls)
+        self.budget = None
+        self.rho_budget = float(rho)
+        self.delta_reserve = 0.0
+        self.entries = []
+        self._rho_spent = 0.0
+        self._delta_spent = 0.0
+        return self
+
+    # -- requested --------------------------------------------------------------------------------
+    @property
+    def epsilon(self) -> float | None:
+        return None if self.budget is None else self.budget.epsilon
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.budget is None else self.budget.delta
+
+    # -- spending ---------------------------------------------------------------------------------
     @property
     def rho_spent(self) -> float:
         return self._rho_spent
@@ -92,12 +114,19 @@ class PrivacyLedger:
 
     @property
     def rho_remaining(self) -> float:
-        return max(self.rho_budget - self.rho_spent, 0.0)
+        """What a next charge may take: ``rho_spent + rho_remaining <= rho_budget`` exactly."""
+        return largest_addend(self._rho_spent, self.rho_budget)
+
+    @property
+    def delta_remaining(self) -> float:
+        """The largest mechanism delta a next charge may take, from the reserve."""
+        return largest_addend(self._delta_spent, self.delta_reserve)
 
     def can_afford(self, rho: float, delta: float = 0.0) -> bool:
-        ok_rho = self.rho_spent + rho <= self.rho_budget * (1 + _SLACK)
-        ok_delta = self.delta_spent + delta <= self.delta_reserve * (1 + _SLACK)
-        return ok_rho and ok_delta
+        return (
+            self._rho_spent + rho <= self.rho_budget
+            and self._delta_spent + delta <= self.delta_reserve
+        )
 
     def charge(
         self,
@@ -110,13 +139,13 @@ class PrivacyLedger:
         scale: float | None = None,
         **meta: Any,
     ) -> LedgerEntry:
-        """Record a measurement's cost. Call it BEFORE the data is touched: it raises on overspend."""
-        if not math.isfinite(rho) or rho < 0 or delta < 0:
+        """Record a measurement's cost before its result is released; raises on overspend."""
+        if not math.isfinite(rho) or rho < 0 or not math.isfinite(delta) or delta < 0:
             raise ValueError(f"invalid charge rho={rho}, delta={delta}")
         if not self.can_afford(rho, delta):
             raise BudgetExceededError(
-                f"measuring {what} needs rho={rho:.3g} (delta={delta:.3g}) but only "
-                f"rho={self.rho_remaining:.3g} (delta={self.delta_reserve - self.delta_spent:.3g}) is left"
+                f"measuring {what} needs rho={rho:.17g} (delta={delta:.3g}) but only "
+                f"rho={self.rho_remaining:.17g} (delta={self.delta_remaining:.3g}) is left"
             )
         entry = LedgerEntry(
             what, mechanism, float(rho), float(delta), sensitivity, scale, dict(meta)
@@ -126,30 +155,38 @@ class PrivacyLedger:
         self._delta_spent += entry.delta
         return entry
 
-    # -- reporting ------------------------------------------------------------------------------
+    # -- reporting --------------------------------------------------------------------------------
     def spent_epsilon_delta(self) -> tuple[float, float]:
-        """(epsilon, delta) of everything spent so far, by the CKS conversion plus reserved deltas."""
-        if self.delta is None:
-            raise ValueError("this ledger was created from rho; pass a delta to epsilon_at()")
-        conv = self.delta - self.delta_reserve
-        return rho_to_epsilon(self.rho_spent, conv), conv + self.delta_spent
+        """(epsilon, delta) of everything spent so far: CKS at ``delta_conversion`` + mechanism deltas.
+
+        The CKS epsilon is non-decreasing in rho and ``CKS(rho_budget) <= epsilon`` (the budget's
+        rho was chosen so), hence when ``rho_spent <= rho_budget`` the spend is also at most the
+        requested epsilon; we report the smaller of the two so that a numerical minimiser that is
+        not monotone at the last digit cannot report a value a few ULPs above the request.
+        """
+        if self.budget is None:
+            raise ValueError("this ledger was created from rho; use epsilon_at(delta)")
+        conv = self.budget.delta_conversion
+        eps = rho_to_epsilon(self._rho_spent, conv)
+        if self._rho_spent <= self.rho_budget:
+            eps = min(eps, self.budget.epsilon)
+        return eps, conv + self._delta_spent
 
     def epsilon_at(self, delta: float) -> float:
-        return rho_to_epsilon(self.rho_spent, delta)
+        return rho_to_epsilon(self._rho_spent, delta)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "accounting": "zCDP (rho), add/remove-one-record neighbours, CKS conversion",
-            "budget": {
-                "epsilon": self.epsilon,
-                "delta": self.delta,
-                "rho": self.rho_budget,
-                "delta_reserve": self.delta_reserve,
-            },
-            "spent": {"rho": self.rho_spent, "delta_from_mechanisms": self.delta_spent},
+            "budget": (
+                self.budget.to_dict()
+                if self.budget is not None
+                else {"rho": self.rho_budget, "delta_reserve": 0.0}
+            ),
+            "spent": {"rho": self._rho_spent, "delta_from_mechanisms": self._delta_spent},
             "entries": [asdict(e) for e in self.entries],
         }
-        if self.delta is not None:
+        if self.budget is not None:
             eps, delta = self.spent_epsilon_delta()
             out["spent"].update({"epsilon": eps, "delta": delta})
         return out

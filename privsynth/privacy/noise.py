@@ -1,9 +1,14 @@
 """Sources of randomness for mechanisms: OpenDP's vetted samplers, or a seeded generator.
 
-With no seed, noise comes from OpenDP (a cryptographically secure RNG and exact samplers): use this
-for any release. With a seed, noise comes from numpy's PCG64 so that a run can be reproduced
-byte for byte. The distribution is the same, but anyone who knows the seed can recompute the noise
-and subtract it, so a seeded run's guarantee holds only while the seed stays secret (docs/privacy.md).
+``NoiseSource(None)`` (the default everywhere) draws from OpenDP (a cryptographically secure RNG and
+exact samplers): the only noise a release uses. ``NoiseSource(noise_seed)`` draws from numpy's
+PCG64 so that a run can be reproduced byte for byte, for tests and benchmarks only. The
+distribution is the same, but anyone who knows the seed can recompute the noise and subtract it,
+and the seeded discrete Gaussian uses floating-point acceptance probabilities: a seeded-noise
+output is NOT FOR RELEASE, and its manifest says so (docs/privacy.md).
+
+The seed that drives post-processing (sampling from a fitted model, certify's split and attacks)
+is a different seed and never reaches a NoiseSource.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 
 
 @functools.cache
-def _dp() -> Any:
+def opendp_dp() -> Any:
     """OpenDP, imported on first use (it takes about a second to load)."""
     import opendp.prelude as dp
 
@@ -27,7 +32,7 @@ def _dp() -> Any:
 @functools.lru_cache(maxsize=256)
 def opendp_gaussian(sigma: float) -> Any:
     """OpenDP's discrete Gaussian on integer vectors (L2 distance, zCDP output measure)."""
-    dp = _dp()
+    dp = opendp_dp()
     space = (dp.vector_domain(dp.atom_domain(T="i64")), dp.l2_distance(T="i64"))
     return dp.m.make_gaussian(*space, scale=float(sigma))
 
@@ -35,12 +40,18 @@ def opendp_gaussian(sigma: float) -> Any:
 @functools.lru_cache(maxsize=256)
 def opendp_noisy_max(scale: float) -> Any:
     """OpenDP's report-noisy-max with Gumbel noise (the exponential mechanism), zCDP output."""
-    dp = _dp()
+    dp = opendp_dp()
     space = (
         dp.vector_domain(dp.atom_domain(T=float, nan=False)),
         dp.linf_distance(T=float, monotonic=False),
     )
     return dp.m.make_noisy_max(*space, dp.zero_concentrated_divergence(), scale=float(scale))
+
+
+NOT_FOR_RELEASE = (
+    "NOT FOR RELEASE: seeded numpy noise (reproducible); anyone with the noise seed can remove "
+    "the noise"
+)
 
 
 class NoiseSource:
@@ -53,6 +64,12 @@ class NoiseSource:
     @property
     def seeded(self) -> bool:
         return self._rng is not None
+
+    def describe(self) -> dict[str, object]:
+        """For the public manifest: which sampler made the noise and whether it may be released."""
+        if self._rng is None:
+            return {"source": "OpenDP samplers", "release": True}
+        return {"source": "seeded numpy", "release": False, "warning": NOT_FOR_RELEASE}
 
     def discrete_gaussian(self, counts: np.ndarray, sigma: float) -> np.ndarray:
         """``counts`` plus discrete Gaussian noise of scale ``sigma`` (int64)."""
@@ -70,12 +87,6 @@ class NoiseSource:
         if self._rng is None:
             return int(opendp_noisy_max(scale)(scores.tolist()))
         return int(np.argmax(scores / scale + self._rng.gumbel(size=scores.shape)))
-
-    def generator(self) -> np.random.Generator:
-        """A numpy generator for non-private randomness (sampling records, decoding bins)."""
-        if self._rng is None:
-            return np.random.default_rng()
-        return np.random.default_rng(self._rng.integers(0, 2**63 - 1))
 
 
 def sample_discrete_gaussian(

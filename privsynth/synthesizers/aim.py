@@ -17,7 +17,6 @@ only add small cliques. See docs/synthesizers.md for the accounting and our devi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,7 +24,8 @@ import numpy as np
 
 from privsynth.domain import Domain
 from privsynth.errors import InputError
-from privsynth.privacy.mechanisms import gaussian_rho, gaussian_sigma, select
+from privsynth.privacy.budget import Budget
+from privsynth.privacy.mechanisms import gaussian_scale, select, selection_scale
 from privsynth.synthesizers.graphical import GraphicalSynthesizer, independent_model
 from privsynth.synthesizers.workload import (
     SizeFilter,
@@ -59,7 +59,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
 
     def __init__(
         self,
-        epsilon: float = 1.0,
+        epsilon: float | Budget = 1.0,
         delta: float = 1e-9,
         *,
         workload: str | Sequence[Any] | Mapping[Any, float] = "all-2way",
@@ -71,6 +71,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
         pgm_iters: int = 1000,
         sample_method: str = "rounding",
         seed: int | None = None,
+        noise_seed: int | None = None,
         quiet: bool = True,
         progress: Any = None,
     ) -> None:
@@ -80,6 +81,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
             pgm_iters=pgm_iters,
             sample_method=sample_method,
             seed=seed,
+            noise_seed=noise_seed,
             quiet=quiet,
             progress=progress,
         )
@@ -123,8 +125,9 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 f"use {d} rounds' worth of measurement budget"
             )
         alpha = self.alpha
-        sigma = gaussian_sigma(alpha * rho / rounds)
-        epsilon = math.sqrt(8.0 * (1.0 - alpha) * rho / rounds)
+        # rho shares of one round: measurement and selection (annealing multiplies both by 4)
+        rho_measure = alpha * rho / rounds
+        rho_select = (1.0 - alpha) * rho / rounds
         self.progress.note(
             f"AIM: {d} columns, domain size {float(domain.size()):.3g} cells, "
             f"{len(workload)} workload marginals, {len(candidates)} candidates, "
@@ -145,7 +148,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 shown = pct
 
             for a in domain.attrs:
-                self._measure(codes, (a,), sigma)
+                self._measure(codes, (a,), rho_measure)
             model = independent_model(domain, self.measurements_, self._noisy_total())
             show("one-way marginals")
 
@@ -154,12 +157,13 @@ class AIMSynthesizer(GraphicalSynthesizer):
             while not last:
                 t += 1
                 remaining = ledger.rho_remaining
-                if remaining < 2.0 * (gaussian_rho(sigma) + epsilon**2 / 8.0):
-                    # spend exactly what is left: alpha of it measuring, the rest selecting
-                    sigma = gaussian_sigma(alpha * remaining)
-                    epsilon = math.sqrt(8.0 * (1.0 - alpha) * remaining)
+                if remaining < 2.0 * (rho_measure + rho_select):
+                    # the last round spends exactly what is left: alpha of it measuring
+                    rho_measure = alpha * remaining
+                    rho_select = remaining - rho_measure
                     last = True
-                planned = ledger.rho_spent + gaussian_rho(sigma) + epsilon**2 / 8.0
+                sigma = gaussian_scale(rho_measure)
+                planned = ledger.rho_spent + rho_measure + rho_select
                 limit = self.max_model_size_mb * min(planned / rho, 1.0)
                 measured = [m.clique for m in self.measurements_]
                 cands = size_filter(measured, candidates, limit)
@@ -169,7 +173,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 idx = select(
                     scores,
                     sensitivity=float(weights.max()),
-                    epsilon=epsilon,
+                    rho=rho_select,
                     ledger=ledger,
                     noise=self.noise_,
                     what=f"AIM round {t}: select 1 of {len(cands)} candidates",
@@ -177,8 +181,9 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 cl = cands[idx]
                 before = np.ravel(model.project(cl))
                 if last:  # the measurement takes exactly the rest (no rounding left over)
-                    sigma = gaussian_sigma(ledger.rho_remaining)
-                self._measure(codes, cl, sigma)
+                    rho_measure = ledger.rho_remaining
+                    sigma = gaussian_scale(rho_measure)
+                self._measure(codes, cl, rho_measure)
                 model = self._estimate(model, self.round_iters)
                 moved = float(np.abs(np.ravel(model.project(cl)) - before).sum())
                 annealed = (not last) and moved <= expected_noise_l1(sigma, domain.size(cl))
@@ -186,17 +191,22 @@ class AIMSynthesizer(GraphicalSynthesizer):
                     {
                         "round": t,
                         "clique": cl,
+                        "rho_measure": rho_measure,
+                        "rho_select": rho_select,
                         "sigma": sigma,
-                        "epsilon": epsilon,
+                        # the selection's epsilon, as in its ledger entry
+                        "epsilon": 2.0
+                        * float(weights.max())
+                        / selection_scale(rho_select, float(weights.max())),
                         "candidates": len(cands),
                         "size_cap_mb": limit,
                         "model_mb": float(model.fit_info.get("size_mb", 0.0)),
                         "annealed": annealed,
                     }
                 )
-                if annealed:
-                    sigma /= 2.0
-                    epsilon *= 2.0
+                if annealed:  # halve sigma and double the selection epsilon: 4x the rho
+                    rho_measure *= 4.0
+                    rho_select *= 4.0
                 show(f"round {t}")
 
             model = self._estimate(model, self.pgm_iters)

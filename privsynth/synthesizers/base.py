@@ -1,8 +1,19 @@
 """The estimator API every synthesizer shares: parameters in ``__init__``, data in ``fit``.
 
-``fit(table, schema)`` encodes the table under the public schema, opens a privacy ledger for the
-requested (epsilon, delta) and lets the method spend it; ``sample(n)`` draws synthetic records from
-what was learned (post-processing: no further privacy cost).
+``__init__`` validates the request once into a frozen :class:`~privsynth.privacy.budget.Budget`
+(``synth.budget.rho`` is known before any data is read). ``fit(table, schema)`` encodes the table
+under the public schema, opens a privacy ledger on that budget and lets the method spend it in rho
+shares; ``sample(n)`` draws synthetic records from what was learned (post-processing: no further
+privacy cost).
+
+Two kinds of randomness, never mixed:
+
+- mechanism noise: OpenDP's samplers by default (the only noise a release uses); with
+  ``noise_seed=K``, seeded numpy noise, reproducible byte for byte and NOT FOR RELEASE (for tests
+  and benchmarks; the manifest says so);
+- post-processing randomness (sampling records from the fitted model, decoding bins): ``seed``.
+  It never reaches a mechanism. Without ``seed`` it is fresh, or derived from ``noise_seed`` when
+  that is given (so ``noise_seed`` alone reproduces a whole run).
 """
 
 from __future__ import annotations
@@ -16,10 +27,43 @@ import pandas as pd
 from privsynth.domain import Domain
 from privsynth.encoding import decode, encode
 from privsynth.errors import InputError, NotFittedError
-from privsynth.privacy.ledger import PrivacyLedger, validate_epsilon_delta
+from privsynth.privacy.budget import Budget
+from privsynth.privacy.ledger import PrivacyLedger
 from privsynth.privacy.noise import NoiseSource
 from privsynth.progress import QUIET, Progress
 from privsynth.schema import Schema
+
+
+def _check_seed(name: str, seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InputError(f"{name} must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_codes(codes: Any, domain: Domain) -> np.ndarray:
+    """``codes`` as an int64 array, refused unless every code lies in ``0 .. size - 1`` of its column.
+
+    Checked before a ledger exists, so that a code outside the public domain can never lengthen a
+    marginal (the released domain would then depend on the data).
+    """
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[1] != len(domain):
+        raise InputError(f"codes must have shape (n, {len(domain)}), got {codes.shape}")
+    if codes.shape[0] == 0:
+        raise InputError("the table has no rows")
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise InputError(f"codes must be integers, got dtype {codes.dtype}")
+    sizes = np.asarray(domain.shape, dtype=np.int64)
+    bad = (codes < 0) | (codes >= sizes[None, :])
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise InputError(
+            f"column {domain.attrs[col]!r}: code {int(codes[row, col])} at row {row + 1} is "
+            f"outside the domain 0..{int(sizes[col]) - 1}; encode the data with the schema first"
+        )
+    return codes.astype(np.int64, copy=False)
 
 
 class Synthesizer(ABC):
@@ -29,19 +73,21 @@ class Synthesizer(ABC):
 
     def __init__(
         self,
-        epsilon: float = 1.0,
+        epsilon: float | Budget = 1.0,
         delta: float = 1e-9,
         *,
         seed: int | None = None,
+        noise_seed: int | None = None,
         quiet: bool = True,
         progress: Progress | None = None,
     ) -> None:
-        validate_epsilon_delta(epsilon, delta)
-        if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        self.epsilon = float(epsilon)
-        self.delta = float(delta)
-        self.seed = None if seed is None else int(seed)
+        self.budget = (
+            epsilon if isinstance(epsilon, Budget) else Budget(epsilon=epsilon, delta=delta)
+        )
+        self.epsilon = self.budget.epsilon
+        self.delta = self.budget.delta
+        self.seed = _check_seed("seed", seed)
+        self.noise_seed = _check_seed("noise_seed", noise_seed)
         self.progress = progress if progress is not None else (QUIET if quiet else Progress())
 
     # -- public API -----------------------------------------------------------------------------
@@ -55,15 +101,16 @@ class Synthesizer(ABC):
 
     def fit_codes(self, codes: np.ndarray, domain: Domain) -> Self:
         """``fit`` on data already encoded to integer codes over ``domain``."""
-        codes = np.asarray(codes)
-        if codes.ndim != 2 or codes.shape[1] != len(domain):
-            raise InputError(f"codes must have shape (n, {len(domain)}), got {codes.shape}")
-        if codes.shape[0] == 0:
-            raise InputError("the table has no rows")
+        codes = check_codes(codes, domain)
         self.domain_ = domain
-        self.ledger_ = PrivacyLedger(epsilon=self.epsilon, delta=self.delta)
-        self.noise_ = NoiseSource(self.seed)
-        self._rng = np.random.default_rng(None if self.seed is None else [self.seed, 1])
+        self.ledger_ = PrivacyLedger(self.budget)
+        self.noise_ = NoiseSource(self.noise_seed)
+        if self.seed is not None:
+            self._rng = np.random.default_rng([self.seed, 1])
+        elif self.noise_seed is not None:
+            self._rng = np.random.default_rng([self.noise_seed, 2])
+        else:
+            self._rng = np.random.default_rng()
         self._fit(codes, domain)
         if not hasattr(self, "total_"):
             raise RuntimeError(f"{type(self).__name__}._fit must set total_ (a noisy estimate)")
@@ -83,8 +130,12 @@ class Synthesizer(ABC):
         return decode(codes, self.schema_, self._rng)
 
     def params(self) -> dict[str, Any]:
-        """Constructor parameters, for the manifest."""
-        return {"epsilon": self.epsilon, "delta": self.delta, "seed": self.seed}
+        """Constructor parameters for the public manifest (seeds excluded: see ``run_settings``)."""
+        return {"epsilon": self.epsilon, "delta": self.delta}
+
+    def run_settings(self) -> dict[str, Any]:
+        """The run's seeds, for the private run record only (never a publishable file)."""
+        return {"seed": self.seed, "noise_seed": self.noise_seed}
 
     # -- for subclasses -------------------------------------------------------------------------
     @abstractmethod

@@ -18,7 +18,8 @@ from privsynth.model.estimation import Measurement, estimate, estimate_total
 from privsynth.model.factor import Factor
 from privsynth.model.graphical_model import GraphicalModel, _systematic_round
 from privsynth.model.junction_tree import JunctionTree
-from privsynth.privacy.mechanisms import measure_marginal
+from privsynth.privacy.budget import Budget
+from privsynth.privacy.mechanisms import gaussian_scale, measure_marginal
 from privsynth.synthesizers.base import Synthesizer
 from privsynth.synthesizers.postprocess import project_simplex
 from privsynth.synthesizers.workload import Clique, check_positive, check_sample_method
@@ -119,16 +120,19 @@ class GraphicalSynthesizer(Synthesizer):
 
     def __init__(
         self,
-        epsilon: float = 1.0,
+        epsilon: float | Budget = 1.0,
         delta: float = 1e-9,
         *,
         pgm_iters: int = 1000,
         sample_method: str = "rounding",
         seed: int | None = None,
+        noise_seed: int | None = None,
         quiet: bool = True,
         progress: Any = None,
     ) -> None:
-        super().__init__(epsilon, delta, seed=seed, quiet=quiet, progress=progress)
+        super().__init__(
+            epsilon, delta, seed=seed, noise_seed=noise_seed, quiet=quiet, progress=progress
+        )
         check_positive("pgm_iters", pgm_iters, integer=True)
         self.pgm_iters = int(pgm_iters)
         self.sample_method = check_sample_method(sample_method)
@@ -145,15 +149,15 @@ class GraphicalSynthesizer(Synthesizer):
         self.fit_domain_: Domain = self.domain_
         self.compression_: dict[str, Compression] = {}
 
-    def _measure(self, codes: np.ndarray, clique: Clique, sigma: float) -> np.ndarray:
-        """Measure ``clique`` with Gaussian noise ``sigma`` (one ledger entry); keep it.
+    def _measure(self, codes: np.ndarray, clique: Clique, rho: float) -> np.ndarray:
+        """Measure ``clique`` at the rho share ``rho`` (one ledger entry); keep it.
 
         ``codes`` must be over :attr:`fit_domain_` (compressed codes once a compression is set).
         """
         y = measure_marginal(
-            codes, self.fit_domain_, clique, sigma, ledger=self.ledger_, noise=self.noise_
+            codes, self.fit_domain_, clique, rho, ledger=self.ledger_, noise=self.noise_
         )
-        self.measurements_.append(Measurement(tuple(clique), y, sigma))
+        self.measurements_.append(Measurement(tuple(clique), y, gaussian_scale(rho)))
         return y
 
     def _noisy_total(self) -> float:

@@ -1,6 +1,7 @@
 """The independent baseline: noisy one-way marginals, columns sampled independently.
 
-Every column's histogram is measured once with discrete Gaussian noise, the budget split equally.
+Every column's histogram is measured once with discrete Gaussian noise, the budget (rho) split
+equally: each column takes ``rho_remaining / columns left``, so the last takes exactly the rest.
 It keeps each column's distribution and none of the relations between columns: the floor that
 every other method must beat.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from privsynth.domain import Domain
-from privsynth.privacy.mechanisms import gaussian_sigma, measure_marginal
+from privsynth.privacy.mechanisms import gaussian_scale, measure_marginal
 from privsynth.synthesizers.base import Synthesizer
 from privsynth.synthesizers.postprocess import project_simplex
 
@@ -28,19 +29,22 @@ class IndependentSynthesizer(Synthesizer):
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
         d = len(domain)
-        sigma = gaussian_sigma(self.ledger_.rho_budget / d)
         noisy: list[np.ndarray] = []
+        sigmas: list[float] = []
         with self.progress.task("measuring one-way marginals", total=d) as advance:
-            for attr in domain.attrs:
+            for i, attr in enumerate(domain.attrs):
+                # an equal share of what is left: the last column takes exactly the rest
+                share = self.ledger_.rho_remaining / (d - i)
                 noisy.append(
                     measure_marginal(
-                        codes, domain, (attr,), sigma, ledger=self.ledger_, noise=self.noise_
+                        codes, domain, (attr,), share, ledger=self.ledger_, noise=self.noise_
                     )
                 )
+                sigmas.append(gaussian_scale(share))
                 advance()
         # The row count is private: estimate it from the noisy marginals' sums (free).
         sums = np.array([y.sum() for y in noisy])
-        variances = np.array([sigma**2 * y.size for y in noisy])
+        variances = np.array([s**2 * y.size for s, y in zip(sigmas, noisy, strict=True)])
         self.total_ = total_from_measurements(sums, variances)
         self.probabilities_ = []
         for y in noisy:

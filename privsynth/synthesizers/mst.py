@@ -7,7 +7,8 @@ The budget (zCDP rho) is split in three equal parts:
    picked by the exponential mechanism among the pairs that join two different components, with
    quality the L1 error of the pair's marginal under the model fitted to the noisy one-way
    marginals (sensitivity 1); ``d - 1`` selections, rho/3 in all;
-3. the ``d - 1`` two-way marginals of the tree (rho/3 in all).
+3. the ``d - 1`` two-way marginals of the tree: each takes ``rho_remaining / edges left``, so
+   the last takes exactly what is left (about rho/3 in all).
 
 Between 1 and 2, as in the reference, each column's values with noisy one-way count below
 ``3 sigma`` are merged into one code (post-processing); steps 2 and 3 and the model work on that
@@ -19,14 +20,14 @@ A graphical model is fitted to all measurements and sampled.
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 import numpy as np
 
 from privsynth.domain import Domain
 from privsynth.model.estimation import Measurement
-from privsynth.privacy.mechanisms import gaussian_sigma, select
+from privsynth.privacy.budget import Budget
+from privsynth.privacy.mechanisms import select
 from privsynth.synthesizers.graphical import (
     Compression,
     GraphicalSynthesizer,
@@ -60,13 +61,14 @@ class MSTSynthesizer(GraphicalSynthesizer):
 
     def __init__(
         self,
-        epsilon: float = 1.0,
+        epsilon: float | Budget = 1.0,
         delta: float = 1e-9,
         *,
         pgm_iters: int = 1000,
         compress: bool = True,
         sample_method: str = "rounding",
         seed: int | None = None,
+        noise_seed: int | None = None,
         quiet: bool = True,
         progress: Any = None,
     ) -> None:
@@ -76,6 +78,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
             pgm_iters=pgm_iters,
             sample_method=sample_method,
             seed=seed,
+            noise_seed=noise_seed,
             quiet=quiet,
             progress=progress,
         )
@@ -156,11 +159,11 @@ class MSTSynthesizer(GraphicalSynthesizer):
         parts = (1 / 3, 1 / 3, 1 / 3) if d > 2 else ((1.0, 0.0, 0.0) if d == 1 else (0.5, 0.0, 0.5))
         steps = d + 2 * max(d - 1, 0)
         with self.progress.task("MST", total=steps) as advance:
-            sigma1 = gaussian_sigma(parts[0] * rho / d) if d > 1 else gaussian_sigma(rho)
+            rho1 = parts[0] * rho / d
             for a in domain.attrs:
                 if d == 1:  # the only measurement takes exactly the whole budget
-                    sigma1 = gaussian_sigma(ledger.rho_remaining)
-                self._measure(codes, (a,), sigma1)
+                    rho1 = ledger.rho_remaining
+                self._measure(codes, (a,), rho1)
                 advance(description=f"MST one-way marginals ({self._budget_text()})")
             if d == 1:
                 model = independent_model(domain, self.measurements_, self._noisy_total())
@@ -174,11 +177,10 @@ class MSTSynthesizer(GraphicalSynthesizer):
             if d == 2:
                 tree = [tuple(domain.attrs)]
             else:
-                tree = self._select_tree(codes, domain, model, parts[1] * rho, advance)
-            # the two-way measurements share what is left, exactly
-            sigma2 = gaussian_sigma(ledger.rho_remaining / len(tree))
-            for e in tree:
-                self._measure(codes, e, sigma2)
+                tree = self._select_tree(codes, domain, model, parts[1] * rho / (d - 1), advance)
+            # the two-way measurements share what is left; the last takes exactly the rest
+            for i, e in enumerate(tree):
+                self._measure(codes, e, ledger.rho_remaining / (len(tree) - i))
                 advance(description=f"MST two-way marginals ({self._budget_text()})")
             self.tree_ = [tuple(e) for e in tree]
         model = self._estimate(model, self.pgm_iters)
@@ -186,11 +188,10 @@ class MSTSynthesizer(GraphicalSynthesizer):
         self.progress.note(f"MST: tree {self.tree_}, {self._budget_text()}")
 
     def _select_tree(
-        self, codes: np.ndarray, domain: Domain, model: Any, rho_select: float, advance: Any
+        self, codes: np.ndarray, domain: Domain, model: Any, rho_edge: float, advance: Any
     ) -> list[tuple[str, ...]]:
-        """Kruskal's algorithm with each edge picked by the exponential mechanism."""
+        """Kruskal's algorithm with each edge picked by the exponential mechanism (share ``rho_edge``)."""
         d = len(domain)
-        epsilon = math.sqrt(8.0 * rho_select / (d - 1))
         pairs = list(itertools.combinations(domain.attrs, 2))
         errors = dict(zip(pairs, l1_errors(TrueAnswers(codes, domain), model, pairs), strict=True))
         ds = _DisjointSet(domain.attrs)
@@ -200,7 +201,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
             idx = select(
                 np.array([errors[e] for e in cands]),
                 sensitivity=1.0,
-                epsilon=epsilon,
+                rho=rho_edge,
                 ledger=self.ledger_,
                 noise=self.noise_,
                 what=f"MST edge {i + 1}: select 1 of {len(cands)} pairs",

@@ -7,8 +7,9 @@ rounds spends ``rho / T``:
 
 1. pick the workload marginal the model answers worst, by the exponential mechanism on its L1
    error (sensitivity 1) minus the L1 norm of the noise its measurement would carry (a public
-   constant per marginal), at ``epsilon = sqrt(8 (1 - a) rho / T)``;
-2. measure it with Gaussian noise of scale ``sigma = 1 / sqrt(2 a rho / T)``;
+   constant per marginal), at the rho share ``(1 - a) rho / T``;
+2. measure it at the rho share ``a rho / T`` (``sigma = gaussian_scale(a rho / T)``, about
+   ``1 / sqrt(2 a rho / T)``);
 3. refit the model, warm-started from the previous round's.
 
 ``a = 0.9`` (90% of each round to measurement) is fixed, not a tuning knob. Candidates whose
@@ -18,7 +19,6 @@ done) are skipped. The last round's measurement takes exactly what is left of th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,7 +26,8 @@ import numpy as np
 
 from privsynth.domain import Domain
 from privsynth.errors import InputError
-from privsynth.privacy.mechanisms import gaussian_sigma, select
+from privsynth.privacy.budget import Budget
+from privsynth.privacy.mechanisms import gaussian_scale, select
 from privsynth.synthesizers.graphical import GraphicalSynthesizer
 from privsynth.synthesizers.workload import (
     SizeFilter,
@@ -55,7 +56,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
 
     def __init__(
         self,
-        epsilon: float = 1.0,
+        epsilon: float | Budget = 1.0,
         delta: float = 1e-9,
         *,
         workload: str | Sequence[Any] | Mapping[Any, float] = "all-2way",
@@ -66,6 +67,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
         pgm_iters: int = 1000,
         sample_method: str = "rounding",
         seed: int | None = None,
+        noise_seed: int | None = None,
         quiet: bool = True,
         progress: Any = None,
     ) -> None:
@@ -75,6 +77,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
             pgm_iters=pgm_iters,
             sample_method=sample_method,
             seed=seed,
+            noise_seed=noise_seed,
             quiet=quiet,
             progress=progress,
         )
@@ -107,8 +110,10 @@ class MWEMSynthesizer(GraphicalSynthesizer):
         ledger = self.ledger_
         rho = ledger.rho_budget
         rounds = self.rounds if self.rounds is not None else default_rounds(len(domain))
-        sigma = gaussian_sigma(MEASURE_SHARE * rho / rounds)
-        epsilon = math.sqrt(8.0 * (1.0 - MEASURE_SHARE) * rho / rounds)
+        # rho shares per round: measure and select; the last measurement takes exactly the rest
+        rho_measure = MEASURE_SHARE * rho / rounds
+        rho_select = (1.0 - MEASURE_SHARE) * rho / rounds
+        sigma = gaussian_scale(rho_measure)
         cap = self.max_model_size_mb
         size_filter = SizeFilter(domain)
         if not size_filter([], cliques, cap):
@@ -138,14 +143,15 @@ class MWEMSynthesizer(GraphicalSynthesizer):
                 idx = select(
                     scores,
                     sensitivity=1.0,
-                    epsilon=epsilon,
+                    rho=rho_select,
                     ledger=ledger,
                     noise=self.noise_,
                     what=f"MWEM round {t}: select 1 of {len(cands)} marginals",
                 )
                 cl = cands[idx]
-                sigma_t = gaussian_sigma(ledger.rho_remaining) if last else sigma
-                self._measure(codes, cl, sigma_t)
+                rho_t = ledger.rho_remaining if last else rho_measure
+                self._measure(codes, cl, rho_t)
+                sigma_t = gaussian_scale(rho_t)
                 model = self._estimate(model, self.pgm_iters if last else self.round_iters)
                 self.history_.append(
                     {"round": t, "clique": cl, "sigma": sigma_t, "candidates": len(cands)}

@@ -1,0 +1,119 @@
+"""What ``certify`` writes: OpenDP noise, no seed anywhere unless given, no input hash and no exact
+row count in any file marked publishable (the issue's acceptance run, on the bundled Adult)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from privsynth.cli import commands  # noqa: F401  (registers the commands)
+from privsynth.cli.app import app
+from privsynth.io import EXAMPLE_SCHEMA, EXAMPLE_TABLE, example_path, sha256_file
+
+runner = CliRunner()
+RANDOM_SEED = 1618033988  # what the patched secrets.randbits returns: must appear nowhere
+PUBLISHABLE = ("synthetic.csv", "synthetic.csv.manifest.json", "datasheet.md")
+REPORTS = ("report.json", "report.html", "report.md", "report.junit.xml", "report.txt")
+
+
+def _no_seeded_noise(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a certify run drew seeded numpy noise")
+
+
+def _certify(monkeypatch, out: Path, *extra: str, data: Path | None = None) -> object:
+    monkeypatch.setattr("privsynth.cli.certify._secrets.randbits", lambda k: RANDOM_SEED)
+    monkeypatch.setattr("privsynth.privacy.noise.sample_discrete_gaussian", _no_seeded_noise)
+    source = ["--example"] if data is None else [str(data), "-s", str(example_path(EXAMPLE_SCHEMA))]
+    args = ["certify", *source, "--epsilon", "1", "-m", "independent", "--out", str(out)]
+    return runner.invoke(app, [*args, "-q", *extra])
+
+
+@pytest.fixture(scope="module")
+def small(adult, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "adult-small.csv"
+    adult.sample(3000, random_state=5).to_csv(path, index=False)
+    return path
+
+
+def _has_number(text: str, n: int) -> bool:
+    return re.search(rf"(?<![\d.]){n}(?:\.0)?(?![\d.])", text) is not None
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory) -> Path:
+    mp = pytest.MonkeyPatch()
+    out = tmp_path_factory.mktemp("cert") / "D"
+    result = _certify(mp, out, "--audience", "public")
+    mp.undo()
+    assert result.exit_code in (0, 1, 3) and (out / "report.json").is_file(), result.output
+    return out
+
+
+def test_public_run_files_carry_no_seed_hash_or_exact_count(public: Path) -> None:
+    record = json.loads((public / "synthetic.csv.run-record.private.json").read_text())
+    sha = sha256_file(example_path(EXAMPLE_TABLE))
+    assert record["input"]["sha256"] == sha and record["seeds"] == {
+        "seed": None,
+        "noise_seed": None,
+    }
+    split = record["certify"]
+    assert split["split_seed"] is None and record["input"]["rows"] == 32561
+    manifest = json.loads((public / "synthetic.csv.manifest.json").read_text())
+    assert manifest["privacy"]["noise"] == {"source": "OpenDP samplers", "release": True}
+    assert manifest["publishable"] is True and manifest["release_id"] == record["release_id"]
+    n_synthetic = manifest["output"]["rows"]
+    # exact counts of the private tables (a DP row count that happens to equal one is fine)
+    private_counts = {record["input"]["rows"], split["train_rows"], split["holdout_rows"]}
+    private_counts.discard(n_synthetic)
+    files = sorted(p for p in public.iterdir() if p.is_file())
+    assert {p.name for p in files} == {
+        *PUBLISHABLE,
+        *REPORTS,
+        "README.md",
+        "synthetic.csv.run-record.private.json",
+    }
+    for path in files:
+        text = path.read_text(errors="replace")
+        assert not _has_number(text, RANDOM_SEED), path.name
+        if path.name.endswith(".private.json"):
+            continue
+        assert sha not in text, path.name
+        if path.name == "synthetic.csv":  # its cells are values (fnlwgt spans every count)
+            continue
+        for n in private_counts:
+            assert not _has_number(text, n), (path.name, n)
+
+
+def test_readme_says_what_may_be_published(public: Path) -> None:
+    readme = (public / "README.md").read_text()
+    publishable, private = readme.split("## Private")
+    for name in (*PUBLISHABLE, *REPORTS):
+        assert f"`{name}`" in publishable
+    assert "`synthetic.csv.run-record.private.json`" in private
+    assert "WITHOUT differential privacy" in publishable  # the audit is disclosed as non-DP
+
+
+def test_internal_run_writes_no_seed_it_was_not_given(monkeypatch, tmp_path, small) -> None:
+    out = tmp_path / "D"
+    result = _certify(monkeypatch, out, data=small)
+    assert (out / "report.json").is_file(), result.output
+    for path in out.iterdir():
+        assert not _has_number(path.read_text(errors="replace"), RANDOM_SEED), path.name
+    report = json.loads((out / "report.json").read_text())
+    assert report["provenance"]["seed"] is None and "seed" not in report["provenance"]["settings"]
+    readme = (out / "README.md").read_text()
+    assert "report.json" in readme.split("## Private")[1]  # the internal report stays private
+
+
+def test_a_given_seed_goes_only_to_the_private_files(monkeypatch, tmp_path, small) -> None:
+    out = tmp_path / "D"
+    result = _certify(monkeypatch, out, "--seed", "987654321", "--audience", "public", data=small)
+    assert (out / "report.json").is_file(), result.output
+    record = json.loads((out / "synthetic.csv.run-record.private.json").read_text())
+    assert record["certify"]["split_seed"] == 987654321 and record["seeds"]["seed"] == 987654321
+    for name in (*PUBLISHABLE, *REPORTS, "README.md"):
+        assert not _has_number((out / name).read_text(errors="replace"), 987654321), name
