@@ -23,6 +23,18 @@ SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "report.schema.json").
 runner = CliRunner()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def reproducible_noise():
+    """certify always draws OpenDP noise (tests/test_release_files.py checks it); these tests are
+    about the gate's decisions on a fixed table, so they pin the noise with a seeded source."""
+    from privsynth.privacy.noise import NoiseSource
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr("privsynth.synthesizers.base.NoiseSource", lambda seed: NoiseSource(5))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="module")
 def small_adult(adult: pd.DataFrame, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "adult-small.csv"
