@@ -15,7 +15,6 @@ from privsynth.io import (
     EXAMPLE_SCHEMA,
     EXAMPLE_TABLE,
     _kind,
-    atomic_path,
     example_path,
     read_table,
     sha256_file,
@@ -125,9 +124,11 @@ def write_release(
         output_name=out.name,
         rows=len(table),
     )
-    from privsynth.io import write_table
+    from privsynth.io import write_table_file
+    from privsynth.outputs import atomic_group
 
-    with atomic_path(manifest_path(out)) as tmp_manifest:
+    # Both files go to temporaries and are renamed together, the manifest last.
+    with atomic_group([out, manifest_path(out)]) as (tmp_table, tmp_manifest):
+        write_table_file(table, tmp_table, like=out)
         tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        write_table(table, out)
     return manifest

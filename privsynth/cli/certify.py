@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from privsynth.cli.app import JobsOption, QuietOption, app, handle_errors
+from privsynth.cli.app import JobsOption, QuietOption, app, handle_errors, print_verdict
+from privsynth.cli.audit import check_columns
 from privsynth.errors import InputError
+from privsynth.limits import check_epsilon, check_rows
+from privsynth.outputs import atomic_dir, check_outputs
 from privsynth.pipeline import Inputs, load_inputs, synthesize, write_release
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
@@ -77,6 +80,9 @@ def certify(
     from reports.policy import load_policy
 
     validate_epsilon_delta(epsilon, delta)
+    check_epsilon(epsilon)
+    if rows is not None:
+        check_rows(rows)
     if not 0 < holdout_fraction < 1:
         raise InputError(f"--holdout-fraction must be in (0, 1), got {holdout_fraction}")
     if seed is not None and seed < 0:
@@ -85,11 +91,12 @@ def certify(
         raise InputError("--jobs must be a positive number of threads, or -1 for every CPU")
     if audience not in ("internal", "public"):
         raise InputError(f"--audience must be internal or public, got {audience!r}")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder")
+    policy_file = Path(policy) if Path(policy).is_file() else None
+    check_outputs(inputs=[data, schema, policy_file], folders=[out])
     pol = load_policy(policy)  # a bad policy fails before any budget is spent
     progress = Progress(quiet=quiet)
     inputs = load_inputs(data, schema, example=example)
+    check_columns([c.name for c in inputs.schema.synth_columns], target=target, policy=pol)
     run_seed = seed if seed is not None else _secrets.randbits(31)
     train_rows, holdout_rows = split_holdout(len(inputs.data), holdout_fraction, run_seed)
     train = inputs.data.iloc[train_rows].reset_index(drop=True)
@@ -106,54 +113,59 @@ def certify(
         seed=run_seed,
         progress=progress,
     )
-    out.mkdir(parents=True, exist_ok=True)
     synthetic_path = out / "synthetic.csv"
-    manifest = write_release(table, synth, inputs, synthetic_path)
-    cols = [c.name for c in inputs.schema.synth_columns]
-    types = {c.name: _AUDIT_TYPES.get(c.type, "categorical") for c in inputs.schema.synth_columns}
-    with progress.task("auditing", total=6) as advance:
-        try:
-            audit = run_audit(
-                train[cols],
-                holdout[cols],
-                table[cols],
-                column_types=types,
-                seed=run_seed,
-                progress=lambda step, done, total: advance(0, description=f"auditing: {step}"),
-                n_jobs=jobs,
-            )
-        except AuditInputError as exc:
-            raise InputError(str(exc)) from None
-        advance(6)
-    report = make_report(
-        audit,
-        pol,
-        train=train[cols],
-        holdout=holdout[cols],
-        synthetic=table[cols],
-        synthetic_path=synthetic_path,
-        manifest=manifest,
-        column_types={c.name: c.type for c in inputs.schema.synth_columns},
-        target=target or pol.target or cols[-1],
-        seed=seed,
-        audience=audience,
-        extra_inputs=[
-            {
-                "role": "data",
-                "file": inputs.path.name,
-                "sha256": manifest["input"]["sha256"],
-                "rows": len(inputs.data),
-            },
-            {"role": "schema", "file": None, "sha256": inputs.schema.hash(), "rows": None},
-        ],
-        command=None if audience == "public" else " ".join(["privsynth", *sys.argv[1:]]),
-    )
-    report.provenance.settings["holdout_fraction"] = holdout_fraction
-    report.provenance.settings["method"] = method
-    render_all(report, out, console=None if quiet else Console())
-    sheet = render_datasheet(report, schema=inputs.schema, method=method, rows=len(table))
-    write_text(out / "datasheet.md", sheet)
+    with atomic_dir(out) as staged:  # the folder appears whole, or not at all
+        staged_synthetic = staged / "synthetic.csv"
+        manifest = write_release(table, synth, inputs, staged_synthetic)
+        cols = [c.name for c in inputs.schema.synth_columns]
+        types = {
+            c.name: _AUDIT_TYPES.get(c.type, "categorical") for c in inputs.schema.synth_columns
+        }
+        with progress.task("auditing", total=6) as advance:
+            try:
+                audit = run_audit(
+                    train[cols],
+                    holdout[cols],
+                    table[cols],
+                    column_types=types,
+                    seed=run_seed,
+                    progress=lambda step, done, total: advance(0, description=f"auditing: {step}"),
+                    n_jobs=jobs,
+                )
+            except AuditInputError as exc:
+                raise InputError(str(exc)) from None
+            advance(6)
+        report = make_report(
+            audit,
+            pol,
+            train=train[cols],
+            holdout=holdout[cols],
+            synthetic=table[cols],
+            synthetic_path=staged_synthetic,
+            manifest=manifest,
+            column_types={c.name: c.type for c in inputs.schema.synth_columns},
+            target=target or pol.target or cols[-1],
+            seed=seed,
+            audience=audience,
+            extra_inputs=[
+                {
+                    "role": "data",
+                    "file": inputs.path.name,
+                    "sha256": manifest["input"]["sha256"],
+                    "rows": len(inputs.data),
+                },
+                {"role": "schema", "file": None, "sha256": inputs.schema.hash(), "rows": None},
+            ],
+            command=None if audience == "public" else " ".join(["privsynth", *sys.argv[1:]]),
+        )
+        report.provenance.settings["holdout_fraction"] = holdout_fraction
+        report.provenance.settings["method"] = method
+        render_all(report, staged, console=None if quiet else Console())
+        sheet = render_datasheet(report, schema=inputs.schema, method=method, rows=len(table))
+        write_text(staged / "datasheet.md", sheet)
     progress.note(
         f"wrote {synthetic_path.name}, {', '.join(FILES.values())} and datasheet.md to {out}"
     )
+    if quiet and report.exit_code != 0:
+        print_verdict(report.exit_code, out)
     raise typer.Exit(report.exit_code)

@@ -9,6 +9,8 @@ import typer
 from privsynth.cli.app import QuietOption, app, handle_errors
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING
+from privsynth.limits import check_epsilon, check_rows
+from privsynth.outputs import check_outputs
 from privsynth.pipeline import check_output, load_inputs, manifest_path, synthesize, write_release
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
@@ -43,11 +45,13 @@ def synth(
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
     validate_epsilon_delta(epsilon, delta)
-    if rows is not None and rows < 1:
-        raise InputError(f"--rows must be a positive integer, got {rows}")
+    check_epsilon(epsilon)
+    if rows is not None:
+        check_rows(rows)
     if seed is not None and seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
     check_output(out)
+    check_outputs(inputs=[data, schema], outputs=[out, manifest_path(out)])
     progress = Progress(quiet=quiet)
     markers = tuple(missing) if missing else DEFAULT_MISSING
     inputs = load_inputs(data, schema, example=example, missing=markers)
