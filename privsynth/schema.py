@@ -213,7 +213,7 @@ class ColumnSpec:
                 f"schema column {name!r}: expected an object, got {type(data).__name__}"
             )
         ctype = data.get("type")
-        if ctype not in _KEYS:
+        if not isinstance(ctype, str) or ctype not in _KEYS:
             raise SchemaError(
                 f"schema column {name!r}: unknown type {ctype!r} (use one of {COLUMN_TYPES})"
             )

@@ -25,6 +25,7 @@ from privsynth import __version__
 from privsynth.errors import PrivsynthError
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
 app = typer.Typer(
     name="privsynth",
@@ -161,4 +162,6 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except SystemExit as exc:
+        if exc.code == EXIT_TERMINATED:
+            fail("terminated (SIGTERM); no partial output was left", EXIT_TERMINATED)
         sys.exit(exc.code)
