@@ -154,8 +154,7 @@ def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarr
             if not spec.other:
                 raise SchemaError(
                     f"{where}: value {first!r} at data row {rows[0] + 1} is not among the schema's "
-                    f"categories ({int(unseen.sum())} rows); add it to the schema or set "
-                    '"other": true'
+                    f"categories ({int(unseen.sum())} rows); {spec.unseen_value_fix()}"
                 )
             found[unseen] = len(cats)
             notes.append(

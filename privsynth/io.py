@@ -8,17 +8,20 @@ that belong to the schema, which names the column and row of any value it cannot
 from __future__ import annotations
 
 import contextlib
+import csv
+import gzip
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from privsynth.errors import InputError
+from privsynth.outputs import atomic_group
 
 DEFAULT_MISSING: tuple[str, ...] = ("", "?", "NA", "N/A", "NaN", "nan", "null", "NULL")
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -39,36 +42,34 @@ def read_table(
     missing: Iterable[str] = DEFAULT_MISSING,
     trim: bool = True,
 ) -> pd.DataFrame:
-    """Read a CSV or Parquet table; cells equal to a ``missing`` marker (after trimming) become NA."""
+    """Read a CSV or Parquet table; cells equal to a ``missing`` marker (after trimming) become NA.
+
+    A CSV row with fewer or more fields than the header is an error naming the row; so are column
+    names that are equal after trimming, and ``inf``/``-inf`` in a numeric column.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a table file")
     kind = _kind(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    _check_readable(path)
     markers = set(missing)
     try:
-        if kind == "csv":
-            # header=None makes the parser count fields on every line against the first one, so a
-            # row with extra fields is an error rather than silently shifting into an index.
-            raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False)
-            if len(raw) == 0:
-                raise InputError(f"{path}: the file is empty")
-            df = raw.iloc[1:].reset_index(drop=True)
-            df.columns = raw.iloc[0].tolist()
-        else:
-            df = pd.read_parquet(path)
+        df = _read_csv_strict(path) if kind == "csv" else pd.read_parquet(path)
     except InputError:
         raise
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path}: the file is empty") from exc
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read table: {first}") from exc
     if df.shape[1] == 0:
         raise InputError(f"{path}: the table has no columns")
-    dupes = df.columns[df.columns.duplicated()].tolist()
+    names = [str(c).strip() if trim else str(c) for c in df.columns]
+    dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputError(f"{path}: duplicate column names {dupes}")
-    df.columns = [str(c).strip() if trim else str(c) for c in df.columns]
+        raise InputError(
+            f"{path}: duplicate column names {dupes}"
+            + (" (after trimming spaces)" if len(set(map(str, df.columns))) == len(names) else "")
+        )
+    df.columns = names
     for col in df.columns:
         s = df[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
@@ -77,11 +78,89 @@ def read_table(
             if trim:
                 text = text.str.strip()
             text = text.where(~text.isin(markers), None)
-            df[col] = _maybe_numeric(text)
+            df[col] = _maybe_numeric(text, f"{path}: column {col!r}")
+        elif pd.api.types.is_float_dtype(s):
+            _check_finite(s, f"{path}: column {col!r}")
     return df
 
 
-def _maybe_numeric(text: pd.Series) -> pd.Series:
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a table file")
+    if not path.is_file():
+        raise InputError(f"{path}: is not a regular file (a pipe or device); give a table file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied (the file is not readable)")
+
+
+def _header(path: Path) -> list[str]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
+        try:
+            return next(csv.reader(fh))
+        except StopIteration:
+            raise InputError(f"{path}: the file is empty") from None
+
+
+def _read_csv_strict(path: Path) -> pd.DataFrame:
+    """Every cell as text; a row whose field count differs from the header's is an error."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = _header(path)
+    names = [f"c{i}" for i in range(len(header))]
+    ragged: list[tuple[int | None, int]] = []
+
+    def on_bad_row(row: Any) -> str:
+        ragged.append((row.number, row.actual_columns))
+        return "error"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, use_threads=False, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_bad_row),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except Exception:
+        if ragged:
+            number, got = ragged[0]
+            at = f"data row {number - 1}" if number else "a row"
+            raise InputError(
+                f"{path}: {at} has {got} fields but the header has {len(header)}; "
+                "fix the row (quote fields that contain commas)"
+            ) from None
+        raise
+    df = table.to_pandas()
+    df.columns = header
+    return df
+
+
+def _check_finite(nums: pd.Series, where: str) -> None:
+    values = nums.to_numpy(dtype=float, na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0]) + 1
+        raise InputError(
+            f"{where}: value {values[row - 1]!s} at data row {row} is not a finite number "
+            f"({int(infinite.sum())} rows); remove it or give it as a missing value"
+        )
+
+
+# Integers stay integers only where float64 holds them exactly (|x| <= 2**53); larger whole numbers,
+# and anything beyond the int64 range, become floats rather than wrapping around.
+_EXACT_INT = 2.0**53
+
+
+def _maybe_numeric(text: pd.Series, where: str = "column") -> pd.Series:
     """Numbers if every present cell parses as one (integers stay integers), else the text."""
     present = text.notna()
     if not present.any():
@@ -89,33 +168,27 @@ def _maybe_numeric(text: pd.Series) -> pd.Series:
     nums = pd.to_numeric(text, errors="coerce")
     if nums[present].isna().any():
         return text.astype(object)
+    if nums.dtype.kind == "i" and int(nums.abs().max()) <= _EXACT_INT:
+        return nums.astype(np.int64)  # every cell present and exact in int64
     finite = nums[present].to_numpy(dtype=float)
-    if np.all(np.isfinite(finite)) and np.all(finite == np.round(finite)) and not present.all():
-        return nums.astype("Int64")
-    if np.all(np.isfinite(finite)) and np.all(finite == np.round(finite)):
-        return nums.astype(np.int64)
+    _check_finite(nums.astype(float), where)
+    whole = np.all(finite == np.round(finite)) and np.all(np.abs(finite) <= _EXACT_INT)
+    if whole and not present.all():
+        return nums.astype(float).round().astype("Int64")
+    if whole:
+        return nums.astype(float).astype(np.int64)
     return nums.astype(float)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{path}: output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"{path}: output folder {parent} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-        raise
+    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds.
+
+    The file gets the user's usual permissions (umask), and SIGTERM cleans up like SIGINT
+    (see ``privsynth.outputs``).
+    """
+    with atomic_group([path]) as (tmp,):
+        yield tmp
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -126,14 +199,24 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a CSV or Parquet table atomically (no partial file is ever left at ``path``)."""
-    path = Path(path)
-    kind = _kind(path)
+    _kind(Path(path))
     with atomic_path(path) as tmp:
-        if kind == "csv":
-            gz = path.name.lower().endswith(".gz")
-            df.to_csv(tmp, index=False, compression="gzip" if gz else None)
-        else:
-            df.to_parquet(tmp, index=False)
+        write_table_file(df, tmp, like=path)
+
+
+def write_table_file(
+    df: pd.DataFrame, path: str | os.PathLike[str], *, like: str | os.PathLike[str] | None = None
+) -> None:
+    """Write a table to ``path`` in the format ``like``'s name gives (default: ``path``'s).
+
+    Not atomic by itself: for a temporary from ``privsynth.outputs.atomic_group``.
+    """
+    kind_of = Path(like if like is not None else path)
+    if _kind(kind_of) == "csv":
+        gz = kind_of.name.lower().endswith(".gz")
+        df.to_csv(path, index=False, compression="gzip" if gz else None)
+    else:
+        df.to_parquet(path, index=False)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

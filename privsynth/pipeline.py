@@ -16,7 +16,6 @@ from privsynth.io import (
     EXAMPLE_SCHEMA,
     EXAMPLE_TABLE,
     _kind,
-    atomic_path,
     example_path,
     read_table,
     sha256_file,
@@ -138,9 +137,15 @@ def release_records(
     *,
     rows_requested: bool,
     record_extra: dict[str, Any] | None = None,
+    final: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The public manifest and the private run record of a release written to ``out``."""
+    """The public manifest and the private run record of a release written to ``out``.
+
+    ``final`` is where ``out`` will end up when it is written inside a staged folder (certify):
+    the run record names the final paths, not the temporary ones.
+    """
     release_id = new_release_id()
+    shown = final if final is not None else out
     manifest = build_manifest(
         synth,
         schema=inputs.schema,
@@ -156,9 +161,9 @@ def release_records(
         input_sha256=sha256_file(inputs.path),
         input_rows=len(inputs.data),
         outputs={
-            "table": str(out),
-            "manifest (public)": str(manifest_path(out)),
-            "run record (private)": str(run_record_path(out)),
+            "table": str(shown),
+            "manifest (public)": str(manifest_path(shown)),
+            "run record (private)": str(run_record_path(shown)),
         },
         extra=record_extra,
     )
@@ -173,18 +178,25 @@ def write_release(
     *,
     rows_requested: bool = False,
     record_extra: dict[str, Any] | None = None,
+    final: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Write the table, its public manifest and its private run record; all appear or none does."""
     manifest, record = release_records(
-        table, synth, inputs, out, rows_requested=rows_requested, record_extra=record_extra
+        table,
+        synth,
+        inputs,
+        out,
+        rows_requested=rows_requested,
+        record_extra=record_extra,
+        final=final,
     )
-    from privsynth.io import write_table
+    from privsynth.io import write_table_file
+    from privsynth.outputs import atomic_group
 
-    with (
-        atomic_path(manifest_path(out)) as tmp_manifest,
-        atomic_path(run_record_path(out)) as tmp_record,
-    ):
-        tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    # All three go to temporaries and are renamed together, the public manifest last.
+    targets = [out, run_record_path(out), manifest_path(out)]
+    with atomic_group(targets) as (tmp_table, tmp_record, tmp_manifest):
+        write_table_file(table, tmp_table, like=out)
         tmp_record.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        write_table(table, out)
+        tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest, record

@@ -18,7 +18,8 @@ from typing import Any, Literal
 import numpy as np
 
 from privsynth.domain import Domain
-from privsynth.errors import SchemaError
+from privsynth.errors import InputError, SchemaError
+from privsynth.limits import MAX_BINS, MAX_COLUMN_CODES, check_bins, check_column_codes
 
 SCHEMA_FORMAT = "privsynth-schema/1"
 ColumnType = Literal["categorical", "integer", "float", "datetime", "exclude"]
@@ -31,6 +32,8 @@ _KEYS: dict[str, set[str]] = {
     "exclude": {"type", "note"},
 }
 DEFAULT_BINS = 32
+# Largest integer bound: float64 (the encoding's arithmetic) holds every integer up to 2**53.
+MAX_EXACT_INTEGER = 2**53
 
 
 @dataclass
@@ -42,40 +45,82 @@ class ColumnSpec:
     nullable: bool = False
     categories: list[Any] | None = None
     other: bool = False  # categorical: unseen values go to an extra "other" code instead of failing
-    other_label: str = "other"
+    other_label: str | None = None  # default "other" ("other (not listed)" if that is a category)
     lower: float | str | None = None
     upper: float | str | None = None
     bins: int | list[float] | None = None
     format: str | None = None  # datetime: strftime/strptime format
     note: str = ""
+    from_pgm: bool = field(default=False, repr=False, compare=False)  # Private-PGM domain file
 
     def __post_init__(self) -> None:
         where = f"schema column {self.name!r}"
         if self.type not in COLUMN_TYPES:
             raise SchemaError(f"{where}: unknown type {self.type!r} (use one of {COLUMN_TYPES})")
+        _check_field_types(self, where)
         if self.type == "categorical":
-            if not self.categories:
-                raise SchemaError(
-                    f"{where}: a categorical column needs a non-empty 'categories' list"
-                )
-            if len({_key(c) for c in self.categories}) != len(self.categories):
-                raise SchemaError(f"{where}: duplicate categories")
+            self._check_categories(where)
         elif self.type in ("integer", "float", "datetime"):
-            if self.lower is None or self.upper is None:
-                raise SchemaError(f"{where}: needs public 'lower' and 'upper' bounds")
-            if self.type == "datetime" and not self.format:
-                raise SchemaError(f"{where}: a datetime column needs a 'format' (e.g. '%Y-%m-%d')")
-            lo, hi = self.numeric_bounds()
-            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-                raise SchemaError(f"{where}: bounds must be finite with lower <= upper")
-            if self.bins is None:
-                self.bins = DEFAULT_BINS
-            if isinstance(self.bins, list):
-                edges = np.asarray(self.bins, dtype=float)
-                if edges.size < 2 or np.any(np.diff(edges) <= 0) or not np.all(np.isfinite(edges)):
-                    raise SchemaError(f"{where}: 'bins' edges must be finite and increasing")
-            elif not isinstance(self.bins, int) or isinstance(self.bins, bool) or self.bins < 1:
-                raise SchemaError(f"{where}: 'bins' must be a positive integer or a list of edges")
+            self._check_numeric(where)
+        check_column_codes(self.n_codes(), where=where)
+
+    def _check_categories(self, where: str) -> None:
+        if not self.categories:
+            raise SchemaError(f"{where}: a categorical column needs a non-empty 'categories' list")
+        if len(self.categories) > MAX_COLUMN_CODES:
+            check_column_codes(len(self.categories), where=where)
+        bad = [c for c in self.categories if not _is_category_value(c)]
+        if bad:
+            raise SchemaError(
+                f"{where}: category {bad[0]!r} is not a string or a finite number "
+                '(missing values are allowed with "nullable": true, not as a category)'
+            )
+        keys = {_key(c) for c in self.categories}
+        if len(keys) != len(self.categories):
+            raise SchemaError(f"{where}: duplicate categories")
+        if self.other_label is None:
+            self.other_label = "other" if "other" not in keys else "other (not listed)"
+        elif self.other and _key(self.other_label) in keys:
+            raise SchemaError(
+                f"{where}: other_label {self.other_label!r} is also a category, so the two could "
+                "not be told apart in the output; choose another other_label"
+            )
+
+    def _check_numeric(self, where: str) -> None:
+        if self.lower is None or self.upper is None:
+            raise SchemaError(f"{where}: needs public 'lower' and 'upper' bounds")
+        if self.type == "datetime" and not self.format:
+            raise SchemaError(f"{where}: a datetime column needs a 'format' (e.g. '%Y-%m-%d')")
+        lo, hi = self.numeric_bounds()
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+            raise SchemaError(f"{where}: bounds must be finite with lower <= upper")
+        if not math.isfinite(hi - lo):
+            raise SchemaError(f"{where}: the range upper - lower overflows; use smaller bounds")
+        if self.type == "integer" and max(abs(lo), abs(hi)) > MAX_EXACT_INTEGER:
+            raise SchemaError(
+                f"{where}: integer bounds beyond +-2**53 cannot be held exactly; "
+                'use "type": "float" for this column'
+            )
+        if self.type == "integer" and math.ceil(lo) > math.floor(hi):
+            raise SchemaError(f"{where}: no integer lies between lower {lo:g} and upper {hi:g}")
+        if self.bins is None:
+            self.bins = DEFAULT_BINS
+        if isinstance(self.bins, list):
+            edges = np.asarray(self.bins, dtype=float)
+            if edges.size < 2 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+                raise SchemaError(f"{where}: 'bins' edges must be finite and increasing")
+            if edges[0] != lo or edges[-1] != hi:
+                raise SchemaError(
+                    f"{where}: 'bins' edges must start at lower ({self.lower}) and end at upper "
+                    f"({self.upper}), got {_num(edges[0])} .. {_num(edges[-1])}; values outside "
+                    "the edges would fall in no bin"
+                )
+            if edges.size - 1 > MAX_BINS:
+                check_bins(edges.size - 1, what=f"{where}: 'bins'")
+        elif not isinstance(self.bins, int) or isinstance(self.bins, bool) or self.bins < 1:
+            raise SchemaError(f"{where}: 'bins' must be a positive integer or a list of edges")
+        else:
+            check_bins(self.bins, what=f"{where}: 'bins'")
 
     # -- numeric domain -------------------------------------------------------------------------
     def numeric_bounds(self) -> tuple[float, float]:
@@ -128,6 +173,15 @@ class ColumnSpec:
     def n_codes(self) -> int:
         return self.n_values() + int(self.nullable)
 
+    def unseen_value_fix(self) -> str:
+        """How a user admits a value outside this column's categories (for error messages)."""
+        if self.from_pgm:
+            return (
+                "a Private-PGM domain file has codes 0..k-1 only: recode the value, raise k, "
+                'or write a privsynth schema with "other": true'
+            )
+        return 'add it to the schema or set "other": true'
+
     # -- serialisation --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
@@ -159,7 +213,7 @@ class ColumnSpec:
                 f"schema column {name!r}: expected an object, got {type(data).__name__}"
             )
         ctype = data.get("type")
-        if ctype not in _KEYS:
+        if not isinstance(ctype, str) or ctype not in _KEYS:
             raise SchemaError(
                 f"schema column {name!r}: unknown type {ctype!r} (use one of {COLUMN_TYPES})"
             )
@@ -169,6 +223,53 @@ class ColumnSpec:
                 f"schema column {name!r}: unknown keys {sorted(unknown)} for type {ctype}"
             )
         return cls(name=name, **data)
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "nullable": (bool,),
+    "other": (bool,),
+    "other_label": (str, type(None)),
+    "note": (str,),
+    "format": (str, type(None)),
+}
+
+
+def _check_field_types(spec: ColumnSpec, where: str) -> None:
+    """Strict JSON types: a boolean is true/false (not "no" or 0), categories a list, etc."""
+    for name, types in _FIELD_TYPES.items():
+        value = getattr(spec, name)
+        if not isinstance(value, types):
+            want = " or ".join("null" if t is type(None) else _JSON_NAMES[t] for t in types)
+            raise SchemaError(f"{where}: {name!r} must be {want}, got {value!r}")
+    if spec.categories is not None and not isinstance(spec.categories, list):
+        raise SchemaError(
+            f'{where}: \'categories\' must be a list such as ["a", "b"], got {spec.categories!r}'
+        )
+    bound_types = (str,) if spec.type == "datetime" else (int, float)
+    for name in ("lower", "upper"):
+        value = getattr(spec, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, bound_types)):
+            want = "a date string" if spec.type == "datetime" else "a number"
+            raise SchemaError(f"{where}: {name!r} must be {want}, got {value!r}")
+    if isinstance(spec.bins, list) and any(
+        isinstance(e, bool) or not isinstance(e, int | float) for e in spec.bins
+    ):
+        raise SchemaError(f"{where}: 'bins' edges must be numbers, got {spec.bins!r}")
+
+
+_JSON_NAMES = {bool: "true or false", str: "a string", int: "an integer", float: "a number"}
+
+
+def _is_category_value(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, str | int):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _key(value: Any) -> str:
@@ -266,6 +367,10 @@ class Schema:
         cols = data["columns"]
         if not isinstance(cols, dict) or not cols:
             raise SchemaError("schema: 'columns' must be a non-empty object")
+        if not isinstance(data.get("provenance") or {}, dict):
+            raise SchemaError("schema: 'provenance' must be an object")
+        if not isinstance(data.get("warning", ""), str):
+            raise SchemaError("schema: 'warning' must be a string")
         return cls(
             columns=[ColumnSpec.from_dict(str(n), spec) for n, spec in cols.items()],
             provenance=dict(data.get("provenance") or {}),
@@ -278,8 +383,11 @@ class Schema:
         bad = [n for n, k in sizes.items() if k < 1]
         if bad:
             raise SchemaError(f"domain file: columns {bad} need at least one code")
+        for n, k in sizes.items():
+            check_column_codes(int(k), where=f"domain file: column {n!r}")
         cols = [
-            ColumnSpec(n, "categorical", categories=list(range(int(k)))) for n, k in sizes.items()
+            ColumnSpec(n, "categorical", categories=list(range(int(k))), from_pgm=True)
+            for n, k in sizes.items()
         ]
         return cls(cols, provenance={"source": "Private-PGM domain file"})
 
@@ -287,13 +395,23 @@ class Schema:
 def load_schema(path: str | os.PathLike[str]) -> Schema:
     """Read a privsynth schema JSON or a Private-PGM domain JSON."""
     path = Path(path)
+    if path.is_dir():
+        raise SchemaError(f"{path}: is a folder, not a schema file")
     if not path.is_file():
         raise SchemaError(f"{path}: no such schema file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SchemaError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the schema as UTF-8 JSON"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except RecursionError as exc:
+        raise SchemaError(f"{path}: JSON nested too deeply to be a schema") from exc
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
         return Schema.from_dict(data)
-    except SchemaError as exc:
+    except InputError as exc:
         raise SchemaError(f"{path}: {exc}") from exc

@@ -52,7 +52,9 @@ def infer_column(name: str, values: pd.Series, bins: int = DEFAULT_BINS) -> Colu
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         x = present.to_numpy(dtype=float)
         lo, hi = float(np.min(x)), float(np.max(x))
-        if np.all(x == np.round(x)):
+        # Only an integer dtype is an integer column: the reader keeps whole numbers beyond
+        # 2**53 (or int64) as floats, and so must the schema, or they would wrap.
+        if pd.api.types.is_integer_dtype(values):
             if looks_like_identifier(present) and present.nunique() == len(present):
                 return ColumnSpec(
                     name, "exclude", note="every value unique: looks like an identifier"

@@ -203,3 +203,23 @@ def _keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise InputError(f"{where}: unknown key(s) {unknown} (allowed: {sorted(allowed)})")
+
+
+def check_policy_columns(policy: Policy, columns: list[str]) -> None:
+    """Per-column checks (``attribute.<col>.risk``) and ``[utility] target`` name real columns.
+
+    Called once the data is read, before any attack runs, so a typo is exit 2 up front rather
+    than an INCONCLUSIVE check after the whole audit.
+    """
+    for c in policy.checks:
+        m = _ATTRIBUTE.match(c.metric)
+        if m and m.group("col") not in columns:
+            raise InputError(
+                f"policy {policy.source} check {c.id!r}: metric {c.metric!r} names column "
+                f"{m.group('col')!r}, which is not in the data (columns: {', '.join(columns)})"
+            )
+    if policy.target is not None and policy.target not in columns:
+        raise InputError(
+            f"policy {policy.source}: [utility] target {policy.target!r} is not a column "
+            f"(columns: {', '.join(columns)})"
+        )

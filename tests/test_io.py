@@ -56,5 +56,5 @@ def test_clear_errors(tmp_path: Path) -> None:
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "nope" / "x.csv")
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2,3,4\n")
-    with pytest.raises(InputError, match="cannot read table"):
+    with pytest.raises(InputError, match="data row 1 has 4 fields but the header has 2"):
         read_table(bad)

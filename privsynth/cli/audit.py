@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from privsynth.cli.app import (
@@ -23,8 +24,10 @@ from privsynth.cli.app import (
     app,
     err_console,
     handle_errors,
+    print_verdict,
 )
 from privsynth.errors import InputError
+from privsynth.outputs import atomic_dir, check_outputs
 from privsynth.progress import Progress
 
 _SCHEMA_TYPES = {
@@ -67,6 +70,26 @@ def schema_column_types(path: Path, columns: list[str]) -> dict[str, str]:
             f"data-only columns {missing})"
         )
     return out
+
+
+def check_columns(
+    columns: list[str],
+    *,
+    target: str | None = None,
+    secret: list[str] | None = None,
+    qi: list[str] | None = None,
+    policy: Any = None,
+) -> None:
+    """Every column an option or the policy names exists in the data (exit 2 before any work)."""
+    named = [("--target", target)] + [("--secret", c) for c in secret or []]
+    named += [("--qi", c) for c in qi or []]
+    for option, col in named:
+        if col is not None and col not in columns:
+            raise InputError(f"{option} {col!r}: no such column (columns: {', '.join(columns)})")
+    if policy is not None:
+        from reports.policy import check_policy_columns
+
+        check_policy_columns(policy, columns)
 
 
 def _fmt(x: float) -> str:
@@ -129,7 +152,7 @@ def audit(
     interval. With --policy, also give a verdict, write the report and exit 0 PASS / 1 FAIL /
     3 INCONCLUSIVE."""
     from attacks import AuditInputError, run_audit
-    from privsynth.io import read_table
+    from privsynth.io import read_table, write_text
 
     if seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
@@ -139,6 +162,13 @@ def audit(
         raise InputError("--report needs --policy (standard, strict, or a policy TOML file)")
     if audience not in ("internal", "public"):
         raise InputError(f"--audience must be internal or public, got {audience!r}")
+    report_dir = (report or Path("privsynth-report")) if policy is not None else None
+    policy_file = Path(policy) if policy is not None and Path(policy).is_file() else None
+    check_outputs(
+        inputs=[train, holdout, synthetic, schema, policy_file],
+        outputs=[json_out],
+        folders=[report_dir],
+    )
     gate_policy = None
     if policy is not None:
         from reports.policy import load_policy
@@ -149,9 +179,9 @@ def audit(
         name: read_table(p)
         for name, p in (("train", train), ("holdout", holdout), ("synthetic", synthetic))
     }
-    types = (
-        schema_column_types(schema, [str(c) for c in frames["train"].columns]) if schema else None
-    )
+    columns = [str(c) for c in frames["train"].columns]
+    types = schema_column_types(schema, columns) if schema else None
+    check_columns(columns, target=target, secret=secret, qi=qi, policy=gate_policy)
     with progress.task("auditing", total=6) as advance:
         last = [0]
 
@@ -177,35 +207,40 @@ def audit(
     if json_out == "-":
         sys.stdout.write(text + "\n")
     elif json_out:
-        from privsynth.io import write_text
-
         write_text(json_out, text + "\n")
     if not quiet and gate_policy is None:
         Console(stderr=True).print(result_table(result))
     failed = [a for a in result.attacks if a.status != "ok"]
     for a in failed:
         err_console.print(
-            f"[bold red]error:[/bold red] attack {a.attack} could not run: {a.message}"
+            f"[bold red]error:[/bold red] attack {escape(str(a.attack))} could not run: "
+            f"{escape(str(a.message))}",
+            highlight=False,
+            soft_wrap=True,
         )
     if gate_policy is not None:
         from reports.gate import gate_audit
 
-        code = gate_audit(
-            result,
-            gate_policy,
-            report or Path("privsynth-report"),
-            train=frames["train"],
-            holdout=frames["holdout"],
-            synthetic=frames["synthetic"],
-            train_path=train,
-            holdout_path=holdout,
-            synthetic_path=synthetic,
-            column_types=types,
-            target=target,
-            seed=seed,
-            audience=audience,
-            console=None if quiet else Console(stderr=True),
-        )
+        assert report_dir is not None
+        with atomic_dir(report_dir) as tmp_report:
+            code = gate_audit(
+                result,
+                gate_policy,
+                tmp_report,
+                train=frames["train"],
+                holdout=frames["holdout"],
+                synthetic=frames["synthetic"],
+                train_path=train,
+                holdout_path=holdout,
+                synthetic_path=synthetic,
+                column_types=types,
+                target=target,
+                seed=seed,
+                audience=audience,
+                console=None if quiet else Console(stderr=True),
+            )
+        if quiet and code != 0:
+            print_verdict(code, report_dir)
         raise typer.Exit(code)
     if failed:
         raise typer.Exit(EXIT_INCOMPLETE)

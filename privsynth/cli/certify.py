@@ -20,8 +20,11 @@ from typing import Any
 import numpy as np
 import typer
 
-from privsynth.cli.app import JobsOption, QuietOption, app, handle_errors
+from privsynth.cli.app import JobsOption, QuietOption, app, handle_errors, print_verdict
+from privsynth.cli.audit import check_columns
 from privsynth.errors import InputError
+from privsynth.limits import check_rows
+from privsynth.outputs import atomic_dir, check_outputs
 from privsynth.pipeline import Inputs, load_inputs, synthesize, write_release
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
@@ -86,6 +89,8 @@ def certify(
     from reports.policy import load_policy
 
     budget = validate_epsilon_delta(epsilon, delta)
+    if rows is not None:
+        check_rows(rows)
     if not 0 < holdout_fraction < 1:
         raise InputError(f"--holdout-fraction must be in (0, 1), got {holdout_fraction}")
     if seed is not None and seed < 0:
@@ -94,11 +99,12 @@ def certify(
         raise InputError("--jobs must be a positive number of threads, or -1 for every CPU")
     if audience not in ("internal", "public"):
         raise InputError(f"--audience must be internal or public, got {audience!r}")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder")
+    policy_file = Path(policy) if Path(policy).is_file() else None
+    check_outputs(inputs=[data, schema, policy_file], folders=[out])
     pol = load_policy(policy)  # a bad policy fails before any budget is spent
     progress = Progress(quiet=quiet)
     inputs = load_inputs(data, schema, example=example)
+    check_columns([c.name for c in inputs.schema.synth_columns], target=target, policy=pol)
     # post-processing randomness only: never reaches a mechanism, never written when not given
     run_seed = seed if seed is not None else _secrets.randbits(31)
     train_rows, holdout_rows = split_holdout(len(inputs.data), holdout_fraction, run_seed)
@@ -115,7 +121,6 @@ def certify(
         seed=seed,
         progress=progress,
     )
-    out.mkdir(parents=True, exist_ok=True)
     synthetic_path = out / "synthetic.csv"
     split = {
         "holdout_fraction": holdout_fraction,
@@ -123,39 +128,44 @@ def certify(
         "holdout_rows": len(holdout),
         "split_seed": seed,
     }
-    manifest, _ = write_release(
-        table,
-        synth,
-        inputs,
-        synthetic_path,
-        rows_requested=rows is not None,
-        record_extra={"certify": split},
-    )
-    report = _audit_report(
-        inputs,
-        train,
-        holdout,
-        table,
-        manifest,
-        pol,
-        synthetic_path,
-        seed=seed,
-        run_seed=run_seed,
-        target=target,
-        audience=audience,
-        jobs=jobs,
-        progress=progress,
-    )
-    report.provenance.settings["holdout_fraction"] = holdout_fraction
-    report.provenance.settings["method"] = method
-    render_all(report, out, console=None if quiet else Console())
-    sheet = render_datasheet(report, schema=inputs.schema, method=method)
-    write_text(out / "datasheet.md", sheet)
-    write_text(out / "README.md", release_index(synthetic_path, audience, manifest))
+    with atomic_dir(out) as staged:  # the folder appears whole, or not at all
+        staged_synthetic = staged / synthetic_path.name
+        manifest, _ = write_release(
+            table,
+            synth,
+            inputs,
+            staged_synthetic,
+            rows_requested=rows is not None,
+            record_extra={"certify": split},
+            final=synthetic_path,
+        )
+        report = _audit_report(
+            inputs,
+            train,
+            holdout,
+            table,
+            manifest,
+            pol,
+            staged_synthetic,
+            seed=seed,
+            run_seed=run_seed,
+            target=target,
+            audience=audience,
+            jobs=jobs,
+            progress=progress,
+        )
+        report.provenance.settings["holdout_fraction"] = holdout_fraction
+        report.provenance.settings["method"] = method
+        render_all(report, staged, console=None if quiet else Console())
+        sheet = render_datasheet(report, schema=inputs.schema, method=method)
+        write_text(staged / "datasheet.md", sheet)
+        write_text(staged / "README.md", release_index(synthetic_path, audience, manifest))
     progress.note(
         f"wrote {synthetic_path.name}, {', '.join(FILES.values())}, datasheet.md and README.md "
         f"to {out}; README.md says which files may be published"
     )
+    if quiet and report.exit_code != 0:
+        print_verdict(report.exit_code, out)
     raise typer.Exit(report.exit_code)
 
 

@@ -25,12 +25,25 @@ def show(
     from reports.model import Report
     from reports.render_terminal import render_terminal
 
+    if report.is_dir():
+        raise InputError(f"{report}: is a folder; give the report.json inside it")
     if not report.is_file():
         raise InputError(f"{report}: no such file")
     try:
-        loaded = Report.from_dict(json.loads(report.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{report}: not a privsynth report: {exc}") from exc
+        data = json.loads(report.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{report}: not UTF-8 text (byte {exc.start}); not a report.json") from exc
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{report}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or "verdict" not in data:
+        raise InputError(
+            f"{report}: not a privsynth report (expected a JSON object with a 'verdict', "
+            f"got {type(data).__name__})"
+        )
+    try:
+        loaded = Report.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{report}: not a privsynth report: {type(exc).__name__}: {exc}") from exc
     render_terminal(loaded, Console())
     if exit_code:
         raise typer.Exit(loaded.exit_code)

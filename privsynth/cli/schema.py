@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from privsynth.cli.app import QuietOption, err_console, handle_errors, schema_app
 from privsynth.encoding import encode
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING, read_table, write_text
+from privsynth.limits import check_bins, check_epsilon
+from privsynth.outputs import check_outputs
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
 from privsynth.schema import DEFAULT_BINS, load_schema
@@ -35,12 +38,13 @@ def infer(
     quiet: bool = QuietOption,
 ) -> None:
     """Draft a schema from DATA: read from the data (default, NOT private) or with --epsilon (DP)."""
-    if bins < 1:
-        raise InputError(f"--bins must be a positive integer, got {bins}")
+    check_bins(bins)
     if out.suffix.lower() != ".json":
         raise InputError(f"{out}: the schema is JSON; give a file name ending in .json")
     if epsilon is not None:
         validate_epsilon_delta(epsilon, delta)
+        check_epsilon(epsilon)
+    check_outputs(inputs=[data], outputs=[out])
     progress = Progress(quiet=quiet)
     table = read_table(data, missing=tuple(missing) if missing else DEFAULT_MISSING)
     if len(table) == 0:
@@ -48,7 +52,7 @@ def infer(
     if epsilon is None:
         schema = infer_schema(table, bins=bins)
         err_console.print(
-            f"[bold yellow]WARNING:[/bold yellow] {NOT_PRIVATE_WARNING}", highlight=False
+            f"[bold yellow]WARNING:[/bold yellow] {escape(NOT_PRIVATE_WARNING)}", highlight=False
         )
     else:
         from privsynth.schema_dp import infer_schema_dp
@@ -57,7 +61,7 @@ def infer(
             table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, progress=progress
         )
     write_text(out, schema.to_json())
-    progress.note(f"wrote {out} ({len(schema.columns)} columns)")
+    progress.note(escape(f"wrote {out} ({len(schema.columns)} columns)"))
 
 
 @schema_app.command("check")
@@ -73,7 +77,9 @@ def check(
     encoded = encode(table, loaded)
     progress = Progress(quiet=quiet)
     for note in encoded.notes:
-        progress.warn(note)
+        progress.warn(escape(note))
     if loaded.warning:
-        progress.warn(f"the schema carries a warning: {loaded.warning}")
-    progress.note(f"{data} fits {schema}: {encoded.n_rows} rows, {len(encoded.domain)} columns")
+        progress.warn(escape(f"the schema carries a warning: {loaded.warning}"))
+    progress.note(
+        escape(f"{data} fits {schema}: {encoded.n_rows} rows, {len(encoded.domain)} columns")
+    )

@@ -10,6 +10,8 @@ import typer
 from privsynth.cli.app import QuietOption, app, handle_errors
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING
+from privsynth.limits import check_rows
+from privsynth.outputs import check_outputs
 from privsynth.pipeline import (
     check_output,
     load_inputs,
@@ -57,12 +59,13 @@ def synth(
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
     budget = validate_epsilon_delta(epsilon, delta)
-    if rows is not None and rows < 1:
-        raise InputError(f"--rows must be a positive integer, got {rows}")
+    if rows is not None:
+        check_rows(rows)
     for name, value in (("--seed", seed), ("--noise-seed", noise_seed)):
         if value is not None and value < 0:
             raise InputError(f"{name} must be a non-negative integer, got {value}")
     check_output(out)
+    check_outputs(inputs=[data, schema], outputs=[out, manifest_path(out), run_record_path(out)])
     progress = Progress(quiet=quiet)
     markers = tuple(missing) if missing else DEFAULT_MISSING
     inputs = load_inputs(data, schema, example=example, missing=markers)

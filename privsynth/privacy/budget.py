@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass, field
 
 from privsynth.errors import InputError
+from privsynth.limits import check_epsilon
 from privsynth.privacy.accounting import epsilon_to_rho
 
 MAX_EPSILON = 100.0
@@ -48,6 +49,7 @@ class Budget:
         eps, delta, reserve = self.epsilon, self.delta, self.delta_reserve
         if not _is_number(eps) or not math.isfinite(eps) or eps <= 0:
             raise InputError(f"epsilon must be a number > 0 and finite, got {eps!r}")
+        check_epsilon(eps)  # the floor below which nothing meaningful is released (limits.py)
         if eps > MAX_EPSILON:
             raise InputError(
                 f"epsilon {eps} is too large to mean anything (the limit is {MAX_EPSILON:g}); "

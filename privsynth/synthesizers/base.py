@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from privsynth import limits
 from privsynth.domain import Domain
 from privsynth.encoding import decode, encode
 from privsynth.errors import InputError, NotFittedError
@@ -151,7 +152,10 @@ class Synthesizer(ABC):
 
     def _n_rows(self, n: int | None) -> int:
         if n is None:
-            return max(int(round(self.total_)), 1)
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            rows, warning = limits.clip_noisy_rows(self.total_)
+            if warning:
+                self.progress.warn(warning)
+            return rows
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
             raise InputError(f"the number of rows must be a positive integer, got {n!r}")
-        return int(n)
+        return limits.check_rows(n, what="the number of rows")
