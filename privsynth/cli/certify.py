@@ -15,9 +15,10 @@ import typer
 
 from privsynth.cli.app import JobsOption, QuietOption, app, handle_errors
 from privsynth.errors import InputError
-from privsynth.pipeline import Inputs, load_inputs, synthesize, write_release
+from privsynth.pipeline import Inputs, load_inputs, manifest_path, synthesize, write_release
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
+from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
 
 _AUDIT_TYPES = {"categorical": "categorical", "integer": "numeric", "float": "numeric"}
 
@@ -64,6 +65,15 @@ def certify(
     example: bool = typer.Option(
         False, "--example", help="Use the bundled Adult table and schema."
     ),
+    registry: str | None = typer.Option(
+        None, "--registry", help="Release registry (see docs/governance.md)."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Registry source whose lifetime budget this spends."
+    ),
+    parent: str | None = typer.Option(
+        None, "--parent", help="Release this one refreshes (lineage)."
+    ),
     jobs: int = JobsOption,
     quiet: bool = QuietOption,
 ) -> None:
@@ -89,7 +99,12 @@ def certify(
         raise InputError(f"{out}: exists and is not a folder")
     pol = load_policy(policy)  # a bad policy fails before any budget is spent
     progress = Progress(quiet=quiet)
-    inputs = load_inputs(data, schema, example=example)
+    reservation = cli_reserve(
+        registry, source, parent, kind="certify", epsilon=epsilon, delta=delta, method=method
+    )
+    # Nothing is measured while loading: a failure here gives the reservation back.
+    with release_on_error(reservation):
+        inputs = load_inputs(data, schema, example=example)
     run_seed = seed if seed is not None else _secrets.randbits(31)
     train_rows, holdout_rows = split_holdout(len(inputs.data), holdout_fraction, run_seed)
     train = inputs.data.iloc[train_rows].reset_index(drop=True)
@@ -153,6 +168,16 @@ def certify(
     render_all(report, out, console=None if quiet else Console())
     sheet = render_datasheet(report, schema=inputs.schema, method=method, rows=len(table))
     write_text(out / "datasheet.md", sheet)
+    cli_commit(
+        reservation,
+        manifest_path(synthetic_path),
+        report_path=out / "report.json",
+        verdict=report.verdict,
+        datasheet_path=out / "datasheet.md",
+        synthetic_path=synthetic_path,
+        input_path=inputs.path,
+        quiet=quiet,
+    )
     progress.note(
         f"wrote {synthetic_path.name}, {', '.join(FILES.values())} and datasheet.md to {out}"
     )

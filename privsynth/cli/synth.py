@@ -12,6 +12,7 @@ from privsynth.io import DEFAULT_MISSING
 from privsynth.pipeline import check_output, load_inputs, manifest_path, synthesize, write_release
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
+from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
 
 
 @app.command()
@@ -39,6 +40,15 @@ def synth(
         "--missing",
         help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
     ),
+    registry: str | None = typer.Option(
+        None, "--registry", help="Release registry (see docs/governance.md)."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Registry source whose lifetime budget this spends."
+    ),
+    parent: str | None = typer.Option(
+        None, "--parent", help="Release this one refreshes (lineage)."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
@@ -50,11 +60,19 @@ def synth(
     check_output(out)
     progress = Progress(quiet=quiet)
     markers = tuple(missing) if missing else DEFAULT_MISSING
-    inputs = load_inputs(data, schema, example=example, missing=markers)
+    reservation = cli_reserve(
+        registry, source, parent, kind="synth", epsilon=epsilon, delta=delta, method=method
+    )
+    # Nothing is measured while loading: a failure here gives the reservation back.
+    with release_on_error(reservation):
+        inputs = load_inputs(data, schema, example=example, missing=markers)
     table, synthesizer = synthesize(
         inputs, method=method, epsilon=epsilon, delta=delta, rows=rows, seed=seed, progress=progress
     )
     manifest = write_release(table, synthesizer, inputs, out)
+    cli_commit(
+        reservation, manifest_path(out), synthetic_path=out, input_path=inputs.path, quiet=quiet
+    )
     spent = manifest["privacy"]["total"]
     progress.note(
         f"wrote {out} ({len(table)} rows) and {manifest_path(out).name}; "
