@@ -188,3 +188,20 @@ def test_certify_records_verdict_datasheet_and_reaudit_flags_status(
             "suspended",
             "reaudited",
         ]
+
+
+def test_dp_schema_inference_spends_from_the_source(small: Path, tmp_path: Path) -> None:
+    reg = tmp_path / "reg.db"
+    assert _run("registry", "init", reg).exit_code == 0
+    _json("source", "add", "adult", "--budget", "epsilon=1,delta=1e-9", "-r", reg)
+    out = tmp_path / "schema.json"
+    args = ["schema", "infer", small, "-o", out, "-e", "0.5", "-q", "--registry", reg]
+    result = _run(*args, "--source", "adult")
+    assert result.exit_code == 0, result.output
+    (rel,) = _json("release", "list", "-r", reg)
+    assert rel["kind"] == "schema" and rel["status"] == "active" and rel["epsilon"] == 0.5
+    assert rel["manifest_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    _one_line_exit_2(
+        _run("schema", "infer", small, "-o", out, "--registry", reg, "--source", "adult"),
+        "need --epsilon",
+    )

@@ -12,6 +12,7 @@ from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING, read_table, write_text
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
+from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
 from privsynth.schema import DEFAULT_BINS, load_schema
 from privsynth.schema_infer import NOT_PRIVATE_WARNING, infer_schema
 
@@ -32,6 +33,12 @@ def infer(
         help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed (private mode; keep it secret)."),
+    registry: str | None = typer.Option(
+        None, "--registry", help="Release registry (with --epsilon; see docs/governance.md)."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Registry source whose lifetime budget the DP draft spends."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Draft a schema from DATA: read from the data (default, NOT private) or with --epsilon (DP)."""
@@ -42,9 +49,16 @@ def infer(
     if epsilon is not None:
         validate_epsilon_delta(epsilon, delta)
     progress = Progress(quiet=quiet)
-    table = read_table(data, missing=tuple(missing) if missing else DEFAULT_MISSING)
-    if len(table) == 0:
-        raise InputError(f"{data}: the table has no rows")
+    if epsilon is None and (registry or source):
+        raise InputError("--registry/--source need --epsilon: a non-private draft spends no budget")
+    reservation = cli_reserve(
+        registry, source, None, kind="schema", epsilon=epsilon or 1.0, delta=delta
+    )
+    # Nothing is measured while loading: a failure here gives the reservation back.
+    with release_on_error(reservation):
+        table = read_table(data, missing=tuple(missing) if missing else DEFAULT_MISSING)
+        if len(table) == 0:
+            raise InputError(f"{data}: the table has no rows")
     if epsilon is None:
         schema = infer_schema(table, bins=bins)
         err_console.print(
@@ -57,6 +71,7 @@ def infer(
             table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, progress=progress
         )
     write_text(out, schema.to_json())
+    cli_commit(reservation, out, input_path=data, quiet=quiet)
     progress.note(f"wrote {out} ({len(schema.columns)} columns)")
 
 
