@@ -121,6 +121,14 @@ def test_synth_spends_from_the_source_and_refuses_past_the_cap(
     assert chain["lineage"][-1] == rel["id"] and chain["version"] == 2
     src = _json("source", "show", "adult", "-r", registry_url)
     assert src["spent_units"] <= src["cap_units"] and len(src["per_release"]) == 2
+    kept = _json("release", "retention", rel["id"], "--until", "2020-01-31", "-r", registry_url)
+    assert kept["retention_until"] == "2020-01-31" and kept["past_retention"] is True
+    listed = _run("release", "list", "-r", registry_url)
+    assert "past retention" in listed.output
+    _one_line_exit_2(
+        _run("release", "retention", rel["id"], "--until", "31/01/2020", "-r", registry_url),
+        "YYYY-MM-DD",
+    )
 
 
 def test_failure_before_reading_gives_the_budget_back(registry_url: str, tmp_path: Path) -> None:  # noqa: F811

@@ -178,7 +178,7 @@ def _release_table(rels: list[Any], *, title: str) -> Table:
         table.add_row(
             r.id,
             str(r.version),
-            r.status,
+            r.status + (" (past retention)" if r.past_retention() else ""),
             r.kind,
             r.method or "-",
             _fmt(r.epsilon),
@@ -293,6 +293,25 @@ def release_retire(
 ) -> None:
     """Retire a release for good (superseded, past retention); its budget stays spent."""
     _set_status(release_id, "retired", reason, registry, as_json)
+
+
+@release_app.command("retention")
+@handle_errors
+def release_retention(
+    release_id: str = typer.Argument(..., help="Release id."),
+    until: str = typer.Option(..., "--until", help="Keep or use it until this date (YYYY-MM-DD)."),
+    registry: str | None = RegistryOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Set a release's retention date; `release list` flags releases past it."""
+    from privsynth.registry import open_registry
+
+    with open_registry(_need(registry)) as reg:
+        rel = reg.set_retention(release_id, until)
+    if as_json:
+        _emit(rel.to_dict())
+    else:
+        _out.print(f"release {rel.id}: retained until {rel.retention_until}")
 
 
 @release_app.command("reaudit")

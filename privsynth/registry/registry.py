@@ -28,6 +28,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,15 @@ class ReleaseInfo:
     created: str
     committed: str | None
 
+    def past_retention(self, today: date | None = None) -> bool:
+        """Whether the retention date has passed (the release should be retired and deleted)."""
+        if not self.retention_until:
+            return False
+        return date.fromisoformat(self.retention_until[:10]) < (today or date.today())
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["past_retention"] = self.past_retention()
         out["parameters"] = json.loads(self.parameters) if self.parameters else None
         return out
 
@@ -387,6 +395,22 @@ class Registry:
                 "UPDATE releases SET status = ?, reason = ? WHERE id = ?", (status, reason, rel.id)
             )
             _event(tx, rel.id, status, reason)
+        return self.release(rel.id)
+
+    def set_retention(self, release_id: str, until: str) -> ReleaseInfo:
+        """Set the date (YYYY-MM-DD) after which the release must no longer be kept or used."""
+        try:
+            day = date.fromisoformat(until)
+        except (TypeError, ValueError):
+            raise InputError(f"retention date {until!r}: give it as YYYY-MM-DD") from None
+        with self.store.transaction(write=True) as tx:
+            rel = _release(tx, release_id)
+            if rel.status in ("reserved", "cancelled"):
+                raise InputError(f"release {rel.id} is {rel.status}: nothing released to retain")
+            tx.execute(
+                "UPDATE releases SET retention_until = ? WHERE id = ?", (day.isoformat(), rel.id)
+            )
+            _event(tx, rel.id, "retention", f"until {day.isoformat()}")
         return self.release(rel.id)
 
     def record_event(self, release_id: str, action: str, detail: str) -> None:
