@@ -42,7 +42,7 @@ from reports.utility import UTILITY_METRICS
 POLICY_FORMAT = "privsynth-policy/1"
 PRESETS = ("standard", "strict")
 STATISTICS = ("upper", "lower", "value")
-_TOP_KEYS = {"format", "name", "description", "report", "utility", "checks"}
+_TOP_KEYS = {"format", "name", "description", "report", "utility", "checks", "drift"}
 _CHECK_KEYS = {"id", "metric", "max", "min", "statistic", "rationale", "source"}
 _REPORT_KEYS = {"min_count"}
 _UTILITY_KEYS = {"target"}

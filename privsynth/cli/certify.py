@@ -25,9 +25,10 @@ from privsynth.cli.audit import check_columns
 from privsynth.errors import InputError
 from privsynth.limits import check_rows
 from privsynth.outputs import atomic_dir, check_outputs
-from privsynth.pipeline import Inputs, load_inputs, synthesize, write_release
+from privsynth.pipeline import Inputs, load_inputs, manifest_path, synthesize, write_release
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
+from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
 
 _AUDIT_TYPES = {"categorical": "categorical", "integer": "numeric", "float": "numeric"}
 
@@ -77,6 +78,15 @@ def certify(
     example: bool = typer.Option(
         False, "--example", help="Use the bundled Adult table and schema."
     ),
+    registry: str | None = typer.Option(
+        None, "--registry", help="Release registry (see docs/governance.md)."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Registry source whose lifetime budget this spends."
+    ),
+    parent: str | None = typer.Option(
+        None, "--parent", help="Release this one refreshes (lineage)."
+    ),
     jobs: int = JobsOption,
     quiet: bool = QuietOption,
 ) -> None:
@@ -103,8 +113,20 @@ def certify(
     check_outputs(inputs=[data, schema, policy_file], folders=[out])
     pol = load_policy(policy)  # a bad policy fails before any budget is spent
     progress = Progress(quiet=quiet)
-    inputs = load_inputs(data, schema, example=example)
-    check_columns([c.name for c in inputs.schema.synth_columns], target=target, policy=pol)
+    reservation = cli_reserve(
+        registry,
+        source,
+        parent,
+        kind="certify",
+        epsilon=epsilon,
+        delta=delta,
+        method=method,
+        rho=budget.rho,
+    )
+    # Nothing is measured while loading: a failure here gives the reservation back.
+    with release_on_error(reservation):
+        inputs = load_inputs(data, schema, example=example)
+        check_columns([c.name for c in inputs.schema.synth_columns], target=target, policy=pol)
     # post-processing randomness only: never reaches a mechanism, never written when not given
     run_seed = seed if seed is not None else _secrets.randbits(31)
     train_rows, holdout_rows = split_holdout(len(inputs.data), holdout_fraction, run_seed)
@@ -160,6 +182,16 @@ def certify(
         sheet = render_datasheet(report, schema=inputs.schema, method=method)
         write_text(staged / "datasheet.md", sheet)
         write_text(staged / "README.md", release_index(synthetic_path, audience, manifest))
+    cli_commit(
+        reservation,
+        manifest_path(synthetic_path),
+        report_path=out / "report.json",
+        verdict=report.verdict,
+        datasheet_path=out / "datasheet.md",
+        synthetic_path=synthetic_path,
+        input_path=inputs.path,
+        quiet=quiet,
+    )
     progress.note(
         f"wrote {synthetic_path.name}, {', '.join(FILES.values())}, datasheet.md and README.md "
         f"to {out}; README.md says which files may be published"

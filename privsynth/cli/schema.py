@@ -15,6 +15,7 @@ from privsynth.limits import check_bins, check_epsilon
 from privsynth.outputs import check_outputs
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
+from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
 from privsynth.schema import DEFAULT_BINS, load_schema
 from privsynth.schema_infer import NOT_PRIVATE_WARNING, infer_schema
 
@@ -35,6 +36,12 @@ def infer(
         help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed (private mode; keep it secret)."),
+    registry: str | None = typer.Option(
+        None, "--registry", help="Release registry (with --epsilon; see docs/governance.md)."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Registry source whose lifetime budget the DP draft spends."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Draft a schema from DATA: read from the data (default, NOT private) or with --epsilon (DP)."""
@@ -46,9 +53,16 @@ def infer(
         check_epsilon(epsilon)
     check_outputs(inputs=[data], outputs=[out])
     progress = Progress(quiet=quiet)
-    table = read_table(data, missing=tuple(missing) if missing else DEFAULT_MISSING)
-    if len(table) == 0:
-        raise InputError(f"{data}: the table has no rows")
+    if epsilon is None and (registry or source):
+        raise InputError("--registry/--source need --epsilon: a non-private draft spends no budget")
+    reservation = cli_reserve(
+        registry, source, None, kind="schema", epsilon=epsilon or 1.0, delta=delta
+    )
+    # Nothing is measured while loading: a failure here gives the reservation back.
+    with release_on_error(reservation):
+        table = read_table(data, missing=tuple(missing) if missing else DEFAULT_MISSING)
+        if len(table) == 0:
+            raise InputError(f"{data}: the table has no rows")
     if epsilon is None:
         schema = infer_schema(table, bins=bins)
         err_console.print(
@@ -61,6 +75,7 @@ def infer(
             table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, progress=progress
         )
     write_text(out, schema.to_json())
+    cli_commit(reservation, out, input_path=data, quiet=quiet)
     progress.note(escape(f"wrote {out} ({len(schema.columns)} columns)"))
 
 

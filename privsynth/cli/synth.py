@@ -23,6 +23,7 @@ from privsynth.pipeline import (
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.privacy.noise import NOT_FOR_RELEASE
 from privsynth.progress import Progress
+from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
 
 
 @app.command()
@@ -55,6 +56,15 @@ def synth(
         "--missing",
         help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
     ),
+    registry: str | None = typer.Option(
+        None, "--registry", help="Release registry (see docs/governance.md)."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Registry source whose lifetime budget this spends."
+    ),
+    parent: str | None = typer.Option(
+        None, "--parent", help="Release this one refreshes (lineage)."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
@@ -68,7 +78,19 @@ def synth(
     check_outputs(inputs=[data, schema], outputs=[out, manifest_path(out), run_record_path(out)])
     progress = Progress(quiet=quiet)
     markers = tuple(missing) if missing else DEFAULT_MISSING
-    inputs = load_inputs(data, schema, example=example, missing=markers)
+    reservation = cli_reserve(
+        registry,
+        source,
+        parent,
+        kind="synth",
+        epsilon=epsilon,
+        delta=delta,
+        method=method,
+        rho=budget.rho,
+    )
+    # Nothing is measured while loading: a failure here gives the reservation back.
+    with release_on_error(reservation):
+        inputs = load_inputs(data, schema, example=example, missing=markers)
     table, synthesizer = synthesize(
         inputs,
         method=method,
@@ -79,6 +101,9 @@ def synth(
         progress=progress,
     )
     manifest, _ = write_release(table, synthesizer, inputs, out, rows_requested=rows is not None)
+    cli_commit(
+        reservation, manifest_path(out), synthetic_path=out, input_path=inputs.path, quiet=quiet
+    )
     spent = manifest["privacy"]["total"]
     progress.note(
         f"wrote {out} ({len(table)} rows), {manifest_path(out).name} (public) and "
