@@ -39,6 +39,9 @@ def synth(
         "--missing",
         help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
     ),
+    save_model: Path | None = typer.Option(
+        None, "--save-model", help="Also save the fitted DP model to this folder (for `sample`)."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
@@ -48,6 +51,8 @@ def synth(
     if seed is not None and seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
     check_output(out)
+    if save_model is not None and save_model.exists():
+        raise InputError(f"--save-model {save_model}: already exists; give a new folder name")
     progress = Progress(quiet=quiet)
     markers = tuple(missing) if missing else DEFAULT_MISSING
     inputs = load_inputs(data, schema, example=example, missing=markers)
@@ -55,6 +60,10 @@ def synth(
         inputs, method=method, epsilon=epsilon, delta=delta, rows=rows, seed=seed, progress=progress
     )
     manifest = write_release(table, synthesizer, inputs, out)
+    if save_model is not None:
+        from privsynth.model_store import SavedModel
+
+        SavedModel.from_synthesizer(synthesizer).save(save_model)
     spent = manifest["privacy"]["total"]
     progress.note(
         f"wrote {out} ({len(table)} rows) and {manifest_path(out).name}; "
