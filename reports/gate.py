@@ -139,6 +139,8 @@ def make_report(
     min_count: int | None = None,
     extra_inputs: list[dict[str, Any]] | None = None,
     command: str | None = None,
+    constraints: Any = None,
+    subgroups: list[str] | None = None,
 ) -> Report:
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
@@ -151,6 +153,9 @@ def make_report(
             target=target or policy.target,
             column_types=column_types,
             seed=seed or 0,
+            constraints=constraints,  # schema rules: satisfaction (reports/fidelity.py)
+            subgroups=subgroups,
+            min_count=int(min_count if min_count is not None else policy.min_count),
         )
     if manifest is None and synthetic_path is not None:
         manifest = manifest_beside(Path(synthetic_path))

@@ -64,6 +64,9 @@ def certify(
     example: bool = typer.Option(
         False, "--example", help="Use the bundled Adult table and schema."
     ),
+    subgroup: list[str] | None = typer.Option(
+        None, "--subgroup", help="Sensitive column for subgroup fidelity and fairness (repeat)."
+    ),
     jobs: int = JobsOption,
     quiet: bool = QuietOption,
 ) -> None:
@@ -88,8 +91,11 @@ def certify(
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
     pol = load_policy(policy)  # a bad policy fails before any budget is spent
+    from reports.fidelity import sensitive_columns
+
     progress = Progress(quiet=quiet)
     inputs = load_inputs(data, schema, example=example)
+    groups = sensitive_columns(inputs.schema, subgroup)  # before any budget is spent
     run_seed = seed if seed is not None else _secrets.randbits(31)
     train_rows, holdout_rows = split_holdout(len(inputs.data), holdout_fraction, run_seed)
     train = inputs.data.iloc[train_rows].reset_index(drop=True)
@@ -147,6 +153,8 @@ def certify(
             {"role": "schema", "file": None, "sha256": inputs.schema.hash(), "rows": None},
         ],
         command=None if audience == "public" else " ".join(["privsynth", *sys.argv[1:]]),
+        constraints=inputs.schema.rules,
+        subgroups=groups,
     )
     report.provenance.settings["holdout_fraction"] = holdout_fraction
     report.provenance.settings["method"] = method
