@@ -204,16 +204,16 @@ class SavedModel:
         proportions: list[float] | None = None,
         temperature: float | None = None,
         seed: int | None = None,
+        reject: bool = True,
     ) -> SampleResult:
-        """``rows`` records from the model under the schema's rules and ``where`` (free)."""
+        """``rows`` records from the model under the schema's rules and ``where`` (free).
+
+        ``reject=False`` keeps the structural zeros but skips rejection (to measure what the
+        zeros alone achieve); rows may then break rules that no clique holds.
+        """
         n = _check_rows(rows, self.total)
         rng = np.random.default_rng(seed)
-        rules = self.schema.rules
-        if where is not None:
-            extra = parse_constraints(
-                [{"name": "where", "rule": where}], self.schema.columns, label="--where"
-            )
-            rules = ConstraintSet((*rules.rules, *extra.rules), rules.specs or extra.specs)
+        rules = self.conditions(where)
         thetas = {c: f.values for c, f in self.model.potentials.items()}
         stats: dict[str, Any] = {"rows": n, "method": self.sample_method}
         if temperature is not None:
@@ -227,12 +227,22 @@ class SavedModel:
         model = self._edited(thetas, rules)
         if rebalance is not None:
             model, stats["rebalance"] = self._rebalanced(model, rebalance, proportions)
-        table, drawn, accepted = self._draw(model, n, rules, rng)
+        table, drawn, accepted = self._draw(model, n, rules if reject else ConstraintSet(()), rng)
         stats["drawn"] = drawn
         stats["acceptance"] = round(accepted / drawn, 6) if drawn else 1.0
         if rules:
             stats["satisfaction"] = rules.satisfaction(table)
         return SampleResult(table=table, stats=stats)
+
+    def conditions(self, where: str | None = None) -> ConstraintSet:
+        """The schema's rules plus ``where`` (validated against the schema: InputError)."""
+        rules = self.schema.rules
+        if where is None:
+            return rules
+        extra = parse_constraints(
+            [{"name": "where", "rule": where}], self.schema.columns, label="--where"
+        )
+        return ConstraintSet((*rules.rules, *extra.rules), rules.specs or extra.specs)
 
     def _zero_cells(
         self, thetas: dict[tuple[str, ...], np.ndarray], rules: ConstraintSet

@@ -70,6 +70,7 @@ def sample(
     col, props = parse_rebalance(rebalance)
     progress = Progress(quiet=quiet)
     saved = load_model(model)
+    saved.conditions(where)  # a bad --where fails here, with one line
     if saved.info.get("seeded"):
         progress.warn(f"{model}: fitted with a seed: a test model, not a release (docs/privacy.md)")
     with progress.task("sampling", total=1) as advance:
