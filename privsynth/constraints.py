@@ -459,7 +459,7 @@ def _compare_num(op: str, a: _Values, b: _Values) -> tuple[np.ndarray, np.ndarra
     return t & ~na, f | na
 
 
-def _const(value: float | str, like: _Values) -> _Values:
+def _const(value: float | str) -> _Values:
     na = np.zeros((), dtype=bool)
     if isinstance(value, str):
         return _Values(na, text=np.array(value, dtype=object))
@@ -488,11 +488,11 @@ def _evaluate(node: Any, env: Mapping[str, _Values]) -> tuple[np.ndarray, np.nda
         t = np.zeros((), dtype=bool)
         f = np.ones((), dtype=bool)
         for v in node.values:
-            et, ef = _equal(col, _const(v, col))
+            et, ef = _equal(col, _const(v))
             t, f = t | et, f & ef
         return (f, t) if node.negate else (t, f)
     a = env[node.left.name]
-    b = env[node.right.name] if isinstance(node.right, Col) else _const(node.right.value, a)
+    b = env[node.right.name] if isinstance(node.right, Col) else _const(node.right.value)
     if a.text is not None:
         t, f = _equal(a, b)
         return (f, t) if node.op == "!=" else (t, f)

@@ -92,6 +92,20 @@ def sensitive_columns(schema: Any, given: list[str] | None = None) -> list[str]:
     return out
 
 
+def fidelity_inputs(schema_path: Any, subgroups: list[str] | None) -> dict[str, Any]:
+    """``constraints`` and ``subgroups`` for the report, from an audit's ``--schema`` file."""
+    if schema_path is None:
+        if subgroups:
+            from privsynth.errors import InputError
+
+            raise InputError("--subgroup needs --schema (to know the column is categorical)")
+        return {"constraints": None, "subgroups": None}
+    from privsynth.schema import load_schema
+
+    schema = load_schema(schema_path)
+    return {"constraints": schema.rules, "subgroups": sensitive_columns(schema, subgroups)}
+
+
 def distributions(
     train: pd.DataFrame, synthetic: pd.DataFrame, numeric: dict[str, bool], k: int
 ) -> list[dict[str, Any]]:

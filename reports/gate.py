@@ -92,6 +92,8 @@ def gate_audit(
     extra_inputs: list[dict[str, Any]] | None = None,
     command: str | None = None,
     console: Console | None = None,
+    constraints: Any = None,
+    subgroups: list[str] | None = None,
 ) -> int:
     """Render the report for ``audit`` under ``policy`` into ``out_dir``; return the exit code.
 
@@ -116,6 +118,8 @@ def gate_audit(
         min_count=min_count,
         extra_inputs=extra_inputs,
         command=command,
+        constraints=constraints,
+        subgroups=subgroups,
     )
     render_all(report, Path(out_dir), console=console)
     return report.exit_code

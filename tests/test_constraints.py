@@ -133,3 +133,28 @@ def test_binned_cells_stay_feasible_when_only_part_of_a_bin_fits() -> None:
     edges = schema["fnlwgt"].bin_edges()
     straddle = int(np.searchsorted(edges, 60000, side="right") - 1)
     assert mask[straddle] and not mask[:straddle].any() and mask[straddle:].all()
+
+
+def test_cross_column_date_order_on_rows_and_cells() -> None:
+    cols = {
+        name: {"type": "datetime", "format": "%Y-%m-%d", "lower": "2020-01-01",
+               "upper": "2020-12-31", "bins": 12}
+        for name in ("start", "end")
+    }  # fmt: skip
+    schema = Schema.from_dict(
+        {"columns": cols, "constraints": ["start <= end", 'end >= "2020-03-01"']}
+    )
+    df = pd.DataFrame(
+        {
+            "start": ["2020-01-05", "2020-06-01", None],
+            "end": ["2020-04-01", "2020-05-01", "2020-07-01"],
+        }
+    )
+    assert schema.rules.check(df).tolist() == [[True, True], [False, True], [False, True]]
+    rule = schema.rules.rules[0]
+    n = schema.domain()["start"]
+    mask = schema.rules.feasible_cells(rule, ("start", "end"), [n, n])
+    # a start bin after an end bin is impossible; the same bin (overlap) stays possible
+    assert not mask[5, 2] and mask[2, 2] and mask[2, 5]
+    with pytest.raises(SchemaError, match="does not match format"):
+        Schema.from_dict({"columns": cols, "constraints": ['start > "01/02/2020"']})

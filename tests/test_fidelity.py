@@ -147,3 +147,34 @@ def test_sensitive_columns_checks_names(schema) -> None:
         sensitive_columns(schema, ["nope"])
     with pytest.raises(Exception, match="categorical"):
         sensitive_columns(schema, ["age"])
+
+
+def test_audit_gate_reports_rules_and_subgroups(tmp_path: Path, split, schema) -> None:
+    from typer.testing import CliRunner
+
+    import privsynth.cli.commands  # noqa: F401
+    from privsynth.cli.app import app
+
+    train, holdout = split
+    paths = {}
+    for name, df in (("train", train), ("holdout", holdout), ("synthetic", holdout)):
+        paths[name] = tmp_path / f"{name}.csv"
+        df.to_csv(paths[name], index=False)
+    schema_path = tmp_path / "schema.json"
+    schema_path.write_text(schema.to_json())
+    base = ["audit", "--train", str(paths["train"]), "--holdout", str(paths["holdout"]),
+            "--synthetic", str(paths["synthetic"]), "--schema", str(schema_path), "-q",
+            "--jobs", "1"]  # fmt: skip
+    runner = CliRunner()
+    r = runner.invoke(app, [*base, "--subgroup", "nope", "--policy", "standard"])
+    assert r.exit_code == 2 and "not a synthesized column" in r.output
+    out = tmp_path / "rep"
+    r = runner.invoke(
+        app, [*base, "--policy", "standard", "--report", str(out), "--subgroup", "sex",
+              "--target", "income"],
+    )  # fmt: skip
+    assert r.exit_code in (0, 1, 3), r.output
+    data = json.loads((out / "report.json").read_text())
+    fid = data["utility"]["fidelity"]
+    assert fid["constraints"]["rules"][0]["rule"] == RULES[0]
+    assert fid["subgroups"]["columns"][0]["column"] == "sex"
