@@ -126,6 +126,35 @@ def _plain(name: str, value: float, note: str = "") -> Metric:
     )
 
 
+def _pairs(
+    pair_cols: list[_Col], train: pd.DataFrame, synthetic: pd.DataFrame
+) -> tuple[np.ndarray, dict, dict, dict[str, Any]]:
+    """2-way TVDs (heat map, by pair), association differences, association matrices."""
+    names = [c.name for c in pair_cols]
+    heat = np.zeros((len(pair_cols), len(pair_cols)))
+    two: dict[tuple[str, str], float] = {}
+    assoc: dict[tuple[str, str], float] = {}
+    k_corr = min(len(pair_cols), fidelity.MAX_CORR_COLUMNS)
+    corr = {"columns": names[:k_corr], "real": np.eye(k_corr), "synthetic": np.eye(k_corr)}
+    for i, j in itertools.combinations(range(len(pair_cols)), 2):
+        a, b = pair_cols[i], pair_cols[j]
+        size = a.n_codes * b.n_codes
+        v = _tvd(a.train * b.n_codes + b.train, a.synth * b.n_codes + b.synth, size)
+        heat[i, j] = heat[j, i] = v
+        two[(a.name, b.name)] = v
+        if a.numeric and b.numeric:
+            r_t = _pearson(train[a.name], train[b.name])
+            r_s = _pearson(synthetic[a.name], synthetic[b.name])
+        else:
+            r_t = _cramers_v(a.train, b.train, a.n_codes, b.n_codes)
+            r_s = _cramers_v(a.synth, b.synth, a.n_codes, b.n_codes)
+        assoc[(a.name, b.name)] = abs(r_t - r_s)
+        if j < k_corr:
+            corr["real"][i, j] = corr["real"][j, i] = abs(r_t)
+            corr["synthetic"][i, j] = corr["synthetic"][j, i] = abs(r_s)
+    return heat, two, assoc, corr
+
+
 def compute_utility(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -164,27 +193,7 @@ def compute_utility(
     if len(cols) > MAX_PAIR_COLUMNS:
         section.notes.append(f"2-way measures use the first {MAX_PAIR_COLUMNS} columns")
     names = [c.name for c in pair_cols]
-    heat = np.zeros((len(pair_cols), len(pair_cols)))
-    two: dict[tuple[str, str], float] = {}
-    assoc: dict[tuple[str, str], float] = {}
-    k_corr = min(len(pair_cols), fidelity.MAX_CORR_COLUMNS)
-    corr = {"columns": names[:k_corr], "real": np.eye(k_corr), "synthetic": np.eye(k_corr)}
-    for i, j in itertools.combinations(range(len(pair_cols)), 2):
-        a, b = pair_cols[i], pair_cols[j]
-        size = a.n_codes * b.n_codes
-        v = _tvd(a.train * b.n_codes + b.train, a.synth * b.n_codes + b.synth, size)
-        heat[i, j] = heat[j, i] = v
-        two[(a.name, b.name)] = v
-        if a.numeric and b.numeric:
-            r_t = _pearson(train[a.name], train[b.name])
-            r_s = _pearson(synthetic[a.name], synthetic[b.name])
-        else:
-            r_t = _cramers_v(a.train, b.train, a.n_codes, b.n_codes)
-            r_s = _cramers_v(a.synth, b.synth, a.n_codes, b.n_codes)
-        assoc[(a.name, b.name)] = abs(r_t - r_s)
-        if j < k_corr:
-            corr["real"][i, j] = corr["real"][j, i] = abs(r_t)
-            corr["synthetic"][i, j] = corr["synthetic"][j, i] = abs(r_s)
+    heat, two, assoc, corr = _pairs(pair_cols, train, synthetic)
     for i, c in enumerate(pair_cols):
         heat[i, i] = one[c.name]
     section.worst_pairs = [
