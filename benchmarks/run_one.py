@@ -340,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--impl", required=True, choices=sorted(RUNNERS))
     p.add_argument("--method", required=True)
-    p.add_argument("--data", required=True, choices=["adult_pgm", "adult"])
+    p.add_argument(
+        "--data", required=True, help="dataset name (adult_pgm, adult, or a suite table)"
+    )
     p.add_argument("--epsilon", type=float, default=1.0)
     p.add_argument("--delta", type=float, default=1e-9)
     p.add_argument("--seed", type=int, default=0)

@@ -39,7 +39,11 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 from run_one import EXIT_SKIP, METHODS  # noqa: E402
 
-DATASETS = ("adult_pgm", "adult")
+DATASETS = ("adult_pgm", "adult", "nltcs", "titanic", "highcard", "wide")
+# --suite: the shared coded tables plus two built ones of other shapes (see build_table)
+SUITE = ("adult_pgm", "nltcs", "titanic", "highcard", "wide")
+SUITE_METHODS = ("aim", "mst", "independent", "exact-independent", "exact-model")
+CODED = ("adult_pgm", "nltcs", "titanic")  # <name>.csv + <name>-domain.json in the data dir
 IMPLS = ("privsynth", "smartnoise", "opendp", "reference")
 DEFAULT_PY = {
     "privsynth": os.environ.get("PRIVSYNTH_BENCH_PY", "/work/venv/bin/python"),
@@ -270,14 +274,57 @@ def tail(path: Path, n: int = 1500) -> str:
 
 
 # --------------------------------------------------------------------------- datasets
+def build_table(name: str, data_dir: Path, work: Path) -> tuple[Path, Path]:
+    """Write a built benchmark table (coded CSV + domain JSON) into ``work``; deterministic.
+
+    ``highcard`` (48,842 x 9): adult_pgm with two high-cardinality columns made by crossing
+    columns (age x education-num: 1,360 codes; occupation x native-country: 630 codes).
+    ``wide`` (21,574 x 44): the 16 NLTCS indicators side by side with two blocks of 14 adult_pgm
+    columns (the first 21,574 rows, and 21,574 rows drawn with seed 0): many columns, with
+    strong dependence inside blocks and none across them.
+    """
+    adult = pd.read_csv(data_dir / "adult_pgm.csv")
+    dom = json.loads((data_dir / "adult_pgm-domain.json").read_text())
+    if name == "highcard":
+        keep = ["fnlwgt", "marital-status", "relationship", "race", "sex", "capital-gain",
+                "income>50K"]  # fmt: skip
+        df = adult[keep].copy()
+        df["age_x_edu"] = adult["age"] * dom["education-num"] + adult["education-num"]
+        df["occ_x_country"] = adult["occupation"] * dom["native-country"] + adult["native-country"]
+        domain = {c: dom[c] for c in keep}
+        domain["age_x_edu"] = dom["age"] * dom["education-num"]
+        domain["occ_x_country"] = dom["occupation"] * dom["native-country"]
+    elif name == "wide":
+        nltcs = pd.read_csv(data_dir / "nltcs.csv")
+        n = len(nltcs)
+        a = adult.iloc[:n].reset_index(drop=True).add_prefix("a_")
+        rows = np.random.default_rng(0).choice(len(adult), n, replace=False)
+        b = adult.iloc[rows].reset_index(drop=True).add_prefix("b_")
+        nl = nltcs.rename(columns=lambda c: "n_" + c.replace(" ", "_").replace("/", "_"))
+        df = pd.concat([nl, a, b], axis=1)
+        domain = {c: 2 for c in nl.columns}
+        domain.update({f"a_{c}": k for c, k in dom.items()})
+        domain.update({f"b_{c}": k for c, k in dom.items()})
+    else:
+        raise ValueError(f"no built table {name!r}")
+    csv, dom_path = work / f"{name}.csv", work / f"{name}-domain.json"
+    df[list(domain)].to_csv(csv, index=False)
+    dom_path.write_text(json.dumps(domain))
+    return csv, dom_path
+
+
 class Dataset:
     def __init__(self, name: str, data_dir: Path, work: Path, schema: Path):
         self.name = name
-        if name == "adult_pgm":
-            domain_path = data_dir / "adult_pgm-domain.json"
-            self.raw_path = data_dir / "adult_pgm.csv"
+        if name != "adult":
+            if name in CODED:
+                self.raw_path = data_dir / f"{name}.csv"
+                domain_path = data_dir / f"{name}-domain.json"
+            else:
+                self.raw_path, domain_path = build_table(name, data_dir, work)
             self.real = pd.read_csv(self.raw_path)
             self.encoder = Encoder.for_pgm(json.loads(domain_path.read_text()))
+            self.encoder.source = domain_path.name
             self.coded_path, self.domain_path = self.raw_path, domain_path
             self.schema_path = domain_path
         else:
@@ -478,6 +525,7 @@ def render(rows: list[dict], info: dict) -> str:
             f"| {_f(s['seconds'], '.1f')} | {_f(s['peak_mb'], '.0f')} | {s['statuses']} "
             f"| {_f(s['tvd2_iid'], '.4f')} | {_f(s['tvd3_iid'], '.4f')} |"
         )
+    L += aim_vs_baseline(summarise(rows))
     L += [
         "",
         "## All runs",
@@ -516,6 +564,29 @@ def render(rows: list[dict], info: dict) -> str:
         for impl, v in sorted(versions.items()):
             L.append(f"- {impl}: " + ", ".join(f"{k} {x}" for k, x in sorted(v.items())))
     return "\n".join(L) + "\n"
+
+
+def aim_vs_baseline(summary: list[dict]) -> list[str]:
+    """Where privsynth's AIM is worse than the DP independent baseline at the same epsilon."""
+    by = {(s["data"], s["method"], s["epsilon"]): s for s in summary if s["impl"] == "privsynth"}
+    floor = {s["data"]: s for s in summary if s["method"] == "exact-independent"}
+    out = ["", "## AIM against the DP independent baseline (2-way TVD, medians over seeds)", "",
+           "| dataset | epsilon | AIM | independent | AIM / independent | non-private independent "
+           "| verdict |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    found = False
+    for (data, method, eps), s in sorted(by.items(), key=lambda kv: (str(kv[0][0]), kv[0][2] or 0)):
+        base = by.get((data, "independent", eps))
+        if method != "aim" or base is None or s["tvd2"] is None or base["tvd2"] is None:
+            continue
+        found = True
+        ratio = s["tvd2"] / base["tvd2"]
+        fl = floor.get(data, {}).get("tvd2")
+        verdict = "**AIM worse**" if ratio > 1 else "AIM better"
+        out.append(
+            f"| {data} | {_eps(eps)} | {s['tvd2']:.4f} | {base['tvd2']:.4f} | {ratio:.3f} "
+            f"| {_f(fl, '.4f')} | {verdict} |"
+        )
+    return out if found else []
 
 
 class Saver:
@@ -570,7 +641,10 @@ def parse_timeouts(items: list[str]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    p.add_argument("--suite", action="store_true",
+                   help=f"the multi-dataset suite: {', '.join(SUITE)}; methods "
+                   f"{', '.join(SUITE_METHODS)}; privsynth and reference (and peers if found)")  # fmt: skip
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, help="default: adult_pgm adult")
     p.add_argument("--impls", nargs="+", choices=IMPLS, help="default: every one found")
     p.add_argument("--methods", nargs="+", help="default: every method of each impl")
     p.add_argument("--epsilons", nargs="+", type=float, default=[0.1, 1.0, 10.0])
@@ -594,6 +668,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-synth", action="store_true", help="keep the synthetic CSVs")
     p.add_argument("--dry-run", action="store_true", help="print the planned runs and exit")
     args = p.parse_args(argv)
+    if args.suite:
+        args.datasets = args.datasets or list(SUITE)
+        args.methods = args.methods or list(SUITE_METHODS)
+        if args.tag == _dt.date.today().isoformat():
+            args.tag = f"suite_{args.tag}"
+    args.datasets = args.datasets or ["adult_pgm", "adult"]
     args.method_timeout = parse_timeouts(args.method_timeout)
     args.python = {
         "privsynth": args.python_privsynth,

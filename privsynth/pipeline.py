@@ -124,7 +124,12 @@ def synthesize(
     )
     synth.fit(inputs.data, inputs.schema)
     with progress.task("sampling", total=1) as advance:
-        table = synth.sample(rows)
+        if inputs.schema.rules:  # public row rules: structural zeros + rejection (free)
+            from privsynth.model_store import constrained_sample
+
+            table = constrained_sample(synth, rows, seed=None if seed is None else seed + 1)
+        else:
+            table = synth.sample(rows)
         advance()
     return table, synth
 

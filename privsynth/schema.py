@@ -298,6 +298,7 @@ class Schema:
     columns: list[ColumnSpec]
     provenance: dict[str, Any] = field(default_factory=dict)
     warning: str = ""
+    constraints: list[Any] = field(default_factory=list)  # public row rules, see constraints.py
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -305,6 +306,9 @@ class Schema:
             raise SchemaError("schema: duplicate column names")
         if not self.synth_columns:
             raise SchemaError("schema: every column is excluded; nothing to synthesize")
+        from privsynth.constraints import parse_constraints
+
+        self.rules = parse_constraints(self.constraints or None, self.columns)
 
     @property
     def names(self) -> list[str]:
@@ -335,6 +339,8 @@ class Schema:
         if self.provenance:
             out["provenance"] = self.provenance
         out["columns"] = {c.name: c.to_dict() for c in self.columns}
+        if self.rules:
+            out["constraints"] = self.rules.to_list()
         return out
 
     def to_json(self) -> str:
@@ -342,9 +348,10 @@ class Schema:
 
     def hash(self) -> str:
         """SHA-256 of the canonical JSON of the columns (provenance and warnings excluded)."""
-        canon = json.dumps(
-            {c.name: c.to_dict() for c in self.columns}, sort_keys=True, separators=(",", ":")
-        )
+        body: dict[str, Any] = {c.name: c.to_dict() for c in self.columns}
+        if self.rules:  # rules change the output; schemas without any keep their old hash
+            body = {"columns": body, "constraints": self.rules.to_list()}
+        canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()
 
     @classmethod
@@ -358,7 +365,7 @@ class Schema:
                 "schema: expected a privsynth schema ({'columns': {...}}) or a Private-PGM domain "
                 "file ({'column': number_of_codes, ...})"
             )
-        unknown = set(data) - {"format", "warning", "provenance", "columns"}
+        unknown = set(data) - {"format", "warning", "provenance", "columns", "constraints"}
         if unknown:
             raise SchemaError(f"schema: unknown top-level keys {sorted(unknown)}")
         fmt = data.get("format", SCHEMA_FORMAT)
@@ -375,6 +382,7 @@ class Schema:
             columns=[ColumnSpec.from_dict(str(n), spec) for n, spec in cols.items()],
             provenance=dict(data.get("provenance") or {}),
             warning=str(data.get("warning", "")),
+            constraints=data.get("constraints") or [],
         )
 
     @classmethod

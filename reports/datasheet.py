@@ -72,6 +72,10 @@ def render_datasheet(
             f"{num(ml['tstr'], 3)} trained on this table vs {num(ml['trtr'], 3)} trained on the "
             "real data."
         )
+    if report.utility is not None and report.utility.fidelity:
+        from reports.fidelity import datasheet_lines
+
+        lines += datasheet_lines(report.utility.fidelity)
     lines += [
         "",
         "## Limitations",

@@ -92,6 +92,8 @@ def gate_audit(
     extra_inputs: list[dict[str, Any]] | None = None,
     command: str | None = None,
     console: Console | None = None,
+    constraints: Any = None,
+    subgroups: list[str] | None = None,
 ) -> int:
     """Render the report for ``audit`` under ``policy`` into ``out_dir``; return the exit code.
 
@@ -116,6 +118,8 @@ def gate_audit(
         min_count=min_count,
         extra_inputs=extra_inputs,
         command=command,
+        constraints=constraints,
+        subgroups=subgroups,
     )
     render_all(report, Path(out_dir), console=console)
     return report.exit_code
@@ -139,6 +143,8 @@ def make_report(
     min_count: int | None = None,
     extra_inputs: list[dict[str, Any]] | None = None,
     command: str | None = None,
+    constraints: Any = None,
+    subgroups: list[str] | None = None,
 ) -> Report:
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
@@ -151,6 +157,9 @@ def make_report(
             target=target or policy.target,
             column_types=column_types,
             seed=seed or 0,
+            constraints=constraints,  # schema rules: satisfaction (reports/fidelity.py)
+            subgroups=subgroups,
+            min_count=int(min_count if min_count is not None else policy.min_count),
         )
     if manifest is None and synthetic_path is not None:
         manifest = manifest_beside(Path(synthetic_path))

@@ -59,6 +59,8 @@ class UtilitySection:
     worst_associations: list[dict[str, Any]] = field(default_factory=list)
     ml: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    # distributions, associations, rules, subgroups, fit-for verdicts (reports/fidelity.py)
+    fidelity: dict[str, Any] | None = None
 
 
 @dataclass

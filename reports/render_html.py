@@ -198,6 +198,10 @@ def _utility(report: Report) -> str:
             f"baseline {num(ml['baseline'], 3)}), both tested on the real holdout.</p>"
         )
     out += [f"<p class=muted>{_e(n)}</p>" for n in u.notes]
+    if u.fidelity:
+        from reports.fidelity import render_html as fidelity_html
+
+        out.append(fidelity_html(u.fidelity, _e))
     return "".join(out)
 
 

@@ -55,6 +55,10 @@ def render_markdown(report: Report) -> str:
                 f"{num(ml['tstr'], 3)} trained on synthetic vs {num(ml['trtr'], 3)} on real "
                 f"(majority baseline {num(ml['baseline'], 3)})"
             )
+        if report.utility.fidelity:
+            from reports.fidelity import render_markdown as fidelity_lines
+
+            lines += [_cell(x)[:300] for x in fidelity_lines(report.utility.fidelity)]
         lines += ["", "</details>"]
     p = report.provenance
     lines += [

@@ -141,7 +141,59 @@ def intervals(
     return _frame(title, "".join(body), xlabel, "", h=h + 10)
 
 
-def heatmap(title: str, labels: Sequence[str], matrix: Sequence[Sequence[float]]) -> str:
+def bars(
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    ylabel: str = "share of rows",
+) -> str:
+    """Grouped vertical bars: one group per label, one bar per series (e.g. real, synthetic)."""
+    if not labels:
+        return ""
+    ymax = max((v for vs in series.values() for v in vs), default=0.0) or 1.0
+    sx, sy, _ = _axes(0, len(labels), 0, ymax * 1.05)
+    slot = (sx(1) - sx(0)) / (len(series) + 1)
+    body = [_y_ticks(sy, ymax * 1.05)]
+    for i, (name, vals) in enumerate(series.items()):
+        for j, v in enumerate(vals):
+            x = sx(j) + slot * (i + 0.5)
+            body.append(
+                f'<rect x="{x:.1f}" y="{sy(v):.1f}" width="{slot:.1f}" '
+                f'height="{max(sy(0) - sy(v), 0):.1f}" fill="{COLORS[i % 5]}">'
+                f"<title>{escape(str(labels[j]))}, {escape(name)}: {v:.3g}</title></rect>"
+            )
+    for j, lab in enumerate(labels):
+        x, y = sx(j + 0.5), H - PAD + 14
+        text = str(lab) if len(str(lab)) <= 14 else str(lab)[:13] + "…"
+        body.append(
+            f'<text x="{x:.1f}" y="{y}" font-size="9" text-anchor="end" '
+            f'transform="rotate(-40 {x:.1f} {y})">{escape(text)}</text>'
+        )
+    body.append(
+        f'<line x1="{PAD}" y1="{sy(0):.1f}" x2="{W - PAD}" y2="{sy(0):.1f}" stroke="black"/>'
+    )
+    body.append(_legend(list(series)))
+    return _frame(title, "".join(body), "", ylabel, h=H + 30)
+
+
+def _y_ticks(sy, top: float) -> str:
+    out = []
+    for i in range(5):
+        yv = top * i / 4
+        out.append(
+            f'<text x="{PAD - 4}" y="{sy(yv) + 3:.1f}" font-size="10" text-anchor="end">{yv:.2g}</text>'
+            f'<line x1="{PAD}" x2="{W - PAD}" y1="{sy(yv):.1f}" y2="{sy(yv):.1f}" stroke="#eee"/>'
+        )
+    return "".join(out)
+
+
+def heatmap(
+    title: str,
+    labels: Sequence[str],
+    matrix: Sequence[Sequence[float]],
+    vmax: float | None = None,
+) -> str:
+    """Square heat map; ``vmax`` fixes the colour scale (to compare two maps side by side)."""
     n = len(labels)
     if n == 0:
         return ""
@@ -149,7 +201,7 @@ def heatmap(title: str, labels: Sequence[str], matrix: Sequence[Sequence[float]]
     left, top = 130, 40
     size = left + cell * n + 90
     peak = max((v for row in matrix for v in row), default=0.0)
-    vmax = peak or 1.0
+    vmax = vmax or peak or 1.0
     body = []
     for i in range(n):
         body.append(
@@ -161,7 +213,7 @@ def heatmap(title: str, labels: Sequence[str], matrix: Sequence[Sequence[float]]
         )
         for j in range(n):
             v = matrix[i][j]
-            t = v / vmax
+            t = min(max(v / vmax, 0.0), 1.0)
             color = f"rgb(255,{int(255 * (1 - t))},{int(255 * (1 - t))})"
             body.append(
                 f'<rect x="{left + cell * j}" y="{top + cell * i}" width="{cell}" height="{cell}" '

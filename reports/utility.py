@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from attacks.results import Estimate, Metric
+from reports import fidelity
 from reports.model import UtilitySection
 
 UTILITY_METRICS: dict[str, str] = {
@@ -27,7 +28,16 @@ UTILITY_METRICS: dict[str, str] = {
     "utility.ml.tstr": "score of a model trained on synthetic data, tested on the real holdout",
     "utility.ml.trtr": "score of the same model trained on real training data, tested on the holdout",
     "utility.ml.gap": "trtr - tstr: the score the privacy costs",
+    "utility.constraints.satisfaction": "share of synthetic rows that meet every schema rule",
+    "utility.subgroup.max_mean_tvd": "largest mean 1-way TVD within one subgroup of a sensitive "
+    "column (real vs synthetic rows of the group)",
+    "utility.subgroup.max_ml_gap": "largest trtr - tstr within one subgroup",
+    "utility.fairness.demographic_parity_delta": "|demographic parity difference of the model "
+    "trained on synthetic data - that of the model trained on real data|",
+    "utility.fairness.equalized_odds_delta": "|equalised-odds difference, synthetic-trained - "
+    "real-trained model|",
 }
+_HIGHER_IS_BETTER = {"utility.constraints.satisfaction"}
 
 N_QUANTILE_BINS = 10
 MAX_PAIR_COLUMNS = 40
@@ -106,13 +116,43 @@ def _pearson(x: pd.Series, y: pd.Series) -> float:
 
 
 def _plain(name: str, value: float, note: str = "") -> Metric:
+    better = name in _HIGHER_IS_BETTER
     return Metric(
         name,
         Estimate(value, value, value, 0.95, "plug-in"),
         UTILITY_METRICS[name] + note,
-        null_value=0.0,
-        higher_is_riskier=True,
+        null_value=1.0 if better else 0.0,
+        higher_is_riskier=not better,
     )
+
+
+def _pairs(
+    pair_cols: list[_Col], train: pd.DataFrame, synthetic: pd.DataFrame
+) -> tuple[np.ndarray, dict, dict, dict[str, Any]]:
+    """2-way TVDs (heat map, by pair), association differences, association matrices."""
+    names = [c.name for c in pair_cols]
+    heat = np.zeros((len(pair_cols), len(pair_cols)))
+    two: dict[tuple[str, str], float] = {}
+    assoc: dict[tuple[str, str], float] = {}
+    k_corr = min(len(pair_cols), fidelity.MAX_CORR_COLUMNS)
+    corr = {"columns": names[:k_corr], "real": np.eye(k_corr), "synthetic": np.eye(k_corr)}
+    for i, j in itertools.combinations(range(len(pair_cols)), 2):
+        a, b = pair_cols[i], pair_cols[j]
+        size = a.n_codes * b.n_codes
+        v = _tvd(a.train * b.n_codes + b.train, a.synth * b.n_codes + b.synth, size)
+        heat[i, j] = heat[j, i] = v
+        two[(a.name, b.name)] = v
+        if a.numeric and b.numeric:
+            r_t = _pearson(train[a.name], train[b.name])
+            r_s = _pearson(synthetic[a.name], synthetic[b.name])
+        else:
+            r_t = _cramers_v(a.train, b.train, a.n_codes, b.n_codes)
+            r_s = _cramers_v(a.synth, b.synth, a.n_codes, b.n_codes)
+        assoc[(a.name, b.name)] = abs(r_t - r_s)
+        if j < k_corr:
+            corr["real"][i, j] = corr["real"][j, i] = abs(r_t)
+            corr["synthetic"][i, j] = corr["synthetic"][j, i] = abs(r_s)
+    return heat, two, assoc, corr
 
 
 def compute_utility(
@@ -124,8 +164,16 @@ def compute_utility(
     column_types: dict[str, str] | None = None,
     seed: int = 0,
     max_rows: int = 20000,
+    constraints: Any = None,
+    subgroups: list[str] | None = None,
+    min_count: int = 10,
 ) -> tuple[UtilitySection, dict[str, Any]]:
-    """The utility section and the marginal-error heat map (``{"columns", "tvd"}``)."""
+    """The utility section and the marginal-error heat map (``{"columns", "tvd"}``).
+
+    ``constraints`` (a :class:`privsynth.constraints.ConstraintSet`) adds the rule satisfaction of
+    the synthetic rows; ``subgroups`` (sensitive columns) adds per-group fidelity and fairness;
+    ``min_count`` is the k below which plot bins and subgroups are suppressed (reports/fidelity).
+    """
     types = column_types or {}
     columns = [c for c in train.columns if c in synthetic.columns and types.get(c) != "exclude"]
     section = UtilitySection()
@@ -145,22 +193,7 @@ def compute_utility(
     if len(cols) > MAX_PAIR_COLUMNS:
         section.notes.append(f"2-way measures use the first {MAX_PAIR_COLUMNS} columns")
     names = [c.name for c in pair_cols]
-    heat = np.zeros((len(pair_cols), len(pair_cols)))
-    two: dict[tuple[str, str], float] = {}
-    assoc: dict[tuple[str, str], float] = {}
-    for i, j in itertools.combinations(range(len(pair_cols)), 2):
-        a, b = pair_cols[i], pair_cols[j]
-        size = a.n_codes * b.n_codes
-        v = _tvd(a.train * b.n_codes + b.train, a.synth * b.n_codes + b.synth, size)
-        heat[i, j] = heat[j, i] = v
-        two[(a.name, b.name)] = v
-        if a.numeric and b.numeric:
-            r_t = _pearson(train[a.name], train[b.name])
-            r_s = _pearson(synthetic[a.name], synthetic[b.name])
-        else:
-            r_t = _cramers_v(a.train, b.train, a.n_codes, b.n_codes)
-            r_s = _cramers_v(a.synth, b.synth, a.n_codes, b.n_codes)
-        assoc[(a.name, b.name)] = abs(r_t - r_s)
+    heat, two, assoc, corr = _pairs(pair_cols, train, synthetic)
     for i, c in enumerate(pair_cols):
         heat[i, i] = one[c.name]
     section.worst_pairs = [
@@ -182,20 +215,58 @@ def compute_utility(
             _plain("utility.correlation.max_abs_diff", max(assoc.values())),
             _plain("utility.correlation.mean_abs_diff", float(np.mean(list(assoc.values())))),
         ]
+    preds = None
     if target is None:
         section.notes.append("no target column given: train-on-synthetic test skipped")
     elif target not in columns or target not in holdout.columns:
         section.notes.append(f"target column {target!r} not in every table: ML test skipped")
     else:
         numeric_target = _is_numeric(train[target], types.get(target))
-        ml, ml_metrics = _ml(
+        ml, ml_metrics, preds = _ml(
             train, holdout, synthetic, target, numeric_target, cols, seed, max_rows
         )
         section.ml = ml
         metrics += ml_metrics
+    numeric = {c.name: c.numeric for c in cols}
+    fid = _fidelity(train, holdout, synthetic, numeric, constraints, subgroups, min_count, preds)
+    fid["correlations"] = {
+        "columns": corr["columns"],
+        "real": np.round(corr["real"], 4).tolist(),
+        "synthetic": np.round(corr["synthetic"], 4).tolist(),
+    }
+    values = {m.name: m.estimate.value for m in metrics} | fid.pop("_metrics")
+    metrics += [_plain(n, v) for n, v in fid.pop("_new").items()]
+    fid["fit_for"] = fidelity.fit_for(values, fid.get("constraints"))
+    section.fidelity = fid
     section.metrics = metrics
     heatmap = {"columns": names, "tvd": [[round(float(x), 6) for x in row] for row in heat]}
     return section, heatmap
+
+
+def _fidelity(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    numeric: dict[str, bool],
+    constraints: Any,
+    subgroups: list[str] | None,
+    k: int,
+    preds: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Distributions, rule satisfaction and subgroup views (``_new``: metrics to add)."""
+    fid: dict[str, Any] = {"distributions": fidelity.distributions(train, synthetic, numeric, k)}
+    new: dict[str, float] = {}
+    if constraints:
+        fid["constraints"] = constraints.satisfaction(synthetic)
+        fid["constraints"]["real"] = constraints.satisfaction(train)["all"]
+        new["utility.constraints.satisfaction"] = fid["constraints"]["all"]
+    groups = [c for c in subgroups or [] if c in numeric and not numeric[c]]
+    if groups:
+        sub = fidelity.subgroups(train, holdout, synthetic, groups, numeric, k, preds)
+        fid["subgroups"] = sub
+        new.update(fidelity.worst(sub))
+    fid["_new"], fid["_metrics"] = new, dict(new)
+    return fid
 
 
 def _features(
@@ -227,7 +298,7 @@ def _ml(
     cols: list[_Col],
     seed: int,
     max_rows: int,
-) -> tuple[dict[str, Any], list[Metric]]:
+) -> tuple[dict[str, Any], list[Metric], dict[str, Any] | None]:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
@@ -336,4 +407,14 @@ def _ml(
         "n_fit_synthetic": int(len(y_sy)),
         "n_test": int(len(y_te)),
     }
-    return ml, metrics
+    preds = None
+    if not regression:
+        classes, counts = np.unique(y_sy, return_counts=True)
+        preds = {
+            "test": te[keep[2]].reset_index(drop=True),
+            "y": y_te,
+            "p_real": np.asarray(p_real),
+            "p_syn": np.asarray(p_syn),
+            "positive": str(classes[np.argmin(counts)]) if len(classes) == 2 else None,
+        }
+    return ml, metrics, preds

@@ -145,6 +145,9 @@ def audit(
     audience: str = typer.Option(
         "internal", "--audience", help="internal, or public (omits per-record details and seed)."
     ),
+    subgroup: list[str] | None = typer.Option(
+        None, "--subgroup", help="Sensitive column for subgroup fidelity and fairness (repeat)."
+    ),
     jobs: int = JobsOption,
     quiet: bool = QuietOption,
 ) -> None:
@@ -170,10 +173,16 @@ def audit(
         folders=[report_dir],
     )
     gate_policy = None
+    if subgroup and policy is None:
+        raise InputError("--subgroup needs --policy (the subgroup view is part of the report)")
     if policy is not None:
         from reports.policy import load_policy
 
         gate_policy = load_policy(policy)  # a bad policy fails here, before any work
+    from reports.fidelity import fidelity_inputs
+
+    # schema rules and sensitive columns for the report; a bad one fails before any work
+    fid = fidelity_inputs(schema, subgroup) if policy is not None else {}
     progress = Progress(quiet=quiet)
     frames = {
         name: read_table(p)
@@ -238,6 +247,7 @@ def audit(
                 seed=seed,
                 audience=audience,
                 console=None if quiet else Console(stderr=True),
+                **fid,
             )
         if quiet and code != 0:
             print_verdict(code, report_dir)

@@ -86,6 +86,8 @@ def certify(
     ),
     parent: str | None = typer.Option(
         None, "--parent", help="Release this one refreshes (lineage)."
+    subgroup: list[str] | None = typer.Option(
+        None, "--subgroup", help="Sensitive column for subgroup fidelity and fairness (repeat)."
     ),
     jobs: int = JobsOption,
     quiet: bool = QuietOption,
@@ -112,6 +114,8 @@ def certify(
     policy_file = Path(policy) if Path(policy).is_file() else None
     check_outputs(inputs=[data, schema, policy_file], folders=[out])
     pol = load_policy(policy)  # a bad policy fails before any budget is spent
+    from reports.fidelity import sensitive_columns
+
     progress = Progress(quiet=quiet)
     reservation = cli_reserve(
         registry,
@@ -127,6 +131,7 @@ def certify(
     with release_on_error(reservation):
         inputs = load_inputs(data, schema, example=example)
         check_columns([c.name for c in inputs.schema.synth_columns], target=target, policy=pol)
+        groups = sensitive_columns(inputs.schema, subgroup)  # before any budget is spent
     # post-processing randomness only: never reaches a mechanism, never written when not given
     run_seed = seed if seed is not None else _secrets.randbits(31)
     train_rows, holdout_rows = split_holdout(len(inputs.data), holdout_fraction, run_seed)
@@ -256,6 +261,8 @@ def _audit_report(
             {"role": "schema", "file": None, "sha256": inputs.schema.hash(), "rows": None},
         ],
         command=None if audience == "public" else " ".join(["privsynth", *sys.argv[1:]]),
+        constraints=inputs.schema.rules,
+        subgroups=groups,
     )
     if seed is None:
         report.provenance.seed = None

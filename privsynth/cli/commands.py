@@ -5,7 +5,7 @@ A command module that is missing in this build is skipped; the others still work
 
 import importlib
 
-for _name in ("synth", "schema", "audit", "certify", "report", "registry", "dpaudit"):
+for _name in ("synth", "schema", "audit", "certify", "report", "registry", "dpaudit", "sample"):
     try:
         importlib.import_module(f"privsynth.cli.{_name}")
     except ModuleNotFoundError as exc:

@@ -64,6 +64,8 @@ def synth(
     ),
     parent: str | None = typer.Option(
         None, "--parent", help="Release this one refreshes (lineage)."
+    save_model: Path | None = typer.Option(
+        None, "--save-model", help="Also save the fitted DP model to this folder (for `sample`)."
     ),
     quiet: bool = QuietOption,
 ) -> None:
@@ -76,6 +78,8 @@ def synth(
             raise InputError(f"{name} must be a non-negative integer, got {value}")
     check_output(out)
     check_outputs(inputs=[data, schema], outputs=[out, manifest_path(out), run_record_path(out)])
+    if save_model is not None and save_model.exists():
+        raise InputError(f"--save-model {save_model}: already exists; give a new folder name")
     progress = Progress(quiet=quiet)
     markers = tuple(missing) if missing else DEFAULT_MISSING
     reservation = cli_reserve(
@@ -104,6 +108,10 @@ def synth(
     cli_commit(
         reservation, manifest_path(out), synthetic_path=out, input_path=inputs.path, quiet=quiet
     )
+    if save_model is not None:
+        from privsynth.model_store import SavedModel
+
+        SavedModel.from_synthesizer(synthesizer).save(save_model)
     spent = manifest["privacy"]["total"]
     progress.note(
         f"wrote {out} ({len(table)} rows), {manifest_path(out).name} (public) and "
