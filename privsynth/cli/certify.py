@@ -86,6 +86,7 @@ def certify(
     ),
     parent: str | None = typer.Option(
         None, "--parent", help="Release this one refreshes (lineage)."
+    ),
     subgroup: list[str] | None = typer.Option(
         None, "--subgroup", help="Sensitive column for subgroup fidelity and fairness (repeat)."
     ),
@@ -180,6 +181,7 @@ def certify(
             audience=audience,
             jobs=jobs,
             progress=progress,
+            groups=groups,
         )
         report.provenance.settings["holdout_fraction"] = holdout_fraction
         report.provenance.settings["method"] = method
@@ -221,6 +223,7 @@ def _audit_report(
     audience: str,
     jobs: int,
     progress: Progress,
+    groups: Any = None,
 ) -> Any:
     """Attack the synthetic table with train and holdout; the report (no seed unless given)."""
     from attacks import AuditInputError, run_audit

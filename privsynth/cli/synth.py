@@ -64,6 +64,7 @@ def synth(
     ),
     parent: str | None = typer.Option(
         None, "--parent", help="Release this one refreshes (lineage)."
+    ),
     save_model: Path | None = typer.Option(
         None, "--save-model", help="Also save the fitted DP model to this folder (for `sample`)."
     ),
