@@ -97,15 +97,14 @@ def category_keys(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return pd.Series(np.where(values.to_numpy(dtype=bool), "True", "False"), index=index)
     if pd.api.types.is_numeric_dtype(values):
-        x = values.to_numpy(dtype=float)
-        out = np.empty(len(x), dtype=object)
+        # key each distinct value once (0.0 and -0.0 may share a slot: both are "0")
+        codes, uniq = pd.factorize(values.to_numpy(dtype=float))
+        x = np.asarray(uniq, dtype=float)
+        keys = np.empty(len(x), dtype=object)
         whole = np.isfinite(x) & (x == np.floor(x)) & (np.abs(x) < _EXACT_INT)
-        out[whole] = x[whole].astype(np.int64).astype(str)
-        rest = np.flatnonzero(~whole)
-        if rest.size:
-            uniq, inv = np.unique(x[rest], return_inverse=True)
-            out[rest] = np.array([category_key(float(u)) for u in uniq], dtype=object)[inv]
-        return pd.Series(out, index=index, dtype=object)
+        keys[whole] = x[whole].astype(np.int64).astype(str)
+        keys[~whole] = [category_key(float(u)) for u in x[~whole]]
+        return pd.Series(keys[codes], index=index, dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         # all cells are text: key each distinct text once (hashing never merges two texts)
         codes, uniq = pd.factorize(values)

@@ -104,11 +104,21 @@ def public_provenance(provenance: Provenance) -> Provenance:
     ]
     for key in PRIVATE_SETTINGS:
         provenance.settings.pop(key, None)
+    provenance.settings = _drop_counts(provenance.settings)
     indexes = provenance.settings.get("neighbors", {}).get("indexes", {})
     for name, index in indexes.items():
         if name != "synthetic" and isinstance(index, dict):
             index.pop("rows", None)
     return provenance
+
+
+def _drop_counts(value: Any) -> Any:
+    """``value`` with every private-count key removed from every nested dict."""
+    if isinstance(value, dict):
+        return {k: _drop_counts(v) for k, v in value.items() if not is_private_count(str(k))}
+    if isinstance(value, list):
+        return [_drop_counts(v) for v in value]
+    return value
 
 
 def _public_metric(metric: Any) -> Any:

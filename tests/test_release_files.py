@@ -44,48 +44,74 @@ def _has_number(text: str, n: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def public(tmp_path_factory) -> Path:
+def public(small, tmp_path_factory) -> Path:
     mp = pytest.MonkeyPatch()
     out = tmp_path_factory.mktemp("cert") / "D"
-    result = _certify(mp, out, "--audience", "public")
+    result = _certify(mp, out, "--audience", "public", data=small)
     mp.undo()
     assert result.exit_code in (0, 1, 3) and (out / "report.json").is_file(), result.output
     return out
 
 
-def test_public_run_files_carry_no_seed_hash_or_exact_count(public: Path) -> None:
-    record = json.loads((public / "synthetic.csv.run-record.private.json").read_text())
-    sha = sha256_file(example_path(EXAMPLE_TABLE))
+def publishable_files(out: Path) -> list[str]:
+    """The files the folder's README.md lists as publishable."""
+    section = (out / "README.md").read_text().split("## Publishable")[1].split("## Private")[0]
+    return sorted(set(re.findall(r"`([^`]+\.(?:csv|json|md|html|xml|txt))`", section)))
+
+
+def check_release_folder(out: Path, data: Path, n_rows: int) -> None:
+    """The issue's acceptance check of a certify folder made without --seed (module docstring)."""
+    record = json.loads((out / "synthetic.csv.run-record.private.json").read_text())
+    sha = sha256_file(data)
     assert record["input"]["sha256"] == sha and record["seeds"] == {
         "seed": None,
         "noise_seed": None,
     }
     split = record["certify"]
-    assert split["split_seed"] is None and record["input"]["rows"] == 32561
-    manifest = json.loads((public / "synthetic.csv.manifest.json").read_text())
+    assert split["split_seed"] is None and record["input"]["rows"] == n_rows
+    manifest = json.loads((out / "synthetic.csv.manifest.json").read_text())
     assert manifest["privacy"]["noise"] == {"source": "OpenDP samplers", "release": True}
     assert manifest["publishable"] is True and manifest["release_id"] == record["release_id"]
     n_synthetic = manifest["output"]["rows"]
     # exact counts of the private tables (a DP row count that happens to equal one is fine)
-    private_counts = {record["input"]["rows"], split["train_rows"], split["holdout_rows"]}
+    private_counts = {n_rows, split["train_rows"], split["holdout_rows"]}
     private_counts.discard(n_synthetic)
-    files = sorted(p for p in public.iterdir() if p.is_file())
-    assert {p.name for p in files} == {
-        *PUBLISHABLE,
-        *REPORTS,
-        "README.md",
-        "synthetic.csv.run-record.private.json",
-    }
-    for path in files:
+    publishable = publishable_files(out)
+    assert {*PUBLISHABLE} <= set(publishable)
+    assert "synthetic.csv.run-record.private.json" not in publishable
+    for path in sorted(p for p in out.iterdir() if p.is_file()):
         text = path.read_text(errors="replace")
-        assert not _has_number(text, RANDOM_SEED), path.name
-        if path.name.endswith(".private.json"):
+        assert not _has_number(text, RANDOM_SEED), path.name  # no file at all has the seed
+        if path.name not in publishable:
             continue
         assert sha not in text, path.name
         if path.name == "synthetic.csv":  # its cells are values (fnlwgt spans every count)
             continue
         for n in private_counts:
             assert not _has_number(text, n), (path.name, n)
+
+
+def test_public_run_files_carry_no_seed_hash_or_exact_count(public: Path, small: Path) -> None:
+    check_release_folder(public, small, 3000)
+    assert set(publishable_files(public)) == {*PUBLISHABLE, *REPORTS}
+    assert {p.name for p in public.iterdir()} == {
+        *PUBLISHABLE,
+        *REPORTS,
+        "README.md",
+        "synthetic.csv.run-record.private.json",
+    }
+
+
+@pytest.mark.slow
+def test_acceptance_certify_example_epsilon_1(monkeypatch, tmp_path: Path) -> None:
+    """``privsynth certify --example --epsilon 1 --out D`` exactly (AIM on the bundled Adult)."""
+    monkeypatch.setattr("privsynth.cli.certify._secrets.randbits", lambda k: RANDOM_SEED)
+    monkeypatch.setattr("privsynth.privacy.noise.sample_discrete_gaussian", _no_seeded_noise)
+    out = tmp_path / "D"
+    result = runner.invoke(app, ["certify", "--example", "--epsilon", "1", "--out", str(out)])
+    assert (out / "report.json").is_file(), result.output
+    check_release_folder(out, example_path(EXAMPLE_TABLE), 32561)
+    assert publishable_files(out) == sorted(PUBLISHABLE)  # the internal report stays private
 
 
 def test_readme_says_what_may_be_published(public: Path) -> None:

@@ -49,10 +49,10 @@ def test_tail_for_huge_sigma_uses_the_integral_bound() -> None:
 
 
 def test_one_record_key_release_rate_is_within_the_charged_delta() -> None:
-    """200,000 one-record keys through OpenDP's own measurement at sigma 1, T 4."""
+    """100,000 one-record keys through OpenDP's own measurement at sigma 1, T 4."""
     sigma, threshold = 1.0, 4
     rho, delta = threshold_cost(sigma, threshold)
-    n = 200_000
+    n = 100_000
     released = opendp_threshold(sigma, threshold)({f"k{i}": 1 for i in range(n)})
     rate = len(released) / n
     # two-sided 1e-6 binomial test of "rate == charged delta": a wrong delta fails it
