@@ -127,7 +127,8 @@ def synthesize(
         if inputs.schema.rules:  # public row rules: structural zeros + rejection (free)
             from privsynth.model_store import constrained_sample
 
-            table = constrained_sample(synth, rows, seed=None if seed is None else seed + 1)
+            post = seed if seed is not None else noise_seed  # noise_seed alone also seeds sampling
+            table = constrained_sample(synth, rows, seed=None if post is None else post + 1)
         else:
             table = synth.sample(rows)
         advance()

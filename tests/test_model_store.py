@@ -129,16 +129,16 @@ def test_save_load_round_trip_is_exact_and_public(adult: pd.DataFrame, tmp_path:
 
 def test_pipeline_enforces_schema_rules(adult: pd.DataFrame) -> None:
     from privsynth.pipeline import Inputs, synthesize
+    from privsynth.privacy.budget import Budget
 
     schema = _schema([RULE, 'sex == "Male" or age <= 89'])
     for method in ("independent", "mst"):
         table, _ = synthesize(
             Inputs(adult[list(KEEP)], schema, Path("x.csv")),
             method=method,
-            epsilon=1.0,
-            delta=1e-9,
+            budget=Budget(epsilon=1.0, delta=1e-9),
             rows=5000,
-            seed=0,
+            noise_seed=0,
         )
         assert len(table) == 5000 and schema.rules.satisfied(table).all(), method
 

@@ -121,7 +121,7 @@ def fit_privsynth(
     on data already encoded under the schema (the same mechanism; no decode/encode round trip).
     """
     cls = get_synthesizer(str(spec.method))
-    synth = cls(epsilon=spec.fit_epsilon(), delta=spec.delta, seed=seed, **dict(spec.params))
+    synth = cls(epsilon=spec.fit_epsilon(), delta=spec.delta, noise_seed=seed, **dict(spec.params))
     synth.fit_codes(codes, domain)
     return Output(synth.sample_codes(), synth)
 
