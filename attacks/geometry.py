@@ -3,8 +3,11 @@
 Every column contributes a squared distance in [0, 1] between two records:
 
 * numeric and datetime columns (datetimes as nanoseconds): values are scaled to [0, 1] by the
-  range (``scaling="range"``) or by the mid-rank empirical CDF (``scaling="quantile"``), computed
-  once over the union of the three tables; the contribution is the squared scaled difference.
+  range (``scaling="range"``) or by the mid-rank empirical CDF (``scaling="quantile"``), fitted
+  on the real tables only (``fit_on``: train + holdout in an audit) so that a releaser cannot
+  stretch the scale, and so weaken every distance, with a few absurd synthetic rows; synthetic
+  values outside the fitted range are clipped to it. The contribution is the squared scaled
+  difference.
   Missing numbers get an extra coordinate: NaN vs NaN = 0, NaN vs a value x = (x - 0.5)^2 + 0.75,
   so a missing value is always at least 0.75 away from any present value.
 * categorical columns: one-hot scaled by 1/sqrt(2), so equal values contribute 0 and different
@@ -178,8 +181,11 @@ def encode_tables(
     scaling: str = "range",
     max_onehot: int = 64,
     seed: int = 0,
+    fit_on: Sequence[str] | None = None,
 ) -> tuple[Geometry, dict[str, EncodedTable]]:
-    """Fit the geometry on the union of ``tables`` and encode each of them (vectorised)."""
+    """Fit the numeric scales on the tables named in ``fit_on`` (default: all of them) and
+    encode each table (vectorised); values of the other tables are clipped to the fitted
+    range."""
     if scaling not in ("range", "quantile"):
         raise AuditInputError(f"unknown scaling {scaling!r}; expected 'range' or 'quantile'")
     names = list(tables)
@@ -187,6 +193,13 @@ def encode_tables(
     sizes = [len(tables[n]) for n in names]
     bounds = np.cumsum([0, *sizes])
     geo = Geometry(columns=cols, types=dict(column_types), scaling=scaling)
+    fit_names = list(fit_on) if fit_on is not None else names
+    unknown = [n for n in fit_names if n not in names]
+    if unknown:
+        raise AuditInputError(f"fit_on names unknown tables: {unknown}")
+    in_fit = np.concatenate(
+        [np.full(sizes[i], names[i] in fit_names, dtype=bool) for i in range(len(names))]
+    )
     rng = np.random.default_rng(seed)
     blocks: list[np.ndarray] = []
     values: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
@@ -196,11 +209,14 @@ def encode_tables(
         if kind in ("numeric", "datetime"):
             raw = np.concatenate([_as_float(tables[n][c], kind, c, n) for n in names])
             nan = np.isnan(raw)
-            present = raw[~nan]
+            present = raw[~nan & in_fit]
+            if present.size == 0:  # only the clipped tables have values: fit on them
+                present = raw[~nan]
             lo, hi = float(present.min()), float(present.max())
             geo.ranges[c] = (lo, hi)
             if scaling == "range":
-                scaled = (raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
+                clipped = np.clip(raw, lo, hi)
+                scaled = (clipped - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
             else:
                 srt = np.sort(present)
                 left = np.searchsorted(srt, raw, side="left")
