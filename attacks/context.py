@@ -186,6 +186,23 @@ class AuditData:
             self._query_rows[name] = rows
         return rows
 
+    def codes(self, name: str) -> np.ndarray:
+        """Exact-equality codes (high-cardinality categoricals) of the rows of ``matrix(name)``."""
+        name = self.canonical(name)
+        table = self.tables[name[: -len("_all")] if name.endswith("_all") else name]
+        c = table.codes(self.geometry.exact_columns)
+        if name == "train":
+            return c[self.train_rows]
+        if name == "holdout":
+            return c[self.holdout_rows]
+        return c
+
+    def query_codes(self, name: str) -> np.ndarray:
+        """Exact-equality codes of the query records of ``name``."""
+        rows = self.query_rows(name)
+        c = self.codes(name)
+        return c if rows.size == c.shape[0] else c[rows]
+
     def query_matrix(self, name: str) -> np.ndarray:
         """Encoded rows of the query records of ``name`` (see :meth:`query_rows`)."""
         rows = self.query_rows(name)
@@ -221,15 +238,18 @@ class AuditData:
                 )
 
     # --- neighbour searches --------------------------------------------------------------
-    def build_index(self, base: np.ndarray, label: str) -> nb.NeighborIndex:
-        """An index over ``base`` (``n_jobs`` threads), described under
-        ``settings["neighbors"]["indexes"][label]``."""
+    def build_index(
+        self, base: np.ndarray, label: str, codes: np.ndarray | None = None
+    ) -> nb.NeighborIndex:
+        """An index over ``base`` (``n_jobs`` threads; ``codes``: its exact-equality codes),
+        described under ``settings["neighbors"]["indexes"][label]``."""
         index = nb.NeighborIndex.build(
             base,
             exact_max_rows=self.exact_max_rows,
             nprobe=self.nprobe,
             seed=self.seed,
             threads=self.n_jobs,
+            codes=codes,
         )
         info: dict[str, Any] = {"rows": len(index), "exact": index.exact}
         if not index.exact:
@@ -246,7 +266,7 @@ class AuditData:
     def index(self, name: str) -> nb.NeighborIndex:
         name = self.canonical(name)
         if name not in self._indexes:
-            self._indexes[name] = self.build_index(self.matrix(name), name)
+            self._indexes[name] = self.build_index(self.matrix(name), name, self.codes(name))
         return self._indexes[name]
 
     def neighbors(self, query: str, base: str, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -260,6 +280,10 @@ class AuditData:
         q = self.query_matrix(query)
         index = self.index(base)
         self.record_recall(index, q, base)
-        d, i = index.search(q, k)
+        d, i = index.search(q, k, query_codes=self.query_codes(query))
+        if index.codes is not None:
+            info = self.settings["neighbors"]["indexes"][base]
+            info["inexact_queries"] = info.get("inexact_queries", 0) + index.inexact
+            index.inexact = 0
         self._searches[key] = (d, i)
         return d, i

@@ -148,6 +148,7 @@ class Geometry:
     slices: dict[str, slice] = field(default_factory=dict)
     n_levels: dict[str, int] = field(default_factory=dict)  # categoricals, missing included
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # numeric, raw units
+    exact_columns: list[str] = field(default_factory=list)  # compared by equality, no coordinates
 
     @property
     def dim(self) -> int:
@@ -169,6 +170,12 @@ class EncodedTable:
     def __len__(self) -> int:
         return self.X.shape[0]
 
+    def codes(self, columns: Sequence[str]) -> np.ndarray:
+        """Integer codes of categorical ``columns`` as an (n, len(columns)) int64 array."""
+        if not columns:
+            return np.zeros((len(self), 0), dtype=np.int64)
+        return np.column_stack([self.values[c].astype(np.int64) for c in columns])
+
     def value_matrix(self, columns: Sequence[str]) -> np.ndarray:
         """Raw values as float64 (categoricals as codes), e.g. for hashing or tree models."""
         return np.column_stack([self.values[c].astype(np.float64) for c in columns])
@@ -185,7 +192,9 @@ def encode_tables(
 ) -> tuple[Geometry, dict[str, EncodedTable]]:
     """Fit the numeric scales on the tables named in ``fit_on`` (default: all of them) and
     encode each table (vectorised); values of the other tables are clipped to the fitted
-    range."""
+    range. ``seed`` is kept for compatibility (no random embedding is used any more).
+    """
+    _ = seed
     if scaling not in ("range", "quantile"):
         raise AuditInputError(f"unknown scaling {scaling!r}; expected 'range' or 'quantile'")
     names = list(tables)
@@ -200,7 +209,6 @@ def encode_tables(
     in_fit = np.concatenate(
         [np.full(sizes[i], names[i] in fit_names, dtype=bool) for i in range(len(names))]
     )
-    rng = np.random.default_rng(seed)
     blocks: list[np.ndarray] = []
     values: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
     start = 0
@@ -243,9 +251,8 @@ def encode_tables(
                 block = np.zeros((codes.size, k), dtype=np.float32)
                 block[np.arange(codes.size), codes] = _SQRT_HALF
             else:
-                emb = rng.standard_normal((k, max_onehot)).astype(np.float32)
-                emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-                block = emb[codes] * _SQRT_HALF
+                block = np.zeros((codes.size, 0), dtype=np.float32)
+                geo.exact_columns.append(c)
             for i, n in enumerate(names):
                 values[n][c] = codes[bounds[i] : bounds[i + 1]]
         geo.slices[c] = slice(start, start + block.shape[1])

@@ -336,6 +336,7 @@ class DensityMembershipAttack(_MembershipAttack):
         hfold = _split(dn.shape[0], rng)
         mfold = _split(dm.shape[0], rng)
         xm, xh = d.query_matrix("train_all"), d.query_matrix("holdout_all")
+        cm, ch = d.query_codes("train_all"), d.query_codes("holdout_all")
         kk = self.density_k
         ref_m = np.empty((dm.shape[0], kk))
         ref_n = np.empty((dn.shape[0], kk))
@@ -343,10 +344,11 @@ class DensityMembershipAttack(_MembershipAttack):
             base = xh[hfold != f]
             if base.shape[0] < 1:
                 raise AttackCannotRun(f"{self.name}: holdout too small for a reference fold")
-            index = d.build_index(base, f"holdout_fold{f}")
+            index = d.build_index(base, f"holdout_fold{f}", ch[hfold != f])
             q = np.concatenate([xm[mfold == f], xh[hfold == f]])
+            qc = np.concatenate([cm[mfold == f], ch[hfold == f]])
             d.record_recall(index, q, f"holdout_fold{f}")
-            dist, _ = index.search(q, k)
+            dist, _ = index.search(q, k, query_codes=qc)
             r = dist[:, : self.density_k]
             nm = int((mfold == f).sum())
             ref_m[mfold == f] = r[:nm]

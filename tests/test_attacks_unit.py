@@ -236,3 +236,27 @@ def test_policy_refuses_anti_conservative_privacy_statistics(check):
         parse_policy({"checks": [check]})
     util = {"metric": "utility.marginal_1way.max_tvd", "max": 0.1, "statistic": "value"}
     assert parse_policy({"checks": [util]}).checks[0].statistic == "value"
+
+
+def test_high_cardinality_column_is_compared_exactly_in_the_search():
+    """A 300-level categorical has no coordinates (no random embedding): the search adds 1 per
+    mismatching code, and agrees with brute force on the exact mixed distance."""
+    from attacks import AuditData
+
+    rng = np.random.default_rng(0)
+
+    def table(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"x": rng.normal(size=n), "id": rng.integers(0, 300, n).astype(str)})
+
+    t, h, s = table(400), table(400), table(300)
+    d = AuditData.prepare(t, h, s, seed=0)
+    assert d.geometry.exact_columns == ["id"]
+    assert d.geometry.dims(["id"]).size == 0
+    dist, idx = d.neighbors("synthetic", "train_all", 3)
+    xs, xt = d.matrix("synthetic").astype(float), d.matrix("train_all").astype(float)
+    cs, ct = d.codes("synthetic")[:, 0], d.codes("train_all")[:, 0]
+    full = ((xs[:, None, :] - xt[None]) ** 2).sum(-1) + (cs[:, None] != ct[None])
+    brute = np.sqrt(np.sort(full, axis=1)[:, :3])
+    # every query has its certificate (same-code rows are candidates), so the search is exact
+    assert d.settings["neighbors"]["indexes"]["train_all"]["inexact_queries"] == 0
+    np.testing.assert_allclose(dist, brute, atol=1e-6)
