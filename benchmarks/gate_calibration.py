@@ -4,7 +4,7 @@ Run (the audits; appends one JSON line per run, so studies can run in pieces):
     nice -n 10 python benchmarks/gate_calibration.py run --scenarios fresh --seeds 0-99 \\
         --out benchmarks/results/gate_calibration.jsonl
 Table (re-evaluates the stored audits under the presets, or any policy files):
-    python benchmarks/gate_calibration.py table benchmarks/results/gate_calibration.jsonl
+    python benchmarks/gate_calibration.py table benchmarks/results/gate_calibration/*.jsonl.gz
 
 The table gives, per scenario and table, the share of seeds whose verdict is FAIL /
 INCONCLUSIVE / PASS under ``standard`` and ``strict``, with a Clopper-Pearson 95% upper bound on
@@ -15,6 +15,7 @@ the null FAIL and INCONCLUSIVE rates, and which checks fired. Audits run with on
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import time
@@ -84,7 +85,9 @@ def table(args: argparse.Namespace) -> None:
     fired: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
     secs: dict[tuple[str, str], list[float]] = defaultdict(list)
     for path in args.files:
-        for line in Path(path).read_text().splitlines():
+        raw = Path(path).read_bytes()
+        text = gzip.decompress(raw).decode() if str(path).endswith(".gz") else raw.decode()
+        for line in text.splitlines():
             row = json.loads(line)
             audit = AuditResult.from_dict(row["audit"])
             key = (row["table"], row["scenario"])

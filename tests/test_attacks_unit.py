@@ -260,3 +260,25 @@ def test_high_cardinality_column_is_compared_exactly_in_the_search():
     # every query has its certificate (same-code rows are candidates), so the search is exact
     assert d.settings["neighbors"]["indexes"]["train_all"]["inexact_queries"] == 0
     np.testing.assert_allclose(dist, brute, atol=1e-6)
+
+
+def test_fail_needs_the_bonferroni_lower_bound_over_the_privacy_checks():
+    from attacks.results import AttackResult, Estimate, Metric
+    from reports.policy import parse_policy
+    from reports.verdict import evaluate, family_factor
+
+    est = Estimate(0.004, 0.0022, 0.0058, 0.95, "newcombe")  # lower 0.0022 > 0.002
+    audit = AuditResult([AttackResult("exact_match", "ok", [Metric("exact_match.excess", est)])])
+    one = parse_policy({"checks": [{"metric": "exact_match.excess", "max": 0.002}]})
+    assert evaluate(one, audit)[1] == "FAIL"
+    many = parse_policy(
+        {
+            "checks": [
+                {"id": f"c{i}", "metric": "exact_match.excess", "max": 0.002} for i in range(8)
+            ]
+        }
+    )
+    results, verdict, _, _ = evaluate(many, audit)
+    # stretched lower bound: 0.004 - 0.0018 * 1.395 = 0.0015 < 0.002
+    assert verdict == "INCONCLUSIVE" and "Bonferroni over 8" in results[0].explanation
+    assert family_factor(8, 0.95) == pytest.approx(1.395, abs=1e-3)
