@@ -1,5 +1,19 @@
-"""The prepared triple shared by the attacks: validated, encoded once, equal-size comparison sets,
-and a cache of nearest-neighbour searches so that no search runs twice in a suite."""
+"""The prepared triple shared by the attacks: validated, encoded once, and a cache of
+nearest-neighbour searches so that no search runs twice in a suite.
+
+Two views of the real tables:
+
+* the full tables ``"train_all"`` and ``"holdout_all"``: what the size-free comparisons use
+  (exact and near copies as shares of records reproduced, DCR against the whole training set
+  with null share n_T / (n_T + n_H), every training record a member in membership inference);
+  comparing at equal size would shrink a leak by n_used / n_train;
+* the seeded equal-size subsample ``"train"`` / ``"holdout"`` (``train_rows``,
+  ``holdout_rows``): kept for the attacks whose statistic is not size-free (attribute inference
+  targets, the NNDR ratio).
+
+Too-small inputs raise :class:`attacks.errors.AttackCannotRun` inside each attack ("not enough
+data"), so the verdict is INCONCLUSIVE rather than an interval computed from one row.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +25,13 @@ import numpy as np
 import pandas as pd
 
 from attacks import neighbors as nb
-from attacks.errors import AuditInputError
+from attacks.errors import AttackCannotRun, AuditInputError
 from attacks.geometry import EncodedTable, Geometry, encode_tables, validate_tables
 
-TABLES = ("train", "holdout", "synthetic")
+TABLES = ("train", "holdout", "synthetic", "train_all", "holdout_all")
+# Below this many rows in any table the distance and membership attacks report "not enough
+# data" (status error -> INCONCLUSIVE verdict) instead of degenerate intervals.
+MIN_ROWS = 20
 # Above this many records per table, the distance-based attacks query a seeded uniform sample of
 # this many records of that table (the bases of the searches stay complete); exact matches
 # always hash every record. Intervals then reflect the sample size.
@@ -71,7 +88,9 @@ class AuditData:
             qi=qi,
             secrets=secrets,
         )
-        geo, enc = encode_tables(frames, types, scaling=scaling, seed=seed)
+        geo, enc = encode_tables(
+            frames, types, scaling=scaling, seed=seed, fit_on=("train", "holdout")
+        )
         n_t, n_h = len(enc["train"]), len(enc["holdout"])
         n_used = min(n_t, n_h)
         rng = np.random.default_rng(seed)
@@ -126,8 +145,21 @@ class AuditData:
         )
 
     # --- the comparison sets -------------------------------------------------------------
+    def canonical(self, name: str) -> str:
+        """``name`` with "train"/"holdout" mapped to "train_all"/"holdout_all" when the
+        subsample is the whole table (so the same search is never run twice)."""
+        if name == "train" and self.train_rows.size == len(self.tables["train"]):
+            return "train_all"
+        if name == "holdout" and self.holdout_rows.size == len(self.tables["holdout"]):
+            return "holdout_all"
+        return name
+
     def matrix(self, name: str) -> np.ndarray:
-        """Encoded rows of "train" (the used subsample), "holdout" (used) or "synthetic"."""
+        """Encoded rows of "train" (the used subsample), "holdout" (used), "synthetic",
+        "train_all" or "holdout_all" (every record)."""
+        name = self.canonical(name)
+        if name.endswith("_all"):
+            return self.tables[name[: -len("_all")]].X
         if name == "train":
             return self.tables["train"].X[self.train_rows]
         if name == "holdout":
@@ -138,9 +170,10 @@ class AuditData:
         """Positions in ``matrix(name)`` of the records that query the searches (targets of the
         attacks): all of them, or a seeded uniform sample of ``max_query_rows`` when larger
         (recorded in ``settings["neighbors"]["query_sample"]``)."""
+        name = self.canonical(name)
         rows = self._query_rows.get(name)
         if rows is None:
-            n = self.n_used if name in ("train", "holdout") else len(self.tables[name])
+            n = self.matrix(name).shape[0]
             rows = np.arange(n)
             if n > self.max_query_rows > 0:
                 rng = np.random.default_rng([self.seed, 1 + TABLES.index(name)])
@@ -153,6 +186,23 @@ class AuditData:
             self._query_rows[name] = rows
         return rows
 
+    def codes(self, name: str) -> np.ndarray:
+        """Exact-equality codes (high-cardinality categoricals) of the rows of ``matrix(name)``."""
+        name = self.canonical(name)
+        table = self.tables[name[: -len("_all")] if name.endswith("_all") else name]
+        c = table.codes(self.geometry.exact_columns)
+        if name == "train":
+            return c[self.train_rows]
+        if name == "holdout":
+            return c[self.holdout_rows]
+        return c
+
+    def query_codes(self, name: str) -> np.ndarray:
+        """Exact-equality codes of the query records of ``name``."""
+        rows = self.query_rows(name)
+        c = self.codes(name)
+        return c if rows.size == c.shape[0] else c[rows]
+
     def query_matrix(self, name: str) -> np.ndarray:
         """Encoded rows of the query records of ``name`` (see :meth:`query_rows`)."""
         rows = self.query_rows(name)
@@ -163,16 +213,43 @@ class AuditData:
     def n_used(self) -> int:
         return int(self.train_rows.size)
 
+    def size(self, name: str) -> int:
+        """Rows of ``matrix(name)``."""
+        return int(self.matrix(name).shape[0])
+
+    def original_rows(self, name: str) -> np.ndarray:
+        """Positions in the user's table of the query records of ``name``."""
+        name = self.canonical(name)
+        q = self.query_rows(name)
+        if name == "train":
+            return self.train_rows[q]
+        if name == "holdout":
+            return self.holdout_rows[q]
+        return q
+
+    def require_rows(self, attack: str, minimum: int = MIN_ROWS) -> None:
+        """Raise "not enough data" when a table is too small for intervals to mean anything."""
+        for name in ("train", "holdout", "synthetic"):
+            n = len(self.tables[name])
+            if n < minimum:
+                raise AttackCannotRun(
+                    f"{attack}: not enough data: the {name} table has {n} row(s); at least "
+                    f"{minimum} are needed for a valid interval"
+                )
+
     # --- neighbour searches --------------------------------------------------------------
-    def build_index(self, base: np.ndarray, label: str) -> nb.NeighborIndex:
-        """An index over ``base`` (``n_jobs`` threads), described under
-        ``settings["neighbors"]["indexes"][label]``."""
+    def build_index(
+        self, base: np.ndarray, label: str, codes: np.ndarray | None = None
+    ) -> nb.NeighborIndex:
+        """An index over ``base`` (``n_jobs`` threads; ``codes``: its exact-equality codes),
+        described under ``settings["neighbors"]["indexes"][label]``."""
         index = nb.NeighborIndex.build(
             base,
             exact_max_rows=self.exact_max_rows,
             nprobe=self.nprobe,
             seed=self.seed,
             threads=self.n_jobs,
+            codes=codes,
         )
         info: dict[str, Any] = {"rows": len(index), "exact": index.exact}
         if not index.exact:
@@ -187,13 +264,15 @@ class AuditData:
             self.settings["neighbors"]["indexes"][label]["recall_at_1"] = rec
 
     def index(self, name: str) -> nb.NeighborIndex:
+        name = self.canonical(name)
         if name not in self._indexes:
-            self._indexes[name] = self.build_index(self.matrix(name), name)
+            self._indexes[name] = self.build_index(self.matrix(name), name, self.codes(name))
         return self._indexes[name]
 
     def neighbors(self, query: str, base: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """k nearest ``base`` rows of every query record of ``query`` (:meth:`query_rows`; all
         records up to ``max_query_rows``), cached; indices into the used sets."""
+        query, base = self.canonical(query), self.canonical(base)
         key = (query, base)
         cached = self._searches.get(key)
         if cached is not None and cached[0].shape[1] >= min(k, len(self.index(base))):
@@ -201,6 +280,10 @@ class AuditData:
         q = self.query_matrix(query)
         index = self.index(base)
         self.record_recall(index, q, base)
-        d, i = index.search(q, k)
+        d, i = index.search(q, k, query_codes=self.query_codes(query))
+        if index.codes is not None:
+            info = self.settings["neighbors"]["indexes"][base]
+            info["inexact_queries"] = info.get("inexact_queries", 0) + index.inexact
+            index.inexact = 0
         self._searches[key] = (d, i)
         return d, i

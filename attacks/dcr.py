@@ -1,15 +1,29 @@
-"""Distance to closest record: is a synthetic row closer to the training set than to the holdout?
+"""Distance to closest record: is a synthetic row's nearest real record more often a training one?
 
-For every synthetic row s: d_T(s) (nearest used training row) and d_H(s) (nearest holdout row),
-at equal sizes. The share P(d_T < d_H), ties split, is 0.5 when the generator learned nothing
-specific to the training rows. Its interval is cluster-robust (synthetic rows whose nearest real
-record is the same are one cluster), never narrower than Wilson's; a sign test on the untied rows
-gives the binomial p-value. The nearest-neighbour distance ratio (NNDR = d1/d2) compares how
-isolated the match is. The worst-case view lists, per training row, its closest synthetic row.
+Share. For every synthetic row s, d_T(s) is the distance to the nearest record of the FULL
+training table and d_H(s) to the nearest record of the full holdout. Under the null (s
+independent of the real records, which are exchangeable) the nearest of the n_T + n_H real
+records is equally likely to be any of them, so P(d_T < d_H) = p0 = n_T / (n_T + n_H); a tie
+(d_T = d_H) scores p0 ("fractional ties": its expected value under the null), a train-side win
+1 and a holdout-side win 0. The gated ``dcr.excess`` is mean(score) - p0 (null 0), size-free: a
+synthetic row on top of a training record scores 1 whatever the split. Its interval is
+cluster-robust: synthetic rows whose nearest real record is the same are one cluster (repeated
+rows of a mode-collapsed generator all point at the same record), never narrower than the
+binomial interval. ``dcr.share_closer_to_train`` (null p0) is the same share, reported.
+
+NNDR. The nearest-neighbour distance ratio d1/d2 is computed against the seeded equal-size
+subsamples (its distribution depends on the base size through ties). ``dcr.nndr_ratio`` =
+median NNDR to train / median NNDR to holdout (null 1; NNDR as a distance-ratio privacy check
+after Zhao et al. 2021, CTAB-GAN, who report percentiles; here the median). Its interval is a
+Poisson cluster bootstrap over real records: every synthetic row is clustered with its nearest
+real record (train subsample or holdout), and a cluster's rows share one bootstrap weight.
+
+No sign test is reported: its p-value would assume independent synthetic rows.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -30,11 +44,10 @@ def _nndr(d: np.ndarray) -> np.ndarray:
     return out
 
 
-def _median_ratio(pairs: np.ndarray) -> np.ndarray:
-    """pairs (..., n, 2): median of column 0 / median of column 1 along n."""
-    a = np.median(pairs[..., 0], axis=-1)
-    b = np.median(pairs[..., 1], axis=-1)
-    return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.where(a > 0, np.inf, 1.0))
+def _ratio(a: float, b: float) -> float:
+    if b > 0:
+        return float(a / b)
+    return math.inf if a > 0 else 1.0
 
 
 class DCRAttack(Attack):
@@ -47,50 +60,58 @@ class DCRAttack(Attack):
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
+        d.require_rows(self.name)
         conf = self.confidence
-        dt, it = d.neighbors("synthetic", "train", 2)
-        dh, ih = d.neighbors("synthetic", "holdout", 2)
+        dt, it = d.neighbors("synthetic", "train_all", 1)
+        dh, ih = d.neighbors("synthetic", "holdout_all", 1)
         t1, h1 = dt[:, 0], dh[:, 0]
+        n_t, n_h = d.size("train_all"), d.size("holdout_all")
+        p0 = n_t / (n_t + n_h)
         tie = np.abs(t1 - h1) <= self.tie_tol
         closer = (t1 < h1) & ~tie
-        y = closer + 0.5 * tie
-        n = y.size
-        # cluster = nearest real record (train rows 0..n_used-1, holdout rows offset)
-        cluster = np.where(t1 <= h1, it[:, 0], ih[:, 0] + d.n_used)
-        share = stats.cluster_mean(y, cluster, conf)
-        n_untied = int((~tie).sum())
-        p_binom = stats.binomial_test(int(closer.sum()), n_untied)
-        nndr_t, nndr_h = _nndr(dt), _nndr(dh)
-        ratio = stats.bootstrap(
-            _median_ratio,
-            np.column_stack([nndr_t, nndr_h]),
-            n_boot=self.n_boot,
-            seed=d.seed,
-            confidence=conf,
-            max_rows=50_000,
+        y = closer + p0 * tie
+        cluster = np.where(t1 <= h1, it[:, 0], ih[:, 0] + n_t)
+        excess = stats.cluster_excess(y, cluster, p0, conf)
+        share = Estimate(
+            excess.value + p0,
+            max(excess.ci_low + p0, 0.0),
+            min(excess.ci_high + p0, 1.0),
+            conf,
+            excess.method,
         )
-        ratio = _finite(ratio)
+        ratio, nndr_t, nndr_h = self._nndr_ratio()
         ctx = {
-            "n_synthetic": float(n),
-            "n_reference": float(d.n_used),
+            "n_synthetic": float(y.size),
+            "n_train": float(n_t),
+            "n_holdout": float(n_h),
+            "null_share": p0,
             "ties": float(tie.sum()),
             "closer_to_train": float(closer.sum()),
-            "binomial_p": p_binom,
+            "clusters": float(np.unique(cluster).size),
             "median_d_train": float(np.median(t1)),
             "median_d_holdout": float(np.median(h1)),
         }
         metrics = [
             Metric(
+                "dcr.excess",
+                excess,
+                "share of synthetic rows whose nearest real record is a training record, minus "
+                "its no-leak value n_T / (n_T + n_H); ties count n_T / (n_T + n_H)",
+                null_value=0.0,
+                context=ctx,
+            ),
+            Metric(
                 "dcr.share_closer_to_train",
                 share,
-                "P(d(s, train) < d(s, holdout)) over synthetic rows s, ties split",
-                null_value=0.5,
+                "P(d(s, train) < d(s, holdout)) over synthetic rows s, full tables, fractional "
+                "ties; no-leak value n_T / (n_T + n_H)",
+                null_value=p0,
                 context=ctx,
             ),
             Metric(
                 "dcr.nndr_ratio",
                 ratio,
-                "median NNDR to train / median NNDR to holdout",
+                "median NNDR to train / median NNDR to holdout (equal-size subsamples)",
                 null_value=1.0,
                 higher_is_riskier=False,
                 context={
@@ -114,14 +135,40 @@ class DCRAttack(Attack):
         }
         return metrics, details
 
+    def _nndr_ratio(self) -> tuple[Estimate, np.ndarray, np.ndarray]:
+        """Median-NNDR ratio at equal sizes with its cluster-bootstrap interval."""
+        d = self.data
+        dt, it = d.neighbors("synthetic", "train", 2)
+        dh, ih = d.neighbors("synthetic", "holdout", 2)
+        nndr_t, nndr_h = _nndr(dt), _nndr(dh)
+        cluster = np.where(dt[:, 0] <= dh[:, 0], it[:, 0], ih[:, 0] + d.n_used)
+        point = _ratio(np.median(nndr_t), np.median(nndr_h))
+
+        def stat(w: np.ndarray) -> np.ndarray:
+            a = stats.weighted_median(nndr_t, w)
+            b = stats.weighted_median(nndr_h, w)
+            return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.where(a > 0, np.inf, 1.0))
+
+        _, (lo, hi) = stats.cluster_bootstrap(
+            stat, cluster, n_boot=self.n_boot, seed=d.seed, confidence=self.confidence
+        )
+        est = Estimate(
+            point,
+            float(min(lo, point)),
+            float(max(hi, point)),
+            self.confidence,
+            "cluster-bootstrap",
+        )
+        return _finite(est), nndr_t, nndr_h
+
     def _closest(self) -> list[dict[str, float]]:
         """Worst-case view: the training rows with the closest synthetic record (row indices
         into the training table and synthetic table, distances, and the row's distance to its
         nearest holdout row for scale)."""
         d = self.data
-        dist, idx = d.neighbors("train", "synthetic", 1)
+        dist, idx = d.neighbors("train_all", "synthetic", 1)
         order = np.argsort(dist[:, 0], kind="stable")[:N_CLOSEST]
-        rows = d.train_rows[d.query_rows("train")]
+        rows = d.original_rows("train_all")
         return [
             {
                 "row": int(rows[i]),

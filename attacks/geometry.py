@@ -3,8 +3,11 @@
 Every column contributes a squared distance in [0, 1] between two records:
 
 * numeric and datetime columns (datetimes as nanoseconds): values are scaled to [0, 1] by the
-  range (``scaling="range"``) or by the mid-rank empirical CDF (``scaling="quantile"``), computed
-  once over the union of the three tables; the contribution is the squared scaled difference.
+  range (``scaling="range"``) or by the mid-rank empirical CDF (``scaling="quantile"``), fitted
+  on the real tables only (``fit_on``: train + holdout in an audit) so that a releaser cannot
+  stretch the scale, and so weaken every distance, with a few absurd synthetic rows; synthetic
+  values outside the fitted range are clipped to it. The contribution is the squared scaled
+  difference.
   Missing numbers get an extra coordinate: NaN vs NaN = 0, NaN vs a value x = (x - 0.5)^2 + 0.75,
   so a missing value is always at least 0.75 away from any present value.
 * categorical columns: one-hot scaled by 1/sqrt(2), so equal values contribute 0 and different
@@ -145,6 +148,7 @@ class Geometry:
     slices: dict[str, slice] = field(default_factory=dict)
     n_levels: dict[str, int] = field(default_factory=dict)  # categoricals, missing included
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # numeric, raw units
+    exact_columns: list[str] = field(default_factory=list)  # compared by equality, no coordinates
 
     @property
     def dim(self) -> int:
@@ -166,6 +170,12 @@ class EncodedTable:
     def __len__(self) -> int:
         return self.X.shape[0]
 
+    def codes(self, columns: Sequence[str]) -> np.ndarray:
+        """Integer codes of categorical ``columns`` as an (n, len(columns)) int64 array."""
+        if not columns:
+            return np.zeros((len(self), 0), dtype=np.int64)
+        return np.column_stack([self.values[c].astype(np.int64) for c in columns])
+
     def value_matrix(self, columns: Sequence[str]) -> np.ndarray:
         """Raw values as float64 (categoricals as codes), e.g. for hashing or tree models."""
         return np.column_stack([self.values[c].astype(np.float64) for c in columns])
@@ -178,8 +188,13 @@ def encode_tables(
     scaling: str = "range",
     max_onehot: int = 64,
     seed: int = 0,
+    fit_on: Sequence[str] | None = None,
 ) -> tuple[Geometry, dict[str, EncodedTable]]:
-    """Fit the geometry on the union of ``tables`` and encode each of them (vectorised)."""
+    """Fit the numeric scales on the tables named in ``fit_on`` (default: all of them) and
+    encode each table (vectorised); values of the other tables are clipped to the fitted
+    range. ``seed`` is kept for compatibility (no random embedding is used any more).
+    """
+    _ = seed
     if scaling not in ("range", "quantile"):
         raise AuditInputError(f"unknown scaling {scaling!r}; expected 'range' or 'quantile'")
     names = list(tables)
@@ -187,7 +202,13 @@ def encode_tables(
     sizes = [len(tables[n]) for n in names]
     bounds = np.cumsum([0, *sizes])
     geo = Geometry(columns=cols, types=dict(column_types), scaling=scaling)
-    rng = np.random.default_rng(seed)
+    fit_names = list(fit_on) if fit_on is not None else names
+    unknown = [n for n in fit_names if n not in names]
+    if unknown:
+        raise AuditInputError(f"fit_on names unknown tables: {unknown}")
+    in_fit = np.concatenate(
+        [np.full(sizes[i], names[i] in fit_names, dtype=bool) for i in range(len(names))]
+    )
     blocks: list[np.ndarray] = []
     values: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
     start = 0
@@ -196,11 +217,14 @@ def encode_tables(
         if kind in ("numeric", "datetime"):
             raw = np.concatenate([_as_float(tables[n][c], kind, c, n) for n in names])
             nan = np.isnan(raw)
-            present = raw[~nan]
+            present = raw[~nan & in_fit]
+            if present.size == 0:  # only the clipped tables have values: fit on them
+                present = raw[~nan]
             lo, hi = float(present.min()), float(present.max())
             geo.ranges[c] = (lo, hi)
             if scaling == "range":
-                scaled = (raw - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
+                clipped = np.clip(raw, lo, hi)
+                scaled = (clipped - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
             else:
                 srt = np.sort(present)
                 left = np.searchsorted(srt, raw, side="left")
@@ -227,9 +251,8 @@ def encode_tables(
                 block = np.zeros((codes.size, k), dtype=np.float32)
                 block[np.arange(codes.size), codes] = _SQRT_HALF
             else:
-                emb = rng.standard_normal((k, max_onehot)).astype(np.float32)
-                emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-                block = emb[codes] * _SQRT_HALF
+                block = np.zeros((codes.size, 0), dtype=np.float32)
+                geo.exact_columns.append(c)
             for i, n in enumerate(names):
                 values[n][c] = codes[bounds[i] : bounds[i + 1]]
         geo.slices[c] = slice(start, start + block.shape[1])

@@ -1,6 +1,6 @@
 """Membership inference: the attacker holds the synthetic table and reference data from the
-population, and scores a target record; members (used training rows) should not score higher
-than non-members (holdout rows, equal count).
+population, and scores a target record; members (EVERY training record) should not score higher
+than non-members (every holdout record). AUC and rates are size-free, so no record is dropped.
 
 * distance score: minus the distance from the target to its nearest synthetic row
   (generative models that memorise put synthetic rows on top of training rows).
@@ -14,11 +14,27 @@ than non-members (holdout rows, equal count).
   its own reference. Overfitting on rare records (the usual victims, Meeus et al. 2023) shows
   as a synthetic density that the population does not explain.
 
-For each score: ROC AUC (DeLong interval) over all targets; thresholds for TPR at a fixed FPR and
-for the advantage max(TPR - FPR) are chosen on one half of the targets and applied to the other
-(both ways, pooled), with exact (Clopper-Pearson) and Newcombe intervals. The TPR@FPR threshold
-keeps the true FPR at or below the target with 95% probability (Neyman-Pearson umbrella), so a
-reported TPR above the target FPR is not an artefact of threshold noise.
+For each score: ROC AUC (DeLong interval: given the synthetic table, member scores and
+non-member scores are independent i.i.d. samples) over all targets. Thresholds for TPR at a
+fixed FPR and for the advantage max(TPR - FPR) are chosen on one half of the targets and applied
+to the other (both ways, pooled).
+
+* TPR@FPR: the threshold keeps the true FPR at or below the target with 95% probability
+  (Neyman-Pearson umbrella order statistic, Tong et al. 2018). That needs at least
+  ceil(log 0.05 / log(1 - alpha)) non-members in each fitting half (299 at 1%, 2,995 at 0.1%):
+  below that the level is *unsupported*: context ``supported = 0`` and the interval is [0, 1], so
+  a check on it is INCONCLUSIVE, never a PASS. The interval includes the variability of the
+  fitted threshold: it is the union of the exact (Clopper-Pearson) interval given the thresholds
+  and a percentile bootstrap of the whole procedure (members and non-members resampled within
+  their folds, thresholds refitted, ``n_boot`` resamples).
+* advantage: Newcombe's interval of TPR - FPR on the evaluation halves (valid given the
+  thresholds, which were fitted on the other half).
+* ``epsilon_lower``: the smallest epsilon an (epsilon, delta)-DP generator must have for this
+  test to exist (TPR <= e^eps FPR + delta and 1 - FPR <= e^eps (1 - TPR) + delta), evaluated at
+  each cross-fitted threshold with one-sided Clopper-Pearson bounds (TPR low, FPR high) at
+  level (1 - confidence) / (2 x thresholds) (Bonferroni over the thresholds and the two rates);
+  the largest bound is reported as ``ci_low``. It is an audit lower bound: "no attack here
+  demonstrates more than epsilon = ci_low" (Jagielski et al. 2020; Nasr et al. 2021).
 """
 
 from __future__ import annotations
@@ -32,7 +48,7 @@ from scipy import stats as sps
 from attacks import stats
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
-from attacks.results import Metric
+from attacks.results import Estimate, Metric
 
 N_VULNERABLE = 25
 ROC_POINTS = 200
@@ -73,6 +89,56 @@ def _advantage_threshold(pos: np.ndarray, neg: np.ndarray) -> float:
     return float(cand[best]) if gain[best] > 0 else math.inf
 
 
+def _min_nonmembers(alpha: float, delta: float = 0.05) -> int:
+    """Fewest non-members for which the umbrella threshold at FPR ``alpha`` exists."""
+    return int(math.ceil(math.log(delta) / math.log(1 - alpha)))
+
+
+def _crossfit(score: np.ndarray, member: np.ndarray, fold: np.ndarray) -> dict[str, np.ndarray]:
+    """Per threshold name: pooled evaluation counts (tp, P, fp, N) of the two cross-fits."""
+    counts = {name: np.zeros(4, dtype=np.int64) for name, _ in FPR_LEVELS}
+    counts["advantage"] = np.zeros(4, dtype=np.int64)
+    for f in (0, 1):
+        fit, ev = fold == f, fold != f
+        pos_f, neg_f = score[fit & member], score[fit & ~member]
+        pos_e, neg_e = score[ev & member], score[ev & ~member]
+        thresholds = {name: _fpr_threshold(neg_f, a) for name, a in FPR_LEVELS}
+        thresholds["advantage"] = _advantage_threshold(pos_f, neg_f)
+        for name, t in thresholds.items():
+            counts[name] += (int((pos_e > t).sum()), pos_e.size, int((neg_e > t).sum()), neg_e.size)
+    return counts
+
+
+def _bootstrap_tpr(
+    score: np.ndarray, member: np.ndarray, fold: np.ndarray, n_boot: int, seed: int
+) -> dict[str, np.ndarray]:
+    """TPR of each FPR level over resamples of the whole cross-fitted procedure."""
+    rng = np.random.default_rng(seed)
+    strata = [np.flatnonzero((member == m) & (fold == f)) for m in (True, False) for f in (0, 1)]
+    out: dict[str, list[float]] = {name: [] for name, _ in FPR_LEVELS}
+    for _ in range(n_boot):
+        take = np.concatenate([s[rng.integers(0, s.size, s.size)] for s in strata if s.size])
+        c = _crossfit(score[take], member[take], fold[take])
+        for name, _ in FPR_LEVELS:
+            out[name].append(c[name][0] / max(c[name][1], 1))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def _epsilon(counts: dict[str, np.ndarray], confidence: float, delta: float) -> Estimate:
+    """Epsilon lower bound over the thresholds (see the module docstring)."""
+    alpha = (1 - confidence) / (2 * len(counts))
+    point, bound = 0.0, 0.0
+    for tp, p, fp, n in counts.values():
+        if p == 0 or n == 0:
+            continue
+        point = max(point, stats.epsilon_from_rates(tp / p, fp / n, delta))
+        tpr_lo, _ = stats.clopper_pearson_one_sided(int(tp), int(p), alpha)
+        _, fpr_hi = stats.clopper_pearson_one_sided(int(fp), int(n), alpha)
+        bound = max(bound, stats.epsilon_from_rates(tpr_lo, fpr_hi, delta))
+    bound = min(bound, point)
+    return Estimate(point, bound, stats.EPS_CAP, confidence, "clopper-pearson lower bound")
+
+
 def membership_metrics(
     prefix: str,
     score: np.ndarray,
@@ -80,8 +146,11 @@ def membership_metrics(
     fold: np.ndarray,
     confidence: float = 0.95,
     tie_seed: int = 0,
+    n_boot: int = 200,
+    delta: float = 1e-6,
 ) -> tuple[list[Metric], dict[str, Any]]:
-    """AUC, cross-fitted TPR@FPR and advantage for a score (higher = more likely member).
+    """AUC, cross-fitted TPR@FPR and advantage, and the epsilon lower bound for a score
+    (higher = more likely member).
 
     The AUC counts ties as one half. For thresholds, ties are broken at random (seeded by
     ``tie_seed``): a randomised decision at a tied threshold, so that under no leak the TPR at
@@ -93,20 +162,8 @@ def membership_metrics(
     order = np.lexsort((rng.random(score.size), score))
     score = np.empty(score.size, dtype=np.float64)
     score[order] = np.arange(score.size, dtype=np.float64)  # distinct ranks, ties at random
-    counts = {name: [0, 0, 0, 0] for name, _ in FPR_LEVELS}  # tp, P, fp, N
-    counts["advantage"] = [0, 0, 0, 0]
-    for f in (0, 1):
-        fit, ev = fold == f, fold != f
-        pos_f, neg_f = score[fit & member], score[fit & ~member]
-        pos_e, neg_e = score[ev & member], score[ev & ~member]
-        thresholds = {name: _fpr_threshold(neg_f, a) for name, a in FPR_LEVELS}
-        thresholds["advantage"] = _advantage_threshold(pos_f, neg_f)
-        for name, t in thresholds.items():
-            c = counts[name]
-            c[0] += int((pos_e > t).sum())
-            c[1] += pos_e.size
-            c[2] += int((neg_e > t).sum())
-            c[3] += neg_e.size
+    counts = _crossfit(score, member, fold)
+    boot = _bootstrap_tpr(score, member, fold, n_boot, tie_seed + 1) if n_boot > 0 else {}
     ctx_base = {"n_members": float(pos_all.size), "n_nonmembers": float(neg_all.size)}
     metrics = [
         Metric(
@@ -117,7 +174,7 @@ def membership_metrics(
             context=ctx_base,
         )
     ]
-    tp, p, fp, n = counts["advantage"]
+    tp, p, fp, n = (int(v) for v in counts["advantage"])
     metrics.append(
         Metric(
             f"{prefix}.advantage",
@@ -127,18 +184,68 @@ def membership_metrics(
             context={**ctx_base, "tpr": tp / max(p, 1), "fpr": fp / max(n, 1)},
         )
     )
+    fit_neg = min(int(((fold == f) & ~member).sum()) for f in (0, 1))
     for name, alpha in FPR_LEVELS:
-        tp, p, fp, n = counts[name]
         metrics.append(
-            Metric(
-                f"{prefix}.{name}",
-                stats.proportion(tp, p, "clopper-pearson", confidence),
-                f"TPR at a threshold set for FPR {alpha:g} on the other half of the targets",
-                null_value=alpha,
-                context={**ctx_base, "target_fpr": alpha, "realised_fpr": fp / max(n, 1)},
+            _tpr_metric(
+                prefix, name, alpha, counts[name], boot.get(name), fit_neg, ctx_base, confidence
             )
         )
+    metrics.append(
+        Metric(
+            f"{prefix}.epsilon_lower",
+            _epsilon(counts, confidence, delta),
+            "epsilon lower bound implied by the cross-fitted tests (ci_low: the bound)",
+            null_value=0.0,
+            context={**ctx_base, "delta": delta},
+        )
+    )
     return metrics, {"roc": _roc(pos_all, neg_all)}
+
+
+def _tpr_metric(
+    prefix: str,
+    name: str,
+    alpha: float,
+    c: np.ndarray,
+    boot: np.ndarray | None,
+    fit_neg: int,
+    ctx_base: dict[str, float],
+    confidence: float,
+) -> Metric:
+    tp, p, fp, n = (int(v) for v in c)
+    need = _min_nonmembers(alpha)
+    est = stats.proportion(tp, p, "clopper-pearson", confidence)
+    supported = fit_neg >= need
+    if not supported:
+        est = Estimate(est.value, 0.0, 1.0, confidence, "unsupported")
+    elif boot is not None and boot.size:
+        a = (1 - confidence) / 2
+        lo, hi = np.quantile(boot, [a, 1 - a])
+        est = Estimate(
+            est.value,
+            float(min(est.ci_low, lo)),
+            float(max(est.ci_high, hi)),
+            confidence,
+            "clopper-pearson + bootstrap (threshold refitted)",
+        )
+    text = f"TPR at a threshold set for FPR {alpha:g} on the other half of the targets"
+    if not supported:
+        text += f" (not supported: {fit_neg} non-members per half, {need} needed)"
+    return Metric(
+        f"{prefix}.{name}",
+        est,
+        text,
+        null_value=alpha,
+        context={
+            **ctx_base,
+            "target_fpr": alpha,
+            "realised_fpr": fp / max(n, 1),
+            "supported": float(supported),
+            "nonmembers_per_half": float(fit_neg),
+            "nonmembers_needed": float(need),
+        },
+    )
 
 
 def _roc(pos: np.ndarray, neg: np.ndarray) -> dict[str, list[float]]:
@@ -164,27 +271,33 @@ def _roc(pos: np.ndarray, neg: np.ndarray) -> dict[str, list[float]]:
 class _MembershipAttack(Attack):
     kind = "distance"
 
-    def __init__(self, *args: Any, k: int = 5, **kw: Any) -> None:
+    def __init__(self, *args: Any, k: int = 5, n_boot: int = 200, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.k = int(k)
+        self.n_boot = int(n_boot)
 
     def _scores(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
-        if d.n_used < 4:
-            raise AttackCannotRun(f"{self.name}: needs at least 4 training and holdout rows")
+        d.require_rows(self.name)
         s_mem, s_non = self._scores()
         score = np.concatenate([s_mem, s_non])
         member = np.concatenate([np.ones(s_mem.size, bool), np.zeros(s_non.size, bool)])
         rng = np.random.default_rng(d.seed + 17)
         fold = np.concatenate([_split(s_mem.size, rng), _split(s_non.size, rng)])
         metrics, details = membership_metrics(
-            self.name, score, member, fold, self.confidence, tie_seed=d.seed + 53
+            self.name,
+            score,
+            member,
+            fold,
+            self.confidence,
+            tie_seed=d.seed + 53,
+            n_boot=self.n_boot,
         )
         top = np.argsort(-s_mem, kind="stable")[:N_VULNERABLE]
-        rows = d.train_rows[d.query_rows("train")]
+        rows = d.original_rows("train_all")
         details["vulnerable"] = [{"row": int(rows[i]), "score": float(s_mem[i])} for i in top]
         return metrics, details
 
@@ -196,8 +309,8 @@ class DistanceMembershipAttack(_MembershipAttack):
 
     def _scores(self) -> tuple[np.ndarray, np.ndarray]:
         d = self.data
-        dm, _ = d.neighbors("train", "synthetic", self.k)
-        dn, _ = d.neighbors("holdout", "synthetic", self.k)
+        dm, _ = d.neighbors("train_all", "synthetic", self.k)
+        dn, _ = d.neighbors("holdout_all", "synthetic", self.k)
         return -dm[:, 0], -dn[:, 0]
 
 
@@ -217,12 +330,13 @@ class DensityMembershipAttack(_MembershipAttack):
     def _scores(self) -> tuple[np.ndarray, np.ndarray]:
         d = self.data
         k = self.k
-        dm, _ = d.neighbors("train", "synthetic", k)
-        dn, _ = d.neighbors("holdout", "synthetic", k)
+        dm, _ = d.neighbors("train_all", "synthetic", k)
+        dn, _ = d.neighbors("holdout_all", "synthetic", k)
         rng = np.random.default_rng(d.seed + 29)
         hfold = _split(dn.shape[0], rng)
         mfold = _split(dm.shape[0], rng)
-        xm, xh = d.query_matrix("train"), d.query_matrix("holdout")
+        xm, xh = d.query_matrix("train_all"), d.query_matrix("holdout_all")
+        cm, ch = d.query_codes("train_all"), d.query_codes("holdout_all")
         kk = self.density_k
         ref_m = np.empty((dm.shape[0], kk))
         ref_n = np.empty((dn.shape[0], kk))
@@ -230,10 +344,11 @@ class DensityMembershipAttack(_MembershipAttack):
             base = xh[hfold != f]
             if base.shape[0] < 1:
                 raise AttackCannotRun(f"{self.name}: holdout too small for a reference fold")
-            index = d.build_index(base, f"holdout_fold{f}")
+            index = d.build_index(base, f"holdout_fold{f}", ch[hfold != f])
             q = np.concatenate([xm[mfold == f], xh[hfold == f]])
+            qc = np.concatenate([cm[mfold == f], ch[hfold == f]])
             d.record_recall(index, q, f"holdout_fold{f}")
-            dist, _ = index.search(q, k)
+            dist, _ = index.search(q, k, query_codes=qc)
             r = dist[:, : self.density_k]
             nm = int((mfold == f).sum())
             ref_m[mfold == f] = r[:nm]

@@ -4,6 +4,16 @@ Up to ``EXACT_MAX_ROWS`` base rows the search is exact (``IndexFlatL2``). Above 
 file index (``IndexIVFFlat``, ``nlist ~ 2 sqrt(n)`` lists, ``nprobe`` probed) is used, and its
 recall@1 is measured against an exact search on a random sample of queries.
 
+Exact-equality columns (high-cardinality categoricals, see ``geometry.py``) are not in the
+vectors: an index built with their ``codes`` takes ``k + EXTRA_CANDIDATES`` candidates from the
+vector search, adds every base row that shares a code with the query (up to ``GROUP_CAP`` per
+column), and adds 1 per mismatching code to each candidate's squared distance before ranking. A
+row outside the candidates mismatches every one of the e codes and is at vector distance at
+least the last vector candidate's, so its squared distance is at least that plus e: the result is
+exact whenever the k-th refined distance is below that bound and no group was capped. Queries
+without this certificate are counted in ``inexact`` (the same rule applies to train and holdout
+alike, so the null symmetry of every test is kept even then).
+
 ``threads`` is the number of OpenMP threads faiss uses for this index's searches; results do not
 depend on it (each query is answered whole by one thread, and distances are recomputed exactly).
 """
@@ -20,6 +30,9 @@ import numpy as np
 EXACT_MAX_ROWS = 200_000
 DEFAULT_NPROBE = 8
 CHUNK_ROWS = 16_384
+EXTRA_CANDIDATES = 32
+GROUP_CAP = 64  # rows per shared code added as candidates
+CODE_CHUNK_ROWS = 2_048
 # k-means iterations for the IVF coarse quantizer (faiss's default is 25; recall is measured)
 IVF_TRAIN_ITERS = 10
 
@@ -49,6 +62,8 @@ class NeighborIndex:
     nlist: int = 0
     nprobe: int = 0
     threads: int = 1
+    codes: np.ndarray | None = None  # (n, e) exact-equality codes, or None
+    inexact: int = 0  # queries whose exact-equality refinement lacked a certificate
 
     @classmethod
     def build(
@@ -59,7 +74,9 @@ class NeighborIndex:
         nprobe: int = DEFAULT_NPROBE,
         seed: int = 0,
         threads: int = 1,
+        codes: np.ndarray | None = None,
     ) -> NeighborIndex:
+        codes = None if codes is None or codes.shape[1] == 0 else np.asarray(codes, np.int64)
         base = np.ascontiguousarray(base, dtype=np.float32)
         n, d = base.shape
         d_eff = max(d, 1)
@@ -70,7 +87,7 @@ class NeighborIndex:
         if n <= exact_max_rows:
             index = faiss.IndexFlatL2(d_eff)
             index.add(base)
-            return cls(base, index, exact=True, threads=threads)
+            return cls(base, index, exact=True, threads=threads, codes=codes)
         nlist = int(min(max(2 * math.sqrt(n), 64), 8192))
         quantizer = faiss.IndexFlatL2(d_eff)
         index = faiss.IndexIVFFlat(quantizer, d_eff, nlist)
@@ -82,39 +99,84 @@ class NeighborIndex:
         for s in range(0, n, 262_144):
             index.add(base[s : s + 262_144])
         index.nprobe = int(nprobe)
-        return cls(base, index, exact=False, nlist=nlist, nprobe=int(nprobe), threads=threads)
+        return cls(
+            base, index, exact=False, nlist=nlist, nprobe=int(nprobe), threads=threads, codes=codes
+        )
 
     def __len__(self) -> int:
         return self.base.shape[0]
 
     def search(
-        self, query: np.ndarray, k: int = 1, *, chunk_rows: int = CHUNK_ROWS
+        self,
+        query: np.ndarray,
+        k: int = 1,
+        *,
+        chunk_rows: int = CHUNK_ROWS,
+        query_codes: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest base rows of each query row: (distances float64, indices int64).
 
         Distances are recomputed exactly in float64 from the vectors (no float32 cancellation),
-        so identical records are at distance exactly 0 and ties compare reliably.
+        so identical records are at distance exactly 0 and ties compare reliably. With
+        ``query_codes`` (and an index built with codes) exact-equality columns are added.
         """
         query = np.ascontiguousarray(query, dtype=np.float32)
         if query.shape[1] == 0:
             query = np.zeros((query.shape[0], 1), dtype=np.float32)
-        k = int(min(k, len(self)))
+        use_codes = self.codes is not None and query_codes is not None
+        k_out = int(min(k, len(self)))
+        k = int(min(k + EXTRA_CANDIDATES, len(self))) if use_codes else k_out
         nq = query.shape[0]
-        dist = np.empty((nq, k), dtype=np.float64)
-        idx = np.empty((nq, k), dtype=np.int64)
+        dist = np.empty((nq, k_out), dtype=np.float64)
+        idx = np.empty((nq, k_out), dtype=np.int64)
         _threads(self.threads)
+        if use_codes:
+            chunk_rows = min(chunk_rows, CODE_CHUNK_ROWS)
         for s in range(0, nq, chunk_rows):
             q = query[s : s + chunk_rows]
             _, ii = self.index.search(q, k)
             missing = ii < 0  # an IVF probe can return fewer than k
+            capped = np.zeros(q.shape[0], dtype=bool)
+            if use_codes:
+                k_vec = ii.shape[1]
+                extra, capped = self._same_code_rows(query_codes[s : s + chunk_rows])
+                ii = np.concatenate([ii, extra], axis=1)
+                missing = np.concatenate([missing, extra < 0], axis=1)
             ii = np.where(missing, 0, ii)
             diff = self.base[ii].astype(np.float64) - q[:, None, :].astype(np.float64)
-            dd = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+            d2 = np.einsum("ijk,ijk->ij", diff, diff)
+            if use_codes:
+                qc = np.asarray(query_codes[s : s + chunk_rows], dtype=np.int64)
+                vec_last = np.where(missing[:, :k_vec], -np.inf, d2[:, :k_vec]).max(axis=1)
+                d2 = d2 + (self.codes[ii] != qc[:, None, :]).sum(axis=2)
+            dd = np.sqrt(d2)
             dd[missing] = np.inf
-            order = np.argsort(dd, axis=1, kind="stable")
+            # a row found by both routes is kept once (missing slots get distinct keys)
+            if use_codes:
+                dd = _dedupe(dd, np.where(missing, -1 - np.arange(ii.shape[1]), ii))
+            order = np.argsort(dd, axis=1, kind="stable")[:, :k_out]
             dist[s : s + chunk_rows] = np.take_along_axis(dd, order, axis=1)
             idx[s : s + chunk_rows] = np.take_along_axis(ii, order, axis=1)
+            if use_codes and k < len(self):
+                bound = vec_last + self.codes.shape[1] + 1e-9
+                bad = (dist[s : s + chunk_rows, -1] ** 2 > bound) | capped
+                self.inexact += int(bad.sum())
         return dist, idx
+
+    def _same_code_rows(self, qcodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Base rows sharing each query's code, per exact column (-1 padded, ``GROUP_CAP``
+        per column), and whether a group was larger than the cap."""
+        if not hasattr(self, "_groups"):
+            self._groups = [(np.argsort(col, kind="stable"), np.sort(col)) for col in self.codes.T]
+        parts, capped = [], np.zeros(qcodes.shape[0], dtype=bool)
+        for j, (order, srt) in enumerate(self._groups):
+            lo = np.searchsorted(srt, qcodes[:, j], side="left")
+            hi = np.searchsorted(srt, qcodes[:, j], side="right")
+            capped |= (hi - lo) > GROUP_CAP
+            pos = lo[:, None] + np.arange(GROUP_CAP)[None, :]
+            ok = pos < hi[:, None]
+            parts.append(np.where(ok, order[np.minimum(pos, order.size - 1)], -1))
+        return np.concatenate(parts, axis=1), capped
 
     def recall(self, query: np.ndarray, *, sample: int = 256, seed: int = 0) -> float:
         """Recall@1 of this index on a random sample of ``query`` (1.0 for an exact index):
@@ -131,6 +193,17 @@ class NeighborIndex:
             g = (q.astype(np.float64) ** 2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * q @ b.T
             best = np.minimum(best, np.sqrt(np.maximum(g.min(axis=1), 0.0)))
         return float(np.mean(approx[:, 0] <= best + 1e-4))
+
+
+def _dedupe(dd: np.ndarray, ii: np.ndarray) -> np.ndarray:
+    """Per row, keep the first occurrence of each index (later ones get distance inf)."""
+    order = np.argsort(ii, axis=1, kind="stable")
+    srt = np.take_along_axis(ii, order, axis=1)
+    dup = np.zeros_like(srt, dtype=bool)
+    dup[:, 1:] = srt[:, 1:] == srt[:, :-1]
+    mask = np.zeros_like(dup)
+    np.put_along_axis(mask, order, dup, axis=1)
+    return np.where(mask, np.inf, dd)
 
 
 def _threads(n: int) -> None:

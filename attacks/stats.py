@@ -1,4 +1,6 @@
-"""Intervals and tests: Wilson, Clopper-Pearson, Newcombe differences, DeLong AUC, bootstrap."""
+"""Intervals: Wilson, Clopper-Pearson (two- and one-sided), Newcombe differences, DeLong AUC,
+cluster-robust means and excesses, the row bootstrap and the Poisson cluster bootstrap, and the
+epsilon implied by a membership test's (TPR, FPR)."""
 
 from __future__ import annotations
 
@@ -163,3 +165,86 @@ def bootstrap(
     lo = point - (point - lo) * scale if lo <= point else point
     hi = point + (hi - point) * scale if hi >= point else point
     return Estimate(point, float(lo), float(hi), confidence, "bootstrap")
+
+
+def cluster_excess(
+    y: np.ndarray, clusters: np.ndarray, null: float, confidence: float = CONFIDENCE
+) -> Estimate:
+    """mean(y) - ``null`` for y in [0, 1], with a cluster-robust (sandwich) normal interval,
+    never narrower than the binomial interval of independent rows (as :func:`cluster_mean`)."""
+    y = np.asarray(y, dtype=np.float64)
+    n = y.size
+    if n == 0:
+        return Estimate(0.0, -1.0, 1.0, confidence, "cluster-robust")
+    m = float(y.mean())
+    _, inv = np.unique(clusters, return_inverse=True)
+    s = np.bincount(inv, weights=y - m)
+    g = s.size
+    var = float((s**2).sum()) / (n * n) * (g / max(g - 1, 1))
+    half = _z(confidence) * math.sqrt(max(var, m * (1 - m) / n))
+    d = m - null
+    return Estimate(d, _clip(d - half, -1, 1), _clip(d + half, -1, 1), confidence, "cluster-robust")
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Median of ``values`` (n,) under each row of ``weights`` (B, n): the smallest value whose
+    cumulative weight reaches half the total (vectorised over B)."""
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    cw = np.cumsum(weights[:, order], axis=1)
+    half = cw[:, -1:] / 2.0
+    pos = (cw < half).sum(axis=1)
+    return v[np.minimum(pos, v.size - 1)]
+
+
+def cluster_bootstrap(
+    statistic: Callable[[np.ndarray], np.ndarray],
+    clusters: np.ndarray,
+    *,
+    n_boot: int = 300,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+    batch: int = 50,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson cluster bootstrap: each cluster gets an independent Poisson(1) weight shared by
+    all of its rows; ``statistic`` maps (B, n) row weights to B values. Resampling whole
+    clusters (e.g. the synthetic rows sharing a nearest real record) keeps their dependence.
+    Returns (the B finite bootstrap values, the percentile interval ends)."""
+    rng = np.random.default_rng(seed)
+    _, inv = np.unique(clusters, return_inverse=True)
+    g = int(inv.max()) + 1 if inv.size else 0
+    vals: list[np.ndarray] = []
+    for s in range(0, n_boot, batch):
+        b = min(batch, n_boot - s)
+        w = rng.poisson(1.0, size=(b, g)).astype(np.float64)[:, inv]
+        vals.append(np.asarray(statistic(w), dtype=np.float64))
+    boot = np.concatenate(vals) if vals else np.zeros(0)
+    boot = boot[np.isfinite(boot)]
+    a = (1 - confidence) / 2
+    ends = np.quantile(boot, [a, 1 - a]) if boot.size else np.array([-np.inf, np.inf])
+    return boot, ends
+
+
+def clopper_pearson_one_sided(k: int, n: int, alpha: float) -> tuple[float, float]:
+    """One-sided exact bounds at level ``alpha`` each: P(p < lower) <= alpha, P(p > upper) <=
+    alpha."""
+    if n <= 0:
+        return 0.0, 1.0
+    lo = 0.0 if k <= 0 else float(stats.beta.ppf(alpha, k, n - k + 1))
+    hi = 1.0 if k >= n else float(stats.beta.ppf(1 - alpha, k + 1, n - k))
+    return lo, hi
+
+
+EPS_CAP = 20.0
+
+
+def epsilon_from_rates(tpr: float, fpr: float, delta: float) -> float:
+    """The epsilon an (epsilon, delta)-DP mechanism needs for a test with these rates:
+    max(log((TPR - delta) / FPR), log((1 - FPR - delta) / (1 - TPR))), 0 when neither is
+    defined, capped at ``EPS_CAP``."""
+    out = 0.0
+    if tpr - delta > 0:
+        out = max(out, EPS_CAP if fpr <= 0 else math.log((tpr - delta) / fpr))
+    if 1 - fpr - delta > 0:
+        out = max(out, EPS_CAP if tpr >= 1 else math.log((1 - fpr - delta) / (1 - tpr)))
+    return float(min(out, EPS_CAP))

@@ -81,7 +81,7 @@ def run_audit(
     params = attack_params or {}
     # the widest search first, so DCR's worst-case view and both membership scores share it
     k_member = int(params.get("membership.density", {}).get("k", 5))
-    data.neighbors("train", "synthetic", k_member)
+    data.neighbors("train_all", "synthetic", k_member)
     results: list[AttackResult] = []
     for i, cls in enumerate(ATTACKS, start=2):
         if progress:

@@ -43,6 +43,13 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
                     0.91 if leaky else 0.0005,
                     0.0,
                 ),
+                _m(
+                    "exact_match.near_copy_excess",
+                    0.9 if leaky else 0.0,
+                    0.89 if leaky else -0.001,
+                    0.91 if leaky else 0.001,
+                    0.0,
+                ),
             ],
             details={"copied_training_rows": [3, 17, 42] if leaky else []},
         ),
@@ -50,7 +57,8 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
             "dcr",
             "ok",
             [
-                _m("dcr.share_closer_to_train", 0.5 + d, 0.485 + d, 0.515 + d, 0.5),
+                _m("dcr.excess", d / 2, d / 2 - 0.01, d / 2 + 0.01, 0.0),
+                _m("dcr.share_closer_to_train", 0.8 + d / 2, 0.79 + d / 2, 0.81 + d / 2, 0.8),
                 _m("dcr.nndr_ratio", 1.0 - d, 0.97 - d, 1.03 - d, 1.0, riskier=False),
             ],
             details={

@@ -17,7 +17,8 @@ error)::
     id = "membership-distance-auc"
     metric = "membership.distance.auc"
     max = 0.6               # or: min = ...  (exactly one)
-    statistic = "upper"     # "upper" (default for max), "lower" (default for min) or "value"
+    statistic = "upper"     # "upper" (default for max), "lower" (default for min) or "value";
+                            # privacy checks must use the risky end (max: upper, min: lower)
     rationale = "..."
     source = "..."
 
@@ -174,6 +175,7 @@ def _check(c: Any, i: int, where: str) -> Check:
     statistic = c.get("statistic", "upper" if comparison == "max" else "lower")
     if statistic not in STATISTICS:
         raise InputError(f"{at}: statistic must be one of {STATISTICS}, got {statistic!r}")
+    _conservative(metric, comparison, statistic, at)
     for key in ("id", "rationale", "source"):
         if key in c and not isinstance(c[key], str):
             raise InputError(f"{at}: {key} must be a string")
@@ -186,6 +188,26 @@ def _check(c: Any, i: int, where: str) -> Check:
         rationale=c.get("rationale", ""),
         source=c.get("source", ""),
     )
+
+
+def conservative_statistic(comparison: str) -> str:
+    """The interval end a privacy check must compare: the riskiest plausible value."""
+    return "upper" if comparison == "max" else "lower"
+
+
+def _conservative(metric: str, comparison: str, statistic: str, at: str) -> None:
+    """Privacy checks must read the interval end on the risky side: a PASS then means the whole
+    interval is on the safe side. ``max`` with ``lower`` (or ``value``) would PASS a leak whose
+    interval reaches above the threshold; utility checks may use any statistic."""
+    if metric.startswith("utility."):
+        return
+    need = conservative_statistic(comparison)
+    if statistic != need:
+        raise InputError(
+            f"{at}: statistic {statistic!r} is anti-conservative for a privacy check with "
+            f"{comparison!r}: a PASS must mean the whole interval is on the safe side; use "
+            f"statistic = {need!r} (or leave it out)"
+        )
 
 
 def _listed() -> list[str]:

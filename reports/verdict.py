@@ -6,12 +6,21 @@ A check compares a statistic of the metric's estimate with its threshold:
   FAIL when the whole interval is on the unsafe side, INCONCLUSIVE when the interval straddles it.
 * ``value``: the point estimate alone decides PASS or FAIL.
 
+Multiplicity (family-wise control of false FAILs): with m privacy checks in the policy, FAIL
+needs the Bonferroni lower bound, the interval's risky-side half-width stretched by
+z(1 - a/(2m)) / z(1 - a/2) (a = 1 - confidence; exact for the normal-based intervals, an
+approximation for the exact and bootstrap ones), to clear the threshold; between that and the
+plain bound the check is INCONCLUSIVE. PASS needs no correction: the verdict PASSes only if
+every check does (an intersection-union test), so a false PASS has probability at most a/2.
+
 A check whose metric was not measured (its attack errored, or no utility target) is ERROR.
 Verdict: any FAIL -> FAIL (exit 1); else any ERROR/INCONCLUSIVE, or any attack that could not run
 -> INCONCLUSIVE (exit 3); else PASS (exit 0). Never PASS when something did not run.
 """
 
 from __future__ import annotations
+
+from scipy import stats as sps
 
 from attacks.results import AuditResult, Metric
 from reports.model import CheckResult, UtilitySection
@@ -24,7 +33,17 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def evaluate_check(check: Check, metric: Metric | None, why_missing: str = "") -> CheckResult:
+def family_factor(family: int, confidence: float) -> float:
+    """How much wider a one-sided bound gets under Bonferroni over ``family`` checks."""
+    if family <= 1:
+        return 1.0
+    a = 1 - confidence
+    return float(sps.norm.ppf(1 - a / (2 * family)) / sps.norm.ppf(1 - a / 2))
+
+
+def evaluate_check(
+    check: Check, metric: Metric | None, why_missing: str = "", family: int = 1
+) -> CheckResult:
     base = {
         "id": check.id,
         "metric": check.metric,
@@ -56,7 +75,12 @@ def evaluate_check(check: Check, metric: Metric | None, why_missing: str = "") -
         status = "FAIL"
         text = f"estimate {_fmt(observed)} {bad} {_fmt(thr)}"
     else:
-        whole_bad = lo > thr if safe_max else hi < thr
+        f = family_factor(family, est.confidence) if check.kind == "privacy" else 1.0
+        lo_f = est.value - (est.value - lo) * f
+        hi_f = est.value + (hi - est.value) * f
+        whole_bad = lo_f > thr if safe_max else hi_f < thr
+        if f > 1.0:
+            interval = f"[{_fmt(lo_f)}, {_fmt(hi_f)}] (Bonferroni over {family} checks)"
         if whole_bad:
             status = "FAIL"
             text = f"whole interval {interval} {bad} {_fmt(thr)}"
@@ -82,12 +106,13 @@ def evaluate(
     if utility is not None:
         metrics.update({m.name: m for m in utility.metrics})
     results = []
+    family = sum(1 for c in policy.checks if c.kind == "privacy")
     for check in policy.checks:
         metric = metrics.get(check.metric)
         why = ""
         if metric is None:
             why = _why_missing(check, errored, utility)
-        results.append(evaluate_check(check, metric, why))
+        results.append(evaluate_check(check, metric, why, family))
     statuses = [r.status for r in results]
     if "FAIL" in statuses:
         verdict = "FAIL"

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attacks import AuditResult, run_audit
+from attacks import AuditResult, DCRAttack, ExactMatchAttack, run_audit
+from reports.policy import load_policy
+from reports.verdict import evaluate
 
 ADULT = Path(__file__).resolve().parents[1] / "privsynth" / "data" / "adult.csv.gz"
 N = 5_000
@@ -38,16 +40,27 @@ def flagged(res: AuditResult, name: str) -> bool:
     return m.estimate.ci_high < m.null_value
 
 
-def alarms(res: AuditResult) -> list[str]:
-    return [n for n, m in res.metrics().items() if m.null_value is not None and flagged(res, n)]
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_fresh_sample_shows_no_risk(seed):
+def test_fresh_sample_does_not_fail_the_gate(seed):
+    """Calibrated null check. The old test asserted that none of ~45 unadjusted 95% intervals
+    excluded its null value: a family-wise false-alarm rate of about 14% per seed by its own
+    criterion. What is calibrated is the gate's decision: over the null seeds of
+    benchmarks/gate_calibration.py (docs/report.md) the standard FAIL rate is at most 1%, so a
+    FAIL on one of these fixed seeds is a regression. No privacy check may FAIL under either
+    preset; an INCONCLUSIVE is allowed (measured null rate up to 10%), a PASS of the
+    distance and membership checks is required (their null upper bounds sit far below the
+    thresholds at this size)."""
     train, holdout, synthetic = triple(seed)
     res = run_audit(train, holdout, synthetic, seed=seed)
     assert res.ok, [(a.attack, a.message) for a in res.attacks]
-    assert alarms(res) == []
+    for preset in ("standard", "strict"):
+        checks, _, _, summary = evaluate(load_policy(preset), res)
+        failed = [c.id for c in checks if c.status == "FAIL" and c.kind == "privacy"]
+        assert failed == [], (preset, summary)
+    checks, verdict, _, summary = evaluate(load_policy("standard"), res)
+    assert verdict in ("PASS", "INCONCLUSIVE"), summary
+    wide = [c.id for c in checks if c.status != "PASS" and not c.id.endswith("copies")]
+    assert wide == [], summary
 
 
 def _replace(synthetic: pd.DataFrame, rows: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -149,3 +162,77 @@ def test_results_do_not_depend_on_the_number_of_threads():
     assert [r.settings["neighbors"]["threads"] for r in runs] == [1, 2, 3]
     assert strip(runs[0]) == strip(runs[1]) == strip(runs[2])
     assert flagged(runs[0], "dcr.share_closer_to_train")
+
+
+# --- the fast subset of the leak catalogue (benchmarks/leak_catalogue.py has the whole) -------
+# Sizes as in the benchmark: 80/20 split of 16,000 Adult records, a synthetic table as large
+# as train drawn from the other records. Tolerances are the benchmark's measured margins.
+def catalogue_split(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    df = adult()
+    p = np.random.default_rng(seed).permutation(len(df))
+    tr, ho, rest = p[:12_800], p[12_800:16_000], p[16_000:]
+    fresh = np.random.default_rng([seed, 7]).choice(rest, size=12_800, replace=False)
+    return tuple(df.iloc[i].reset_index(drop=True) for i in (tr, ho, fresh))
+
+
+def _check_status(res: AuditResult, preset: str, check_id: str) -> str:
+    checks, _, _, _ = evaluate(load_policy(preset), res)
+    return {c.id: c.status for c in checks}[check_id]
+
+
+@pytest.mark.parametrize("share, expected", [(0.003, ("FAIL", "INCONCLUSIVE")), (0.01, ("FAIL",))])
+def test_verbatim_copies_never_pass_and_fail_from_1pct(share, expected):
+    """Copies of random training records. At this size (3,200 holdout records) chance copies
+    put the null upper bound up to 0.0017 (benchmark), so 0.3% copies reach a lower bound of
+    0.0006-0.0022: never a PASS, a FAIL when the holdout has few chance copies; 1% always
+    FAILs (docs/report.md)."""
+    train, holdout, fresh = catalogue_split(20)
+    k = int(share * len(train))
+    leak = train.sample(n=k, random_state=0)
+    res = AuditResult([ExactMatchAttack(train, holdout, _replace(fresh, leak, 0)).evaluate()])
+    assert _check_status(res, "standard", "exact-copies") in expected
+    ctx = res.metric("exact_match.excess").context
+    assert ctx["training_records_copied"] >= k and ctx["distinct_training_records_copied"] >= k
+
+
+def test_near_copies_with_one_categorical_changed_fail_standard():
+    """1% of the synthetic rows are training records with one categorical column changed: no
+    exact copy, but the "all but one column identical" measure FAILs it."""
+    train, holdout, fresh = catalogue_split(21)
+    rng = np.random.default_rng(4)
+    leak = train.sample(n=128, random_state=1).reset_index(drop=True)
+    swap = {"Male": "Female", "Female": "Male"}
+    leak["sex"] = leak["sex"].map(swap)
+    res = AuditResult(
+        [ExactMatchAttack(train, holdout, _replace(fresh, leak, rng.integers(99))).evaluate()]
+    )
+    assert _check_status(res, "standard", "exact-copies") != "FAIL"
+    assert _check_status(res, "standard", "near-copies") == "FAIL"
+
+
+@pytest.mark.slow
+def test_mode_collapse_null_does_not_fail():
+    """500 fresh rows repeated to the train size: no training record involved. Before the
+    cluster-robust intervals the gate FAILed such tables (5/90 seeds standard)."""
+    train, holdout, fresh = catalogue_split(22)
+    collapsed = fresh.iloc[np.arange(len(train)) % 500].reset_index(drop=True)
+    res = AuditResult(
+        [
+            ExactMatchAttack(train, holdout, collapsed).evaluate(),
+            DCRAttack(train, holdout, collapsed).evaluate(),
+        ]
+    )
+    for check in ("exact-copies", "near-copies", "closer-to-train"):
+        assert _check_status(res, "standard", check) == "PASS", check
+    assert _check_status(res, "strict", "nearest-neighbour-ratio") != "FAIL"
+    assert res.metric("dcr.excess").context["clusters"] <= 1_000
+
+
+def test_one_row_synthetic_table_is_inconclusive_not_degenerate():
+    train, holdout, synthetic = triple(30, n=500)
+    res = run_audit(train, holdout, synthetic.iloc[:1], seed=0)
+    errored = {a.attack: a.message for a in res.attacks if a.status == "error"}
+    for name in ("exact_match", "dcr", "membership.distance", "membership.density"):
+        assert "not enough data" in errored[name], name
+    _, verdict, code, _ = evaluate(load_policy("standard"), res)
+    assert verdict == "INCONCLUSIVE" and code == 3

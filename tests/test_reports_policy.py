@@ -144,7 +144,7 @@ def test_verdicts_and_exit_codes() -> None:
 
 
 def test_errored_attack_not_in_policy_still_blocks_pass() -> None:
-    policy = parse_policy({"checks": [{"metric": "dcr.share_closer_to_train", "max": 0.6}]})
+    policy = parse_policy({"checks": [{"metric": "dcr.excess", "max": 0.05}]})
     _, verdict, code, summary = evaluate(policy, example_audit(errored="membership.distance"))
     assert (verdict, code) == ("INCONCLUSIVE", 3) and "membership.distance" in summary
 

@@ -1,0 +1,151 @@
+"""Calibrate the release gate on the leak catalogue: null false-alarm rates and power.
+
+Run (the audits; appends one JSON line per run, so studies can run in pieces):
+    nice -n 10 python benchmarks/gate_calibration.py run --scenarios fresh --seeds 0-99 \\
+        --out benchmarks/results/gate_calibration.jsonl
+Table (re-evaluates the stored audits under the presets, or any policy files):
+    python benchmarks/gate_calibration.py table benchmarks/results/gate_calibration/*.jsonl.gz
+
+The table gives, per scenario and table, the share of seeds whose verdict is FAIL /
+INCONCLUSIVE / PASS under ``standard`` and ``strict``, with a Clopper-Pearson 95% upper bound on
+the null FAIL and INCONCLUSIVE rates, and which checks fired. Audits run with one thread
+(``n_jobs=1``), defaults otherwise (what ``privsynth audit`` runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from attacks import ATTACKS, AuditData, AuditResult, run_audit  # noqa: E402
+from attacks.stats import clopper_pearson  # noqa: E402
+from benchmarks.leak_catalogue import NULLS, SCENARIOS, make  # noqa: E402
+from reports.policy import load_policy  # noqa: E402
+from reports.verdict import evaluate  # noqa: E402
+
+
+def seeds(spec: str) -> list[int]:
+    out: list[int] = []
+    for part in spec.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def audit(train, holdout, syn, seed: int, attacks: str) -> AuditResult:
+    """The whole suite (``attacks == "all"``), or only the named attacks on shared data."""
+    if attacks == "all":
+        return run_audit(train, holdout, syn, seed=seed, n_jobs=1)
+    wanted = attacks.split(",")
+    classes = [c for c in ATTACKS if c.name in wanted]
+    data = AuditData.prepare(train, holdout, syn, seed=seed, n_jobs=1)
+    return AuditResult([c.from_data(data).evaluate() for c in classes], dict(data.settings))
+
+
+def run(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    names = list(SCENARIOS) if args.scenarios == "all" else args.scenarios.split(",")
+    for name in names:
+        for seed in seeds(args.seeds):
+            t0 = time.perf_counter()
+            s, syn = make(name, seed, args.table, args.n_real)
+            t1 = time.perf_counter()
+            res = audit(s.train, s.holdout, syn, seed, args.attacks)
+            data = res.to_dict()
+            for a in data["attacks"]:
+                a["details"] = {}
+            row = {
+                "scenario": name,
+                "table": args.table,
+                "seed": seed,
+                "n_train": len(s.train),
+                "n_holdout": len(s.holdout),
+                "n_synthetic": len(syn),
+                "make_seconds": round(t1 - t0, 2),
+                "audit_seconds": round(time.perf_counter() - t1, 2),
+                "attacks": args.attacks,
+                "audit": data,
+            }
+            with out.open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(name, args.table, seed, f"{row['audit_seconds']}s", flush=True)
+
+
+def table(args: argparse.Namespace) -> None:
+    policies = {p: load_policy(p) for p in args.policies.split(",")}
+    verdicts: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    fired: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    secs: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for path in args.files:
+        raw = Path(path).read_bytes()
+        text = gzip.decompress(raw).decode() if str(path).endswith(".gz") else raw.decode()
+        for line in text.splitlines():
+            row = json.loads(line)
+            audit = AuditResult.from_dict(row["audit"])
+            key = (row["table"], row["scenario"])
+            secs[key].append(row["audit_seconds"])
+            for pname, pol in policies.items():
+                results, verdict, _, _ = evaluate(pol, audit)
+                verdicts[(*key, pname)][verdict] += 1
+                for r in results:
+                    if r.status != "PASS":
+                        fired[(*key, pname)][f"{r.id}:{r.status[0]}"] += 1
+    print(
+        "| table | scenario | seeds | "
+        + " | ".join(f"{p} F / I / P" for p in policies)
+        + " | checks not passing (standard) | s/audit |"
+    )
+    print("|---|---|---|" + "---|" * len(policies) + "---|---|")
+    order = {n: i for i, n in enumerate(SCENARIOS)}
+    for key in sorted(secs, key=lambda k: (k[0], order.get(k[1], 99))):
+        n = len(secs[key])
+        cells = []
+        for p in policies:
+            c = verdicts[(*key, p)]
+            cells.append(f"{c['FAIL']} / {c['INCONCLUSIVE']} / {c['PASS']}")
+        top = fired[(*key, next(iter(policies)))].most_common(4)
+        why = ", ".join(f"{k} x{v}" for k, v in top) or "-"
+        mean_s = sum(secs[key]) / n
+        print(f"| {key[0]} | {key[1]} | {n} | " + " | ".join(cells) + f" | {why} | {mean_s:.1f} |")
+    print()
+    for key in sorted(secs):
+        if key[1] not in NULLS:
+            continue
+        n = len(secs[key])
+        for p in policies:
+            c = verdicts[(*key, p)]
+            f_hi = clopper_pearson(c["FAIL"], n)[1]
+            i_hi = clopper_pearson(c["INCONCLUSIVE"], n)[1]
+            print(
+                f"null {key[0]}/{key[1]} {p}: FAIL {c['FAIL']}/{n} (95% upper {f_hi:.3f}), "
+                f"INCONCLUSIVE {c['INCONCLUSIVE']}/{n} (95% upper {i_hi:.3f})"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--scenarios", default="all")
+    r.add_argument("--seeds", default="0-4")
+    r.add_argument("--table", default="adult")
+    r.add_argument("--n-real", type=int, default=16_000)
+    r.add_argument("--out", default="benchmarks/results/gate_calibration.jsonl")
+    r.add_argument("--attacks", default="all", help="all, or attack names joined by commas")
+    t = sub.add_parser("table")
+    t.add_argument("files", nargs="+")
+    t.add_argument("--policies", default="standard,strict")
+    args = ap.parse_args()
+    run(args) if args.cmd == "run" else table(args)
+
+
+if __name__ == "__main__":
+    main()

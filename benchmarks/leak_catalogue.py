@@ -1,0 +1,289 @@
+"""A catalogue of planted leaks and of nulls, for calibrating the release gate.
+
+Every scenario is a function ``make(split, rng) -> synthetic`` of a :class:`Split` (disjoint
+train, holdout and fresh population rows of one real table) and a seeded generator; both gate
+engineers' benchmarks and tests import it. Leak levels are shares of the synthetic rows.
+
+Nulls (the synthetic table carries nothing specific to the training records):
+  ``fresh``: a fresh sample of the population, as large as train;
+  ``mode_collapse``: 500 fresh rows repeated to that size (a degenerate generator that leaks
+  nothing);
+  ``dp_eps1`` / ``dp_eps10``: privsynth's MST at epsilon 1 / 10 fitted on train (Adult only;
+  privsynth's synthesizers are imported here, in the benchmark, never by ``attacks/``).
+The duplicate-rich table ``nltcs`` (16 binary columns) runs the ``fresh`` null on its own split.
+
+Leaks (rows of the fresh sample replaced by rows derived from training records):
+  ``copies_{0.1,0.3,1,3}pct``: verbatim copies of random training records;
+  ``rare_copies_{0.3,1}pct``: verbatim copies of the training records farthest from the holdout
+  (the rarest);
+  ``near_copies_{1,3}pct``: copies with one categorical column changed to another level;
+  ``jitter_{3,10}pct``: copies with small numeric noise (age +-1, hours +1..2, fnlwgt +-3%);
+  ``qi_unique_{1,3}pct``: training records unique on the quasi-identifiers, their QIs reproduced
+  with the other columns from the population;
+  ``partial_attr_{3,10}pct``: demographic QIs + occupation + income of training records, other
+  columns from the population (partial-knowledge attribute leak);
+  ``rare_class_attr``: every training record of a rare occupation class gets its QIs and
+  secret reproduced;
+  ``linkage_{3,10}pct``: two disjoint column subsets (demographics; work and income) of the
+  same training records joined in one synthetic row, the rest from the population;
+  ``subgroup_overfit``: one subgroup (a native country other than the US) copied with jitter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+ADULT = ROOT / "privsynth" / "data" / "adult.csv.gz"
+SHARED = ROOT.parent / "shared" / "data"
+QI = ["age", "sex", "race", "marital-status", "education", "native-country"]
+DEMOGRAPHIC = ["age", "sex", "race", "marital-status", "education", "relationship"]
+WORK = ["workclass", "occupation", "hours-per-week", "income"]
+CATEGORICAL = [
+    "workclass",
+    "education",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "native-country",
+    "income",
+]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Disjoint train / holdout / fresh rows of one table."""
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    fresh: pd.DataFrame
+    table: str = "adult"
+
+
+@lru_cache(maxsize=4)
+def load(table: str = "adult") -> pd.DataFrame:
+    if table == "adult":
+        return pd.read_csv(ADULT, skipinitialspace=True, na_values=["?"])
+    path = SHARED / f"{table}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the shared table {table!r} is not there")
+    return pd.read_csv(path)
+
+
+def split(seed: int, table: str = "adult", n_real: int = 16_000, train_share: float = 0.8) -> Split:
+    """A seeded 80/20 train/holdout split of ``n_real`` rows, and the rest as fresh rows."""
+    df = load(table)
+    n_real = min(n_real, len(df) // 2)
+    p = np.random.default_rng(seed).permutation(len(df))
+    n_t = int(round(train_share * n_real))
+    take = [p[:n_t], p[n_t:n_real], p[n_real:]]
+    parts = [df.iloc[t].reset_index(drop=True) for t in take]
+    return Split(parts[0], parts[1], parts[2], table)
+
+
+def _base(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+    """A fresh population sample as large as train (with replacement only if needed)."""
+    n = len(s.train)
+    idx = rng.choice(len(s.fresh), size=n, replace=n > len(s.fresh))
+    return s.fresh.iloc[idx].reset_index(drop=True)
+
+
+def _plant(base: pd.DataFrame, rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    out = base.copy()
+    at = rng.choice(len(out), size=len(rows), replace=False)
+    for c in out.columns:
+        out[c] = out[c].astype(object) if out[c].dtype != rows[c].dtype else out[c]
+        out.loc[at, c] = rows[c].to_numpy()
+    return out.astype(base.dtypes.to_dict(), errors="ignore")
+
+
+def _count(s: Split, share: float) -> int:
+    return max(1, int(round(share * len(s.train))))
+
+
+def fresh(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+    return _base(s, rng)
+
+
+def mode_collapse(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+    few = s.fresh.iloc[rng.choice(len(s.fresh), size=500, replace=False)]
+    return few.iloc[np.arange(len(s.train)) % 500].reset_index(drop=True)
+
+
+def copies(
+    share: float, rare: bool = False
+) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
+    def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+        k = _count(s, share)
+        if rare:
+            idx = np.argsort(-rarity(s))[:k]
+        else:
+            idx = rng.choice(len(s.train), size=k, replace=False)
+        return _plant(_base(s, rng), s.train.iloc[idx].reset_index(drop=True), rng)
+
+    return make
+
+
+def rarity(s: Split) -> np.ndarray:
+    """Per training record, its distance to the nearest holdout record (shared geometry)."""
+    from attacks.geometry import encode_tables, infer_column_types
+    from attacks.neighbors import NeighborIndex
+
+    _, enc = encode_tables({"t": s.train, "h": s.holdout}, infer_column_types(s.train))
+    dist, _ = NeighborIndex.build(enc["h"].X).search(enc["t"].X, 1)
+    return dist[:, 0]
+
+
+def near_copies(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
+    def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+        k = _count(s, share)
+        rows = s.train.iloc[rng.choice(len(s.train), size=k, replace=False)].reset_index(drop=True)
+        cats = [c for c in CATEGORICAL if c in rows.columns]
+        which = rng.integers(0, len(cats), size=k)
+        for j, c in enumerate(cats):
+            sel = np.flatnonzero(which == j)
+            levels = s.train[c].dropna().unique()
+            for i in sel:  # k is small (a few hundred rows)
+                other = levels[levels != rows.at[i, c]]
+                rows.at[i, c] = other[rng.integers(0, other.size)] if other.size else rows.at[i, c]
+        return _plant(_base(s, rng), rows, rng)
+
+    return make
+
+
+def _jitter(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    rows = rows.copy()
+    k = len(rows)
+    rows["age"] = rows["age"] + rng.integers(-1, 2, k)
+    rows["hours-per-week"] = rows["hours-per-week"] + rng.integers(1, 3, k)
+    rows["fnlwgt"] = (rows["fnlwgt"] * rng.uniform(0.97, 1.03, k)).round().astype(int)
+    return rows
+
+
+def jitter(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
+    def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+        k = _count(s, share)
+        rows = s.train.iloc[rng.choice(len(s.train), size=k, replace=False)].reset_index(drop=True)
+        return _plant(_base(s, rng), _jitter(rows, rng), rng)
+
+    return make
+
+
+def _partial(s: Split, rng: np.random.Generator, src: np.ndarray, cols: list[str]) -> pd.DataFrame:
+    """Fresh rows with ``cols`` taken from the training records ``src``."""
+    base = _base(s, rng)
+    at = rng.choice(len(base), size=src.size, replace=False)
+    for c in cols:
+        vals = base[c].astype(object).to_numpy().copy()
+        vals[at] = s.train[c].astype(object).to_numpy()[src]
+        base[c] = pd.Series(vals).astype(s.train[c].dtype, errors="ignore")
+    return base
+
+
+def qi_unique(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
+    def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+        key = pd.concat([s.train[QI], s.holdout[QI]]).fillna("NA").map(str).agg("|".join, axis=1)
+        counts = key.value_counts()
+        unique = np.flatnonzero(key.iloc[: len(s.train)].map(counts).to_numpy() == 1)
+        k = min(_count(s, share), unique.size)
+        return _partial(s, rng, rng.choice(unique, size=k, replace=False), QI)
+
+    return make
+
+
+def partial_attr(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
+    def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+        k = _count(s, share)
+        src = rng.choice(len(s.train), size=k, replace=False)
+        return _partial(s, rng, src, [*QI, "occupation", "income"])
+
+    return make
+
+
+def rare_class_attr(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+    counts = s.train["occupation"].value_counts()
+    rare = counts[counts >= 20].index[-3:]  # the three rarest classes with 20+ records
+    src = np.flatnonzero(s.train["occupation"].isin(rare).to_numpy())
+    return _partial(s, rng, src, [*QI, "occupation"])
+
+
+def linkage(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
+    def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+        k = _count(s, share)
+        src = rng.choice(len(s.train), size=k, replace=False)
+        return _partial(s, rng, src, [*DEMOGRAPHIC, *WORK])
+
+    return make
+
+
+def subgroup_overfit(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+    country = s.train["native-country"].value_counts().index[1]  # the largest non-US group
+    src = np.flatnonzero((s.train["native-country"] == country).to_numpy())
+    rows = _jitter(s.train.iloc[src].reset_index(drop=True), rng)
+    return _plant(_base(s, rng), rows, rng)
+
+
+def dp(epsilon: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
+    def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
+        from privsynth.io import example_path
+        from privsynth.schema import load_schema
+        from privsynth.synthesizers import get_synthesizer
+
+        schema = load_schema(example_path("adult-schema.json"))
+        seed = int(rng.integers(0, 2**31))
+        model = get_synthesizer("mst")(epsilon=epsilon, seed=seed).fit(s.train, schema)
+        return model.sample()
+
+    return make
+
+
+NULLS: dict[str, Callable[[Split, np.random.Generator], pd.DataFrame]] = {
+    "fresh": fresh,
+    "mode_collapse": mode_collapse,
+    "dp_eps1": dp(1.0),
+    "dp_eps10": dp(10.0),
+}
+LEAKS: dict[str, Callable[[Split, np.random.Generator], pd.DataFrame]] = {
+    "copies_0.1pct": copies(0.001),
+    "copies_0.3pct": copies(0.003),
+    "copies_1pct": copies(0.01),
+    "copies_3pct": copies(0.03),
+    "rare_copies_0.3pct": copies(0.003, rare=True),
+    "rare_copies_1pct": copies(0.01, rare=True),
+    "near_copies_1pct": near_copies(0.01),
+    "near_copies_3pct": near_copies(0.03),
+    "jitter_3pct": jitter(0.03),
+    "jitter_10pct": jitter(0.10),
+    "qi_unique_1pct": qi_unique(0.01),
+    "qi_unique_3pct": qi_unique(0.03),
+    "partial_attr_3pct": partial_attr(0.03),
+    "partial_attr_10pct": partial_attr(0.10),
+    "rare_class_attr": rare_class_attr,
+    "linkage_3pct": linkage(0.03),
+    "linkage_10pct": linkage(0.10),
+    "subgroup_overfit": subgroup_overfit,
+}
+SCENARIOS = {**NULLS, **LEAKS}
+# scenarios that must run on Adult (they name Adult's columns or its schema)
+ADULT_ONLY = set(SCENARIOS) - {"fresh", "mode_collapse"}
+
+
+def make(
+    name: str, seed: int, table: str = "adult", n_real: int = 16_000
+) -> tuple[Split, pd.DataFrame]:
+    """(split, synthetic) for scenario ``name`` at ``seed``."""
+    if name not in SCENARIOS:
+        raise KeyError(f"unknown scenario {name!r}; known: {sorted(SCENARIOS)}")
+    if table != "adult" and name in ADULT_ONLY:
+        raise ValueError(f"scenario {name!r} needs the Adult table")
+    s = split(seed, table, n_real)
+    rng = np.random.default_rng([seed, 7])
+    return s, SCENARIOS[name](s, rng)
