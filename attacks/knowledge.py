@@ -103,14 +103,15 @@ def knowledge_sets(
         dec = tuple(c for c in cols if c in set(declared))
         out.append(KnowledgeSet(name="declared", columns=dec, rule="declared quasi-identifiers"))
     rng = public_rng(cols, "subsets")
+    ordered = sorted(cols)  # draws index the sorted names: the column order does not matter
     for i, size in enumerate(cfg.subset_sizes, start=1):
         if size >= len(cols):
             continue
-        pick = np.sort(rng.choice(len(cols), size=size, replace=False))
+        pick = {ordered[j] for j in rng.choice(len(cols), size=size, replace=False)}
         out.append(
             KnowledgeSet(
                 name=f"subset-{i}",
-                columns=tuple(cols[j] for j in pick),
+                columns=tuple(c for c in cols if c in pick),
                 rule=f"public-rule random subset of size {size}",
             )
         )
@@ -136,11 +137,16 @@ def knowledge_pairs(
                 )
             )
     rng = public_rng(cols, "pairs")
+    ordered = sorted(cols)
+
+    def take(idx: np.ndarray) -> tuple[str, ...]:
+        names = {ordered[j] for j in idx}
+        return tuple(c for c in cols if c in names)
+
     if len(cols) >= 2:
         perm = rng.permutation(len(cols))
         half = len(cols) // 2
-        left = tuple(cols[j] for j in np.sort(perm[:half]))
-        right = tuple(cols[j] for j in np.sort(perm[half:]))
+        left, right = take(perm[:half]), take(perm[half:])
         out.append(
             KnowledgePair(name="halves", left=left, right=right, rule="public-rule random halves")
         )
@@ -151,8 +157,8 @@ def knowledge_pairs(
         out.append(
             KnowledgePair(
                 name=f"pair-{i}",
-                left=tuple(cols[j] for j in np.sort(pick[:size])),
-                right=tuple(cols[j] for j in np.sort(pick[size:])),
+                left=take(pick[:size]),
+                right=take(pick[size:]),
                 rule=f"public-rule random disjoint subsets of size {size}",
             )
         )
