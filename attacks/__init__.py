@@ -1,7 +1,8 @@
 """Generator-agnostic privacy attacks on a (train, holdout, synthetic) triple.
 
-Distance tests, membership inference and attribute inference, each with a holdout control, a
-baseline and a confidence interval. This package never imports privsynth's synthesizers or ledger:
+Distance tests, membership inference, attribute inference, singling out and linkability, each
+with a holdout control and a confidence interval; the last three for several attacker-knowledge
+sets (:mod:`attacks.knowledge`). This package never imports privsynth's synthesizers or ledger:
 it audits a synthetic table made by any tool.
 
     >>> from attacks import run_audit
@@ -16,8 +17,11 @@ from attacks.dcr import DCRAttack
 from attacks.errors import AttackCannotRun, AuditInputError
 from attacks.exact_match import ExactMatchAttack
 from attacks.geometry import infer_column_types
+from attacks.knowledge import KnowledgeConfig, KnowledgePair, KnowledgeSet
+from attacks.linkability import LinkabilityAttack
 from attacks.membership import DensityMembershipAttack, DistanceMembershipAttack
 from attacks.results import METRICS, AttackResult, AuditResult, Estimate, Metric
+from attacks.singling_out import SinglingOutAttack
 from attacks.suite import ATTACKS, run_audit
 
 __all__ = [
@@ -35,7 +39,12 @@ __all__ = [
     "DistanceMembershipAttack",
     "Estimate",
     "ExactMatchAttack",
+    "KnowledgeConfig",
+    "KnowledgePair",
+    "KnowledgeSet",
+    "LinkabilityAttack",
     "Metric",
+    "SinglingOutAttack",
     "infer_column_types",
     "run_audit",
 ]

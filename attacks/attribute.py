@@ -1,37 +1,82 @@
-"""Attribute inference: the attacker knows a target's quasi-identifiers (QI) and guesses a secret
-column from the synthetic table.
+"""Attribute inference: the attacker knows some columns of a target (a *knowledge set*) and
+guesses a secret column from the synthetic table.
 
-Two guesses per secret: the secret of the nearest synthetic row in QI space (shared geometry,
-restricted to the QI columns; exact, for all secrets from one shared search, see
-:mod:`attacks.qi_neighbors`; on a seeded sample of at most ``max_targets`` targets per side),
-and, on every used target, a decision tree trained on the synthetic table (QI -> secret).
-Secrets run in parallel threads (``n_jobs``) with results independent of the thread count. Above ``max_synthetic_rows`` synthetic rows, both guesses
-use a seeded uniform sample of that many synthetic rows (``settings["attribute"]``).
-Success is measured on training targets (attack) and on holdout targets (control: what the
-synthetic data teaches about anyone in the population), and a base-rate guess (the synthetic
-mode / median) is the baseline. A numeric secret counts as guessed within an absolute tolerance
-of ``tolerance`` x the column's range. Risk = (attack - control) / (1 - control); its interval is
-Newcombe's for attack - control divided by (1 - control), at a Bonferroni-adjusted level over
-secrets x guesses so that the reported intervals hold together (family-wise 95%). Excess =
-attack - control, the same interval undivided: stable where the control is near 1. The maxima
-over columns carry [max lower, max upper], a valid simultaneous interval for the maximum.
+Knowledge sets (:mod:`attacks.knowledge`): every other column, the declared quasi-identifiers
+(schema ``role`` or ``--quasi-identifiers``) and small subsets drawn by a fixed public rule. For
+each knowledge set K and each secret s outside K (for "all": K without s) two guesses: the
+secret of the nearest synthetic row on K (shared geometry; exact, from one shared search per
+knowledge set, see :mod:`attacks.qi_neighbors`; on a seeded sample of at most ``max_targets``
+targets per side), and, on every used target, a decision tree trained on the synthetic table
+(K -> s). Tasks run in parallel threads (``n_jobs``) with results independent of the thread
+count. Above ``max_synthetic_rows`` synthetic rows, both guesses use a seeded uniform sample.
+
+Success is measured on training targets (attack) and on holdout targets (control). A numeric
+secret counts as guessed within a **relative** tolerance: ``|guess - truth| <= tolerance *
+|truth|`` (exact where the truth is 0), so a guess of 41 for an age of 40 counts and a guess of
+0 for a capital gain of 2,000 does not, whatever the column's range. Excess = attack - control
+(null 0); risk = excess / (1 - control).
+
+**Rare classes.** Averaging over all targets hides leaks of rare categories (a synthetic table
+that reproduces every rare-class record still scores like a fresh one overall). For a
+categorical secret, the classes holding less than ``rare_share`` of the real records (train and
+holdout together, so members and non-members are treated alike) form the rare-class subgroup;
+its excess (success among rare-class training targets minus rare-class holdout targets) is a
+second family, gated as ``attribute.rare_class.max_excess`` where at least
+``min_rare_targets`` targets of each side are in the subgroup.
+
+Intervals: targets that share a guess source (the same nearest synthetic row, or the same tree
+leaf) are dependent, so each comparison has a cluster-robust interval with Newcombe's as a
+floor (:mod:`attacks.rates`), at a Bonferroni-adjusted level over every knowledge set x secret
+x guess of its family. The maxima (per column over knowledge sets and guesses, then over
+columns) carry [max lower, max upper]: a simultaneous interval for the maximum, so the gate
+reads the *maximum over guesses and knowledge sets* consistently for the estimate and the
+interval. The base-rate guess (the synthetic mode / median) is reported beside each secret as
+a sanity check: where both guesses do worse than it on holdout targets, the secret is listed in
+``details["below_baseline"]`` (the attacker is weak there; the excess is still valid).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from attacks import stats
+from attacks import rates
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
-from attacks.qi_neighbors import DEFAULT_CANDIDATES, QINeighbours, nearest_per_secret
+from attacks.knowledge import KnowledgeConfig, KnowledgeSet, knowledge_sets
+from attacks.qi_neighbors import (
+    DEFAULT_CANDIDATES,
+    QINeighbours,
+    nearest_on_columns,
+    nearest_per_secret,
+)
 from attacks.results import Estimate, Metric
 
 GUESSES = ("neighbour", "model")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Hits:
+    """Per-target successes of one guess, with cluster labels and rare-class masks."""
+
+    y_t: np.ndarray
+    y_h: np.ndarray
+    cl_t: np.ndarray
+    cl_h: np.ndarray
+    rare_t: np.ndarray | None
+    rare_h: np.ndarray | None
+    rows_t: np.ndarray  # training-table positions of the training targets
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Task:
+    level: KnowledgeSet
+    secret: str
+    qi: tuple[str, ...]
 
 
 class AttributeInferenceAttack(Attack):
@@ -45,14 +90,26 @@ class AttributeInferenceAttack(Attack):
         min_samples_leaf: int = 5,
         max_synthetic_rows: int = 100_000,
         candidates: int = DEFAULT_CANDIDATES,
+        knowledge: KnowledgeConfig | None = None,
+        rare_share: float = 0.05,
+        min_rare_targets: int = 100,
         **kw: Any,
     ) -> None:
         super().__init__(*args, **kw)
+        if not tolerance >= 0:
+            raise ValueError("attribute: tolerance must be a non-negative relative tolerance")
+        if not 0 < rare_share < 1:
+            raise ValueError("attribute: rare_share must be in (0, 1)")
         self.tolerance = float(tolerance)
         self.max_targets = int(max_targets)
         self.max_synthetic_rows = int(max_synthetic_rows)
         self.min_samples_leaf = int(min_samples_leaf)
         self.candidates = int(candidates)
+        self.knowledge = knowledge or KnowledgeConfig()
+        self.rare_share = float(rare_share)
+        self.min_rare_targets = int(min_rare_targets)
+        self._rare_too_small = False
+        self._conf: float | None = None
 
     # ------------------------------------------------------------------------------------
     def _secrets(self) -> tuple[list[str], dict[str, str]]:
@@ -69,13 +126,17 @@ class AttributeInferenceAttack(Attack):
         return chosen, excluded
 
     def _targets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Seeded samples of at most ``max_targets`` training and holdout records for the
+        neighbour guess (the model guess uses every record). Success rates are per-target
+        means, so unequal sides do not bias the comparison."""
         d = self.data
-        n = d.n_used
         rng = np.random.default_rng(d.seed + 41)
-        m = min(n, self.max_targets)
-        pick_t = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
-        pick_h = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
-        return d.train_rows[pick_t], d.holdout_rows[pick_h]
+        out = []
+        for name in ("train", "holdout"):
+            n = len(d.tables[name])
+            m = min(n, self.max_targets)
+            out.append(np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n))
+        return out[0], out[1]
 
     def _synthetic_rows(self) -> np.ndarray | None:
         """The synthetic rows the attacker's neighbour search and model use: all (None), or a
@@ -86,135 +147,166 @@ class AttributeInferenceAttack(Attack):
         rng = np.random.default_rng([self.data.seed, 43])
         return np.sort(rng.choice(n, size=self.max_synthetic_rows, replace=False))
 
+    def _tasks(self, secrets: list[str]) -> tuple[list[KnowledgeSet], list[_Task]]:
+        d = self.data
+        declared = d.qi
+        levels = knowledge_sets(d.geometry.columns, declared, self.knowledge)
+        if declared is not None and not any(k.name == "declared" for k in levels):
+            levels.insert(0, KnowledgeSet(name="declared", columns=tuple(declared), rule="given"))
+        tasks = []
+        for level in levels:
+            for s in secrets:
+                qi = tuple(c for c in level.columns if c != s)
+                if qi and (level.name in ("all", "declared") or s not in level.columns):
+                    tasks.append(_Task(level=level, secret=s, qi=qi))
+        return levels, tasks
+
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         secrets, excluded = self._secrets()
         if not secrets:
             raise AttackCannotRun("attribute: no secret column with at least two values")
         t_rows, h_rows = self._targets()
         self._syn_rows = self._synthetic_rows()
-        n_tests = max(1, len(secrets) * len(GUESSES))
-        conf = 1 - (1 - self.confidence) / n_tests
-        columns: dict[str, dict[str, float]] = {}
-        metrics: list[Metric] = []
+        levels, tasks = self._tasks(secrets)
+        if not tasks:
+            raise AttackCannotRun("attribute: no quasi-identifier column left besides the secret")
+        self._nearest = {k.name: self._neighbour_search(k, secrets, t_rows, h_rows) for k in levels}
+        outcomes = self._run_tasks(tasks, t_rows, h_rows)
         errors: dict[str, str] = {}
-        risks: list[Metric] = []
-        excesses: list[Metric] = []
-        # Secrets are independent: with several threads each runs on its own (faiss searches
-        # and tree fits release the GIL). Results are collected in secret order, so they do not
-        # depend on the number of threads.
-        self._nearest = self._neighbour_search(secrets, t_rows, h_rows)
-        workers = max(1, min(self.data.n_jobs, len(secrets)))
-
-        def one(secret: str) -> tuple[Metric, Metric] | str:
-            try:
-                return self._one(secret, t_rows, h_rows, conf)
-            except AttackCannotRun as exc:
-                return str(exc)
-
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(one, secrets))
-        else:
-            outcomes = [one(secret) for secret in secrets]
-        for secret, outcome in zip(secrets, outcomes, strict=True):
+        done: list[tuple[_Task, dict[str, _Hits], dict[str, float]]] = []
+        for task, outcome in zip(tasks, outcomes, strict=True):
             if isinstance(outcome, str):
-                errors[secret] = outcome
-                continue
-            res, excess = outcome
-            risks.append(res)
-            excesses.append(excess)
-            columns[secret] = {
-                "attack": res.context["attack"],
-                "control": res.context["control"],
-                "baseline": res.context["baseline"],
-                "risk": res.estimate.value,
-                "excess": excess.estimate.value,
-            }
-        metrics = [*risks, *excesses]
-        if risks:
-            metrics.append(_maximum("attribute.max_risk", risks, "attribute risk"))
-            metrics.append(_maximum("attribute.max_excess", excesses, "attribute excess"))
-        details: dict[str, Any] = {"columns": columns}
+                errors.setdefault(task.secret, outcome)
+            else:
+                done.append((task, *outcome))
+        metrics, details = self._collect(done, levels)
         if excluded:
             details["excluded"] = excluded
-        self.data.settings["attribute"] = {
-            "secrets": secrets,
-            "excluded_secrets": excluded,
-            "n_targets": int(t_rows.size),
-            "n_synthetic_used": int(
-                len(self.data.tables["synthetic"])
-                if self._syn_rows is None
-                else self._syn_rows.size
-            ),
-            "tolerance": self.tolerance,
-            "confidence_per_interval": conf,
-            "neighbour_search": {
-                "method": "exact: one flat search over the QI union, refined per secret",
-                "candidates": self._nearest.candidates,
-                "fallback_targets": dict(self._nearest.fallback),
-            },
-        }
+        self._record_settings(secrets, excluded, t_rows, levels, len(done))
         if errors:
             details["_error"] = True
             details["_message"] = "; ".join(f"secret {c!r}: {m}" for c, m in errors.items())
         return metrics, details
 
+    def _run_tasks(
+        self, tasks: list[_Task], t_rows: np.ndarray, h_rows: np.ndarray
+    ) -> list[tuple[dict[str, _Hits], dict[str, float]] | str]:
+        """Every (knowledge set, secret) task; in threads (faiss searches and tree fits release
+        the GIL), results collected in task order so they do not depend on the thread count."""
+
+        def one(task: _Task) -> tuple[dict[str, _Hits], dict[str, float]] | str:
+            try:
+                return self._one(task, t_rows, h_rows)
+            except AttackCannotRun as exc:
+                return str(exc)
+
+        workers = max(1, min(self.data.n_jobs, len(tasks)))
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(one, tasks))
+        return [one(t) for t in tasks]
+
+    def _record_settings(
+        self,
+        secrets: list[str],
+        excluded: dict[str, str],
+        t_rows: np.ndarray,
+        levels: list[KnowledgeSet],
+        n_tasks: int,
+    ) -> None:
+        syn_n = len(self.data.tables["synthetic"])
+        self.data.settings["attribute"] = {
+            "secrets": secrets,
+            "excluded_secrets": excluded,
+            "n_targets": int(t_rows.size),
+            "n_synthetic_used": int(syn_n if self._syn_rows is None else self._syn_rows.size),
+            "tolerance": self.tolerance,
+            "tolerance_kind": "relative: |guess - truth| <= tolerance * |truth|",
+            "rare_share": self.rare_share,
+            "min_rare_targets": self.min_rare_targets,
+            "knowledge_sets": {
+                k.name: {"columns": list(k.columns), "rule": k.rule} for k in levels
+            },
+            "tasks": n_tasks,
+            "confidence_per_interval": self._conf,
+            "neighbour_search": {
+                "method": "exact: one flat search per knowledge set, refined per secret",
+                "candidates": self.candidates,
+                "fallback_targets": {
+                    k: int(sum(v.fallback.values())) for k, v in self._nearest.items()
+                },
+            },
+        }
+
     def _neighbour_search(
-        self, secrets: list[str], t_rows: np.ndarray, h_rows: np.ndarray
+        self, level: KnowledgeSet, secrets: list[str], t_rows: np.ndarray, h_rows: np.ndarray
     ) -> QINeighbours:
-        """Every target's nearest synthetic row in each secret's QI space (one shared search;
-        see :mod:`attacks.qi_neighbors`). Rows: training targets first, then holdout targets."""
+        """Every target's nearest synthetic row in each secret's QI space for one knowledge set
+        (one shared search; see :mod:`attacks.qi_neighbors`). Training targets first."""
         d = self.data
         syn = d.tables["synthetic"]
-        qi = list(d.qi if d.qi is not None else d.geometry.columns)
+        qi = list(level.columns)
         usable = [s for s in secrets if [c for c in qi if c != s]]
-        queries = np.concatenate([d.tables["train"].X[t_rows], d.tables["holdout"].X[h_rows]])
-        base = syn.X if self._syn_rows is None else syn.X[self._syn_rows]
+        if level.name not in ("all", "declared"):  # subsets: only the secrets outside them
+            usable = [s for s in usable if s not in qi]
         if not usable or not qi:
             return QINeighbours({}, {}, 0)
+        queries = np.concatenate([d.tables["train"].X[t_rows], d.tables["holdout"].X[h_rows]])
+        base = syn.X if self._syn_rows is None else syn.X[self._syn_rows]
+        if not set(qi) & set(usable):  # no secret inside the set: one search serves them all
+            near = nearest_on_columns(d.geometry, base, queries, qi)
+            return QINeighbours({s: near for s in usable}, {s: 0 for s in usable}, 0)
         return nearest_per_secret(
             d.geometry, base, queries, qi, usable, k=self.candidates, threads=d.n_jobs
         )
 
     # ------------------------------------------------------------------------------------
+    def _rare(self, secret: str) -> np.ndarray:
+        """Per class code of a categorical secret: whether it holds less than ``rare_share`` of
+        the real records (train and holdout together: members and non-members alike)."""
+        tr, ho = self.data.tables["train"], self.data.tables["holdout"]
+        codes = np.concatenate([tr.values[secret], ho.values[secret]]).astype(np.int64)
+        counts = np.bincount(codes[codes >= 0], minlength=1)
+        return (counts > 0) & (counts < self.rare_share * codes.size)
+
     def _one(
-        self, secret: str, t_rows: np.ndarray, h_rows: np.ndarray, conf: float
-    ) -> tuple[Metric, Metric]:
-        """Risk and excess for one secret. Reads the shared data only, so secrets can run in
-        parallel threads."""
+        self, task: _Task, t_rows: np.ndarray, h_rows: np.ndarray
+    ) -> tuple[dict[str, _Hits], dict[str, float]]:
+        """Hits of both guesses for one (knowledge set, secret). Reads the shared data only, so
+        tasks can run in parallel threads."""
         d = self.data
-        geo = d.geometry
         tr, ho, syn = d.tables["train"], d.tables["holdout"], d.tables["synthetic"]
-        qi = [c for c in (d.qi if d.qi is not None else geo.columns) if c != secret]
-        if not qi:
-            raise AttackCannotRun("no quasi-identifier column left besides the secret")
-        sr = getattr(self, "_syn_rows", None)
+        secret, qi = task.secret, list(task.qi)
+        sr = self._syn_rows
         s_syn = syn.values[secret] if sr is None else syn.values[secret][sr]
         if _n_distinct(s_syn) < 2:
             raise AttackCannotRun("a single value in the synthetic table; nothing to infer")
-        numeric = geo.types[secret] != "categorical"
-        tol = 0.0
-        if numeric:
-            lo, hi = geo.ranges[secret]
-            tol = self.tolerance * (hi - lo)
-        truth_t, truth_h = tr.values[secret][t_rows], ho.values[secret][h_rows]
+        numeric = d.geometry.types[secret] != "categorical"
+        rare = None if numeric else self._rare(secret)
 
         def hit(guess: np.ndarray, truth: np.ndarray) -> np.ndarray:
-            if not numeric:
-                return guess == truth
-            both_nan = np.isnan(guess) & np.isnan(truth)
-            with np.errstate(invalid="ignore"):
-                return both_nan | (np.abs(guess - truth) <= tol)
+            return _hit(guess, truth, numeric, self.tolerance)
 
-        # neighbour guess in QI space (computed for every secret at once in _run)
-        near = self._nearest.nearest[secret]
+        def mask(truth: np.ndarray) -> np.ndarray | None:
+            return None if rare is None else rare[truth.astype(np.int64)]
+
+        tv_t, tv_h = tr.values[secret], ho.values[secret]
+        near = self._nearest[task.level.name].nearest[secret]
         i_t, i_h = near[: t_rows.size], near[t_rows.size :]
-        results = {"neighbour": (hit(s_syn[i_t], truth_t), hit(s_syn[i_h], truth_h))}
-        # model guess
+        truth_t, truth_h = tv_t[t_rows], tv_h[h_rows]
+        hits = {
+            "neighbour": _Hits(
+                y_t=hit(s_syn[i_t], truth_t),
+                y_h=hit(s_syn[i_h], truth_h),
+                cl_t=i_t,
+                cl_h=i_h,
+                rare_t=mask(truth_t),
+                rare_h=mask(truth_h),
+                rows_t=t_rows,
+            )
+        }
         f_syn = syn.value_matrix(qi) if sr is None else syn.value_matrix(qi)[sr]
-        all_t, all_h = d.train_rows, d.holdout_rows
-        f_t, f_h = tr.value_matrix(qi)[all_t], ho.value_matrix(qi)[all_h]
-        truth_all_t, truth_all_h = tr.values[secret][all_t], ho.values[secret][all_h]
+        f_t, f_h = tr.value_matrix(qi), ho.value_matrix(qi)
         if numeric:
             ok = ~np.isnan(s_syn)
             model = DecisionTreeRegressor(
@@ -224,57 +316,272 @@ class AttributeInferenceAttack(Attack):
             model = DecisionTreeClassifier(
                 min_samples_leaf=self.min_samples_leaf, random_state=d.seed
             ).fit(f_syn, s_syn)
-        results["model"] = (
-            hit(model.predict(f_t), truth_all_t),
-            hit(model.predict(f_h), truth_all_h),
+        hits["model"] = _Hits(
+            y_t=hit(model.predict(f_t), tv_t),
+            y_h=hit(model.predict(f_h), tv_h),
+            cl_t=model.apply(f_t),
+            cl_h=model.apply(f_h),
+            rare_t=mask(tv_t),
+            rare_h=mask(tv_h),
+            rows_t=np.arange(tv_t.size),
         )
-        # base rate
         if numeric:
-            base_guess = np.full(truth_all_t.size, np.nanmedian(s_syn))
+            base = np.nanmedian(s_syn)
         else:
             vals, cnt = np.unique(s_syn, return_counts=True)
-            base_guess = np.full(truth_all_t.size, vals[np.argmax(cnt)])
-        baseline = float(hit(base_guess, truth_all_t).mean())
-
-        per: dict[str, tuple[Estimate, float, float, int, int]] = {}
-        for g, (a_hits, c_hits) in results.items():
-            per[g] = _risk(a_hits, c_hits, conf)
-        best = max(GUESSES, key=lambda g: per[g][0].value)
-        est, attack, control = per[best][:3]
-        ctx = {
-            "attack": attack,
-            "control": control,
-            "baseline": baseline,
-            "n_attack": float(per[best][3]),
-            "n_control": float(per[best][4]),
-            "tolerance": tol,
-            "guess_is_model": float(best == "model"),
+            base = vals[np.argmax(cnt)]
+        info = {
+            "baseline": float(hit(np.full(tv_t.size, base), tv_t).mean()),
+            "baseline_control": float(hit(np.full(tv_h.size, base), tv_h).mean()),
+            "rare_classes": float(0 if rare is None else rare.sum()),
         }
-        for g in GUESSES:
-            ctx[f"{g}_risk"] = per[g][0].value
-            ctx[f"{g}_attack"] = per[g][1]
-            ctx[f"{g}_control"] = per[g][2]
-        risk = Metric(
-            f"attribute.{secret}.risk",
+        return hits, info
+
+    # ------------------------------------------------------------------------------------
+    def _collect(
+        self,
+        done: list[tuple[_Task, dict[str, _Hits], dict[str, float]]],
+        levels: list[KnowledgeSet],
+    ) -> tuple[list[Metric], dict[str, Any]]:
+        """Comparisons (Bonferroni per family), per-column and overall maxima, details."""
+        if not done:
+            return [], {"columns": {}}
+        conf = rates.bonferroni(self.confidence, len(done) * len(GUESSES))
+        self._conf = conf
+        overall: list[tuple[_Task, str, rates.Comparison]] = []
+        rare_jobs = []
+        for task, hits, info in done:
+            for g in GUESSES:
+                h = hits[g]
+                ctx = {**info, "guess_is_model": float(g == "model"), "n_known": len(task.qi)}
+                label = f"{task.level.name}|{task.secret}|{g}"
+                comp = rates.compare(label, h.y_t, h.y_h, conf, h.cl_t, h.cl_h, ctx)
+                overall.append((task, g, comp))
+                if h.rare_t is not None and h.rare_h is not None:
+                    n_rt, n_rh = int(h.rare_t.sum()), int(h.rare_h.sum())
+                    if min(n_rt, n_rh) >= self.min_rare_targets:
+                        rare_jobs.append((task, g, h, ctx))
+                    elif n_rt + n_rh > 0:
+                        self._rare_too_small = True
+        metrics: list[Metric] = []
+        columns: dict[str, dict[str, Any]] = {}
+        risks, excesses = [], []
+        for secret in dict.fromkeys(t.secret for t, _, _ in overall):
+            mine = [(t, g, c) for t, g, c in overall if t.secret == secret]
+            risk, excess, row = _column_metrics(secret, mine, self.confidence)
+            risks.append(risk)
+            excesses.append(excess)
+            columns[secret] = row
+        metrics += [*risks, *excesses]
+        metrics.append(_maximum("attribute.max_risk", risks, "attribute risk"))
+        metrics.append(_maximum("attribute.max_excess", excesses, "attribute excess"))
+        rare_metric, rare_info, rare_worst = self._rare_family(rare_jobs)
+        metrics.append(rare_metric)
+        worst_t, worst_g, worst_c = max(overall, key=lambda x: x[2].excess.value)
+        details: dict[str, Any] = {
+            "columns": columns,
+            "knowledge": _by_level(overall, levels),
+            "worst_knowledge": worst_t.level.name,
+            "worst": {
+                "knowledge": worst_t.level.name,
+                "known_columns": list(worst_t.qi),
+                "secret": worst_t.secret,
+                "guess": worst_g,
+            },
+            "rare_class": rare_info,
+            "below_baseline": _below_baseline(done),
+        }
+        exposed_from = rare_worst if rare_worst is not None else (worst_t, worst_g, None)
+        details["exposed"] = _exposed(done, exposed_from)
+        return metrics, details
+
+    def _rare_family(
+        self, jobs: list[tuple[_Task, str, _Hits, dict[str, float]]]
+    ) -> tuple[Metric, dict[str, Any], tuple[_Task, str, None] | None]:
+        """``attribute.rare_class.max_excess``: the rare-class subgroup family."""
+        name = "attribute.rare_class.max_excess"
+        what = f"excess among targets whose true class is rare (< {self.rare_share:.0%} of records)"
+        if not jobs:
+            small = self._rare_too_small
+            why = (
+                f"rare-class subgroups with fewer than {self.min_rare_targets} targets a side"
+                if small
+                else "no categorical secret has a rare class"
+            )
+            est = Estimate(0.0, 0.0, 1.0 if small else 0.0, self.confidence, f"none: {why}")
+            return Metric(name, est, f"{what}; not measured: {why}", null_value=0.0), {}, None
+        conf = rates.bonferroni(self.confidence, len(jobs))
+        comps = []
+        for task, g, h, ctx in jobs:
+            label = f"{task.level.name}|{task.secret}|{g}"
+            rt, rh = h.rare_t, h.rare_h
+            comps.append(
+                (
+                    task,
+                    g,
+                    rates.compare(label, h.y_t[rt], h.y_h[rh], conf, h.cl_t[rt], h.cl_h[rh], ctx),
+                )
+            )
+        est, worst = rates.simultaneous_max([c for _, _, c in comps], self.confidence)
+        w_task, w_guess, _ = next(x for x in comps if x[2] is worst)
+        info = {
+            c.label: {
+                "attack": c.attack,
+                "control": c.control,
+                "excess": c.excess.value,
+                "ci_low": c.excess.ci_low,
+                "ci_high": c.excess.ci_high,
+                "n_attack": c.n_attack,
+                "n_control": c.n_control,
+            }
+            for _, _, c in comps
+        }
+        metric = Metric(
+            name,
             est,
-            f"(attack - control) / (1 - control) inferring {secret!r} from {len(qi)} QI column(s)",
+            f"largest {what}, over {len(comps)} knowledge set x secret x guess tests "
+            f"(worst: secret {w_task.secret!r} knowing {w_task.level.name!r}, {w_guess} guess)",
             null_value=0.0,
-            context=ctx,
+            context={
+                "attack": worst.attack,
+                "control": worst.control,
+                "n_attack": float(worst.n_attack),
+                "n_control": float(worst.n_control),
+            },
         )
-        # The un-normalised excess: share of targets whose secret the synthetic data reveals
-        # beyond what it reveals about unseen records. Unlike the risk it is not divided by
-        # (1 - control), so it stays stable for secrets the other columns almost determine.
-        a_hits, c_hits = results[best]
-        excess = Metric(
-            f"attribute.{secret}.excess",
-            stats.difference(
-                float(a_hits.sum()), a_hits.size, float(c_hits.sum()), c_hits.size, conf
-            ),
-            f"attack - control inferring {secret!r} from {len(qi)} QI column(s)",
-            null_value=0.0,
-            context=ctx,
-        )
-        return risk, excess
+        return metric, info, (w_task, w_guess, None)
+
+
+# --- helpers ------------------------------------------------------------------------------
+MAX_LISTED = 50
+
+
+def _hit(guess: np.ndarray, truth: np.ndarray, numeric: bool, tolerance: float) -> np.ndarray:
+    """Exact class for categoricals; relative tolerance for numbers (both missing: a hit)."""
+    if not numeric:
+        return guess == truth
+    guess = np.asarray(guess, dtype=np.float64)
+    both_nan = np.isnan(guess) & np.isnan(truth)
+    with np.errstate(invalid="ignore"):
+        return both_nan | (np.abs(guess - truth) <= tolerance * np.abs(truth))
+
+
+def _risk_estimate(c: rates.Comparison) -> Estimate:
+    """(attack - control) / (1 - control) with the excess interval divided the same way."""
+    denom = max(1 - c.control, 1.0 / max(c.n_control, 1))
+    clip = lambda x: float(min(max(x, -1.0), 1.0))  # noqa: E731
+    e = c.excess
+    risk = clip(e.value / denom)
+    return Estimate(
+        risk,
+        min(clip(e.ci_low / denom), risk),
+        max(clip(e.ci_high / denom), risk),
+        e.confidence,
+        f"{e.method}/(1-control), bonferroni",
+    )
+
+
+def _column_metrics(
+    secret: str, mine: list[tuple[_Task, str, rates.Comparison]], confidence: float
+) -> tuple[Metric, Metric, dict[str, Any]]:
+    """Per-secret risk and excess: the maxima over knowledge sets and guesses."""
+    comps = [c for _, _, c in mine]
+    est, worst = rates.simultaneous_max(comps, confidence)
+    w_task, w_guess, _ = next(x for x in mine if x[2] is worst)
+    risks = [(_risk_estimate(c), c) for c in comps]
+    top_risk, top_c = max(risks, key=lambda r: r[0].value)
+    risk_est = Estimate(
+        top_risk.value,
+        max(r.ci_low for r, _ in risks),
+        max(r.ci_high for r, _ in risks),
+        confidence,
+        "max over knowledge sets and guesses; [max lower, max upper]",
+    )
+    r_task, r_guess, _ = next(x for x in mine if x[2] is top_c)
+
+    def ctx(c: rates.Comparison) -> dict[str, float]:
+        return {
+            "attack": c.attack,
+            "control": c.control,
+            "n_attack": float(c.n_attack),
+            "n_control": float(c.n_control),
+            **c.context,
+        }
+
+    where = lambda t, g: f"knowing {t.level.name!r} ({len(t.qi)} column(s)), {g} guess"  # noqa: E731
+    risk = Metric(
+        f"attribute.{secret}.risk",
+        risk_est,
+        f"(attack - control) / (1 - control) inferring {secret!r}; max over {len(comps)} tests "
+        f"(worst: {where(r_task, r_guess)})",
+        null_value=0.0,
+        context=ctx(top_c),
+    )
+    excess = Metric(
+        f"attribute.{secret}.excess",
+        est,
+        f"attack - control inferring {secret!r}; max over {len(comps)} tests "
+        f"(worst: {where(w_task, w_guess)})",
+        null_value=0.0,
+        context=ctx(worst),
+    )
+    row = {
+        "attack": worst.attack,
+        "control": worst.control,
+        "baseline": worst.context.get("baseline", 0.0),
+        "baseline_control": worst.context.get("baseline_control", 0.0),
+        "risk": risk_est.value,
+        "excess": est.value,
+        "knowledge": w_task.level.name,
+        "guess": w_guess,
+    }
+    return risk, excess, row
+
+
+def _by_level(
+    overall: list[tuple[_Task, str, rates.Comparison]], levels: list[KnowledgeSet]
+) -> dict[str, dict[str, Any]]:
+    """Per knowledge set: its columns, rule and largest excess (with the simultaneous bounds)."""
+    out: dict[str, dict[str, Any]] = {}
+    for level in levels:
+        mine = [(t, c) for t, _, c in overall if t.level.name == level.name]
+        if not mine:
+            continue
+        t_w, c_w = max(mine, key=lambda x: x[1].excess.value)
+        out[level.name] = {
+            "columns": list(level.columns),
+            "rule": level.rule,
+            "max_excess": c_w.excess.value,
+            "ci_low": max(c.excess.ci_low for _, c in mine),
+            "ci_high": max(c.excess.ci_high for _, c in mine),
+            "worst_secret": t_w.secret,
+        }
+    return out
+
+
+def _below_baseline(done: list[tuple[_Task, dict[str, _Hits], dict[str, float]]]) -> list[str]:
+    """Tasks where both guesses do worse on holdout targets than the base-rate guess."""
+    out = []
+    for task, hits, info in done:
+        best = max(float(np.mean(h.y_h)) for h in hits.values())
+        if best < info["baseline_control"]:
+            out.append(f"{task.level.name}|{task.secret}")
+    return out
+
+
+def _exposed(
+    done: list[tuple[_Task, dict[str, _Hits], dict[str, float]]],
+    worst: tuple[_Task, str, None],
+) -> list[dict[str, int]]:
+    """Training rows (positions, never values) whose secret the worst test guesses right,
+    rare-class targets first."""
+    task, guess, _ = worst
+    hits = next(h for t, h, _ in done if t is task)[guess]
+    ok = hits.y_t.astype(bool)
+    rare = hits.rare_t if hits.rare_t is not None else np.zeros(ok.size, dtype=bool)
+    order = np.lexsort((hits.rows_t, ~rare))
+    picked = [i for i in order if ok[i]][:MAX_LISTED]
+    return [{"row": int(hits.rows_t[i]), "rare_class": int(rare[i])} for i in picked]
 
 
 def _maximum(name: str, metrics: list[Metric], what: str) -> Metric:
@@ -291,36 +598,15 @@ def _maximum(name: str, metrics: list[Metric], what: str) -> Metric:
         max(m.estimate.ci_low for m in metrics),
         highest.estimate.ci_high,
         worst.estimate.confidence,
-        "max over columns; interval [max lower, max upper] of the Bonferroni intervals",
+        "max over columns, knowledge sets and guesses; [max lower, max upper] (Bonferroni)",
     )
-    context = dict(worst.context)
     return Metric(
         name,
         est,
         f"the largest {what} ({worst.name}; upper bound from {highest.name})",
         null_value=0.0,
-        context=context,
+        context=dict(worst.context),
     )
-
-
-def _risk(
-    a_hits: np.ndarray, c_hits: np.ndarray, conf: float
-) -> tuple[Estimate, float, float, int, int]:
-    na, nc = a_hits.size, c_hits.size
-    ka, kc = float(a_hits.sum()), float(c_hits.sum())
-    attack, control = ka / na, kc / nc
-    denom = max(1 - control, 1.0 / max(nc, 1))
-    lo, hi = stats.newcombe_diff(ka, na, kc, nc, conf)
-    risk = (attack - control) / denom
-    clip = lambda x: float(min(max(x, -1.0), 1.0))  # noqa: E731
-    est = Estimate(
-        clip(risk),
-        clip(min(lo / denom, risk)),
-        clip(max(hi / denom, risk)),
-        conf,
-        "newcombe/(1-control), bonferroni",
-    )
-    return est, attack, control, na, nc
 
 
 def _n_distinct(v: np.ndarray) -> int:

@@ -127,6 +127,12 @@ METRICS: dict[str, str] = {
     "attribute.{col}.excess": "attack - control on the secret {col} (not normalised); null 0",
     "attribute.max_risk": "the largest attribute.{col}.risk; interval [max lower, max upper]",
     "attribute.max_excess": "the largest attribute.{col}.excess; interval [max lower, max upper]",
+    # --- attacker-knowledge attacks (attacks/knowledge.py, singling_out.py, linkability.py)
+    "attribute.rare_class.max_excess": "largest excess among rare-class targets; null 0",
+    "singling_out.max_excess": "largest share of training records singled out beyond holdout; null 0",
+    "linkability.max_excess": "largest share of training records linked beyond holdout; null 0",
+    "singling_out.{set}.excess": "singling-out excess on one knowledge set; null 0",
+    "linkability.{pair}.excess": "linkability excess on one column pair; null 0",
 }
 
 # ``details`` keys the report knows how to plot (all lists of numbers, JSON-safe):

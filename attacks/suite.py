@@ -13,9 +13,12 @@ from attacks.base import Attack
 from attacks.context import MAX_QUERY_ROWS, AuditData
 from attacks.dcr import DCRAttack
 from attacks.exact_match import ExactMatchAttack
+from attacks.knowledge import KnowledgeConfig
+from attacks.linkability import LinkabilityAttack
 from attacks.membership import DensityMembershipAttack, DistanceMembershipAttack
 from attacks.neighbors import DEFAULT_NPROBE, EXACT_MAX_ROWS
 from attacks.results import AttackResult, AuditResult
+from attacks.singling_out import SinglingOutAttack
 
 ATTACKS: tuple[type[Attack], ...] = (
     ExactMatchAttack,
@@ -23,7 +26,11 @@ ATTACKS: tuple[type[Attack], ...] = (
     DistanceMembershipAttack,
     DensityMembershipAttack,
     AttributeInferenceAttack,
+    SinglingOutAttack,
+    LinkabilityAttack,
 )
+# the attacks that run once per attacker-knowledge set (attacks.knowledge)
+KNOWLEDGE_ATTACKS = frozenset({"attribute", "singling_out", "linkability"})
 
 # progress(step_name, done, total)
 Progress = Callable[[str, int, int], None]
@@ -46,8 +53,13 @@ def run_audit(
     confidence: float = 0.95,
     attack_params: dict[str, dict[str, Any]] | None = None,
     n_jobs: int | None = -1,
+    knowledge: KnowledgeConfig | None = None,
 ) -> AuditResult:
-    """The whole suite: exact matches, DCR, two membership scores, attribute inference.
+    """The whole suite: exact matches, DCR, two membership scores, attribute inference,
+    singling out and linkability.
+
+    ``qi`` are the declared quasi-identifiers: one of the attacker-knowledge sets, beside every
+    other column and the public-rule subsets of ``knowledge`` (:mod:`attacks.knowledge`).
 
     Bad input raises :class:`attacks.AuditInputError` (a ``ValueError``); an attack that cannot
     run is reported with status "error" and the others still run. ``attack_params`` maps an
@@ -87,7 +99,10 @@ def run_audit(
         if progress:
             progress(cls.name, i - 1, total)
         try:
-            attack = cls.from_data(data, confidence=confidence, **params.get(cls.name, {}))
+            extra = dict(params.get(cls.name, {}))
+            if cls.name in KNOWLEDGE_ATTACKS and knowledge is not None:
+                extra.setdefault("knowledge", knowledge)
+            attack = cls.from_data(data, confidence=confidence, **extra)
             results.append(attack.evaluate())
         except (MemoryError, KeyboardInterrupt):
             raise
@@ -97,6 +112,16 @@ def run_audit(
             progress(cls.name, i, total)
     settings = dict(data.settings)
     settings["confidence"] = confidence
+    settings["knowledge"] = _knowledge_settings(knowledge or KnowledgeConfig())
     settings["prepare_seconds"] = round(prepare_s, 4)
     settings["seconds"] = round(time.perf_counter() - t0, 4)
     return AuditResult(attacks=results, settings=settings)
+
+
+def _knowledge_settings(cfg: KnowledgeConfig) -> dict[str, Any]:
+    return {
+        "include_all": cfg.include_all,
+        "subset_sizes": list(cfg.subset_sizes),
+        "pair_sizes": list(cfg.pair_sizes),
+        "rule": "subsets drawn by numpy default_rng seeded with the SHA-256 of the column names",
+    }

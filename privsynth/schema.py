@@ -25,15 +25,18 @@ SCHEMA_FORMAT = "privsynth-schema/1"
 ColumnType = Literal["categorical", "integer", "float", "datetime", "exclude"]
 COLUMN_TYPES: tuple[str, ...] = ("categorical", "integer", "float", "datetime", "exclude")
 _KEYS: dict[str, set[str]] = {
-    "categorical": {"type", "categories", "nullable", "other", "other_label", "note"},
-    "integer": {"type", "lower", "upper", "bins", "nullable", "note"},
-    "float": {"type", "lower", "upper", "bins", "nullable", "note"},
-    "datetime": {"type", "format", "lower", "upper", "bins", "nullable", "note"},
-    "exclude": {"type", "note"},
+    "categorical": {"type", "categories", "nullable", "other", "other_label", "note", "role"},
+    "integer": {"type", "lower", "upper", "bins", "nullable", "note", "role"},
+    "float": {"type", "lower", "upper", "bins", "nullable", "note", "role"},
+    "datetime": {"type", "format", "lower", "upper", "bins", "nullable", "note", "role"},
+    "exclude": {"type", "note", "role"},
 }
 DEFAULT_BINS = 32
 # Largest integer bound: float64 (the encoding's arithmetic) holds every integer up to 2**53.
 MAX_EXACT_INTEGER = 2**53
+# What a column is to an attacker (optional; read by ``privsynth audit``): quasi-identifiers are
+# the attacker's assumed knowledge, sensitive columns the secrets attribute inference targets.
+COLUMN_ROLES: tuple[str, ...] = ("quasi_identifier", "sensitive")
 
 
 @dataclass
@@ -52,9 +55,14 @@ class ColumnSpec:
     format: str | None = None  # datetime: strftime/strptime format
     note: str = ""
     from_pgm: bool = field(default=False, repr=False, compare=False)  # Private-PGM domain file
+    role: str | None = None  # "quasi_identifier", "sensitive" or None (see COLUMN_ROLES)
 
     def __post_init__(self) -> None:
         where = f"schema column {self.name!r}"
+        if self.role is not None and self.role not in COLUMN_ROLES:
+            raise SchemaError(
+                f"{where}: unknown role {self.role!r} (use one of {COLUMN_ROLES}, or omit it)"
+            )
         if self.type not in COLUMN_TYPES:
             raise SchemaError(f"{where}: unknown type {self.type!r} (use one of {COLUMN_TYPES})")
         _check_field_types(self, where)
@@ -185,6 +193,8 @@ class ColumnSpec:
     # -- serialisation --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
+        if self.role is not None:
+            out["role"] = self.role
         if self.type == "exclude":
             if self.note:
                 out["note"] = self.note
@@ -318,6 +328,10 @@ class Schema:
     def synth_columns(self) -> list[ColumnSpec]:
         """The columns that are modelled and synthesized (not excluded)."""
         return [c for c in self.columns if c.type != "exclude"]
+
+    def names_with_role(self, role: str) -> list[str]:
+        """The columns declared with ``role`` (``quasi_identifier`` or ``sensitive``)."""
+        return [c.name for c in self.columns if c.role == role]
 
     def __getitem__(self, name: str) -> ColumnSpec:
         for c in self.columns:

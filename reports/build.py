@@ -12,7 +12,13 @@ from reports.verdict import evaluate
 
 MAX_RECORDS = 20
 # details keys that carry per-record material (training row indices, scores): internal only
-_RECORD_KEYS = ("vulnerable", "closest", "copied_training_rows")
+_RECORD_KEYS = ("vulnerable", "closest", "copied_training_rows", "exposed")
+# attacks run once per attacker-knowledge set, and the metric that gates their worst set
+KNOWLEDGE_METRICS = {
+    "attribute": "attribute.max_excess",
+    "singling_out": "singling_out.max_excess",
+    "linkability": "linkability.max_excess",
+}
 
 
 def build_report(
@@ -55,6 +61,7 @@ def build_report(
         utility=utility,
         plots=_plots(audit, heatmap, k),
         records={} if audience == "public" else _records(audit),
+        knowledge=knowledge_summary(audit),
     )
     # a public report carries no private hash, exact count or seed (reports/provenance.py)
     return public_report(report) if audience == "public" else report
@@ -124,3 +131,48 @@ def _numbers(item: Any) -> Any:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def knowledge_summary(audit: AuditResult) -> list[dict[str, Any]]:
+    """Per knowledge attack: every knowledge set's excess and interval, and the worst set.
+
+    Reads ``details["knowledge"]`` (attribute, singling out) or ``details["pairs"]``
+    (linkability) and ``details["worst_knowledge"]``; column names and rates only.
+    """
+    out: list[dict[str, Any]] = []
+    for a in audit.attacks:
+        metric = KNOWLEDGE_METRICS.get(a.attack)
+        sets = a.details.get("knowledge") or a.details.get("pairs")
+        if a.status != "ok" or metric is None or not isinstance(sets, dict):
+            continue
+        rows = []
+        for name, info in sets.items():
+            rows.append(
+                {
+                    "name": str(name),
+                    "columns": [str(c) for c in info.get("columns", info.get("left", []))],
+                    "right": [str(c) for c in info.get("right", [])],
+                    "rule": str(info.get("rule", "")),
+                    "excess": float(info.get("excess", info.get("max_excess", 0.0))),
+                    "ci_low": float(info.get("ci_low", 0.0)),
+                    "ci_high": float(info.get("ci_high", 0.0)),
+                    "attack": _maybe(info.get("attack")),
+                    "control": _maybe(info.get("control")),
+                    "note": f"worst secret {info['worst_secret']!r}"
+                    if "worst_secret" in info
+                    else "",
+                }
+            )
+        out.append(
+            {
+                "attack": a.attack,
+                "metric": metric,
+                "worst": str(a.details.get("worst_knowledge", "")),
+                "sets": rows,
+            }
+        )
+    return out
+
+
+def _maybe(v: Any) -> float | None:
+    return float(v) if _is_number(v) else None

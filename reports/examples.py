@@ -119,6 +119,7 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
         )
     )
     attacks.append(AttackResult("attribute", "ok", risks + excess, details={"columns": {}}))
+    attacks += _knowledge_attacks(leaky)
     settings = {
         "seed": 12345,
         "n_train": 26049,
@@ -127,3 +128,38 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
         "n_used": 6512,
     }
     return AuditResult(attacks=attacks, settings=settings)
+
+
+def _knowledge_attacks(leaky: bool) -> list[AttackResult]:
+    """Singling out and linkability shaped like Adult (a copy of train singles out and links
+    the ~60% of records unique on every column)."""
+    out = []
+    for attack, sets in (("singling_out", ("all", "subset-1")), ("linkability", ("halves",))):
+        e = 0.6 if leaky else 0.0
+        info = {
+            name: {
+                "columns": ["age", "sex"] if name != "all" else ["age", "sex", "race"],
+                "right": ["income"] if attack == "linkability" else [],
+                "rule": "example",
+                "attack": e,
+                "control": 0.0,
+                "excess": e if i == 0 else 0.0,
+                "ci_low": e - 0.01 if i == 0 else -0.004,
+                "ci_high": e + 0.01 if i == 0 else 0.004,
+            }
+            for i, name in enumerate(sets)
+        }
+        key = "knowledge" if attack == "singling_out" else "pairs"
+        out.append(
+            AttackResult(
+                attack,
+                "ok",
+                [_m(f"{attack}.max_excess", e, e - 0.01 if leaky else -0.004, e + 0.01, 0.0)],
+                details={
+                    key: info,
+                    "worst_knowledge": sets[0],
+                    "exposed": [{"row": 3}, {"row": 17}] if leaky else [],
+                },
+            )
+        )
+    return out

@@ -115,6 +115,11 @@ class Report:
     plots: Plots = field(default_factory=Plots)
     # Per-record material (training row indices and scores, never values); empty when public.
     records: dict[str, Any] = field(default_factory=dict)
+    # Attacker knowledge: per attack run for several knowledge sets (attribute, singling_out,
+    # linkability), every set with its columns and excess interval, and the worst set named:
+    # {"attack", "metric", "worst", "sets": [{"name", "columns", "right", "rule", "excess",
+    #  "ci_low", "ci_high", "attack", "control", "note"}]}. Aggregates only: kept when public.
+    knowledge: list[dict[str, Any]] = field(default_factory=list)
     format: str = REPORT_FORMAT
     version: str = REPORT_VERSION
 
@@ -163,6 +168,7 @@ class Report:
             else UtilitySection(**{**utility, "metrics": [_metric(m) for m in utility["metrics"]]}),
             plots=Plots(**data.get("plots", {})),
             records=data.get("records", {}),
+            knowledge=data.get("knowledge", []),
         )
 
     @classmethod

@@ -60,6 +60,7 @@ def render_html(report: Report) -> str:
         out.append("<h3>Attacks that could not run</h3><ul>")
         out += [f"<li><code>{_e(a.attack)}</code>: {_e(a.message)}</li>" for a in bad]
         out.append("</ul>")
+    out.append(_knowledge(report))
     out.append("<h2>Plots</h2>" + _plots(report))
     out.append(f"<h2>Privacy budget</h2><p>{_e(b.statement)}</p>")
     if b.known and b.entries:
@@ -230,4 +231,42 @@ def _attacks(report: Report) -> str:
             f"never values) for {len(report.records)} attack views is in the JSON report "
             "(internal audience only).</p>"
         )
+    return "".join(out)
+
+
+def _knowledge(report: Report) -> str:
+    """Attacker knowledge per attack (every set, the worst marked) and, for the internal
+    audience, the most exposed training rows (positions only)."""
+    if not report.knowledge:
+        return ""
+    out = [
+        "<h2>Attacker knowledge</h2><p>Attribute inference, singling out and linkability each "
+        "ran for several sets of columns the attacker is assumed to know (every other column, "
+        "the declared quasi-identifiers, and small subsets chosen by a fixed public rule). The "
+        "worst set is gated; intervals hold simultaneously over the sets.</p>",
+        "<table><tr><th>attack</th><th>knowledge set</th><th>attacker knows</th>"
+        "<th>excess</th><th>95% interval</th><th>rule</th></tr>",
+    ]
+    for k in report.knowledge:
+        for s in sorted(k["sets"], key=lambda s: s["name"] != k["worst"]):
+            known = ", ".join(s["columns"]) + (" ↔ " + ", ".join(s["right"]) if s["right"] else "")
+            worst = s["name"] == k["worst"]
+            name = f"<b>{_e(s['name'])}</b> (worst)" if worst else _e(s["name"])
+            note = f"; {_e(s['note'])}" if s.get("note") else ""
+            out.append(
+                f"<tr><td><code>{_e(k['attack'])}</code></td><td>{name}</td><td>{_e(known)}</td>"
+                f"<td>{num(s['excess'])}</td><td>[{num(s['ci_low'])}, {num(s['ci_high'])}]</td>"
+                f"<td><small>{_e(s['rule'])}{note}</small></td></tr>"
+            )
+    out.append("</table>")
+    exposed = {k: v for k, v in report.records.items() if k.endswith(".exposed") and v}
+    if exposed:
+        out.append(
+            "<h3>Most exposed training records</h3><p class=muted>Row positions in the "
+            "training table (never values); internal report only.</p><ul>"
+        )
+        for key, rows in exposed.items():
+            listed = ", ".join(str(r.get("row")) for r in rows[:20] if isinstance(r, dict))
+            out.append(f"<li><code>{_e(key.removesuffix('.exposed'))}</code>: {_e(listed)}</li>")
+        out.append("</ul>")
     return "".join(out)

@@ -27,6 +27,7 @@ def render_markdown(report: Report) -> str:
             f"{num(c.estimate.value) if c.estimate else '-'} | {interval(c)} | "
             f"{c.statistic} {_cell(threshold(c))} | {_cell(c.explanation)} |"
         )
+    lines += _knowledge(report)
     bad = [a for a in report.attacks if a.status != "ok"]
     if bad:
         lines += ["", "**Attacks that could not run:**", ""]
@@ -68,3 +69,38 @@ def render_markdown(report: Report) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _knowledge(report: Report) -> list[str]:
+    """Attacker knowledge: the worst set per attack, every set in a fold, exposed rows."""
+    if not report.knowledge:
+        return []
+    lines = [
+        "",
+        "**Attacker knowledge** (each attack tried several sets of known columns; the worst is "
+        "gated, intervals simultaneous over the sets):",
+        "",
+        "| attack | knowledge set | attacker knows | excess | 95% interval | |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k in report.knowledge:
+        for s in sorted(k["sets"], key=lambda s: s["name"] != k["worst"]):
+            known = ", ".join(s["columns"]) + (" ↔ " + ", ".join(s["right"]) if s["right"] else "")
+            mark = "**worst**" if s["name"] == k["worst"] else ""
+            lines.append(
+                f"| `{_cell(k['attack'])}` | {_cell(s['name'])} | {_cell(known)} | "
+                f"{num(s['excess'])} | [{num(s['ci_low'])}, {num(s['ci_high'])}] | {mark} |"
+            )
+    exposed = {k: v for k, v in report.records.items() if k.endswith(".exposed") and v}
+    if exposed:
+        lines += [
+            "",
+            "<details><summary>Most exposed training records (row positions; internal "
+            "report only)</summary>",
+            "",
+        ]
+        for key, rows in exposed.items():
+            listed = ", ".join(str(r.get("row")) for r in rows[:20] if isinstance(r, dict))
+            lines.append(f"- `{_cell(key.removesuffix('.exposed'))}`: {listed}")
+        lines += ["", "</details>"]
+    return lines

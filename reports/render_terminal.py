@@ -37,6 +37,7 @@ def render_terminal(report: Report, console: Console | None = None) -> None:
             f"{c.statistic} {threshold(c)}\n[dim]{c.explanation}[/dim]",
         )
     console.print(table)
+    _knowledge(report, console)
     bad = [a for a in report.attacks if a.status != "ok"]
     for a in bad:
         console.print(
@@ -67,3 +68,37 @@ def render_terminal(report: Report, console: Console | None = None) -> None:
         f"policy sha256 {str(p.policy.get('sha256', ''))[:12]}[/dim]",
         highlight=False,
     )
+
+
+def _knowledge(report: Report, console: Console) -> None:
+    """The worst attacker-knowledge set per attack, then (internal) the most exposed rows."""
+    if report.knowledge:
+        table = Table(title="attacker knowledge (worst set per attack)")
+        table.add_column("attack", no_wrap=True)
+        table.add_column("worst set", no_wrap=True)
+        table.add_column("attacker knows", overflow="fold")
+        table.add_column("excess [95% simultaneous]", no_wrap=True)
+        table.add_column("sets tried", no_wrap=True)
+        for k in report.knowledge:
+            worst = next((s for s in k["sets"] if s["name"] == k["worst"]), None)
+            if worst is None:
+                continue
+            known = ", ".join(worst["columns"])
+            if worst["right"]:
+                known += " <-> " + ", ".join(worst["right"])
+            table.add_row(
+                k["attack"],
+                worst["name"],
+                known,
+                f"{num(worst['excess'])} [{num(worst['ci_low'])}, {num(worst['ci_high'])}]",
+                str(len(k["sets"])),
+            )
+        console.print(table)
+    exposed = {k: v for k, v in report.records.items() if k.endswith(".exposed") and v}
+    for key, rows in exposed.items():
+        listed = ", ".join(str(r.get("row")) for r in rows[:10] if isinstance(r, dict))
+        console.print(
+            f"[dim]most exposed training rows ({key.removesuffix('.exposed')}): {listed}"
+            f"{' ...' if len(rows) > 10 else ''}[/dim]",
+            highlight=False,
+        )

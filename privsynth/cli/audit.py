@@ -92,6 +92,45 @@ def check_columns(
         check_policy_columns(policy, columns)
 
 
+def schema_roles(path: Path) -> tuple[list[str], list[str]]:
+    """(quasi-identifiers, sensitive columns) declared with ``"role"`` in a privsynth schema
+    (a Private-PGM domain file declares none). Only the roles are read here: the types were
+    checked by :func:`schema_column_types`."""
+    from privsynth.schema import COLUMN_ROLES
+
+    raw = json.loads(Path(path).read_text())
+    columns = raw.get("columns") if isinstance(raw, dict) else None
+    if not isinstance(columns, dict):
+        return [], []
+    found: dict[str, list[str]] = {r: [] for r in COLUMN_ROLES}
+    for name, spec in columns.items():
+        role = spec.get("role") if isinstance(spec, dict) else None
+        if role is None:
+            continue
+        if role not in COLUMN_ROLES:
+            raise InputError(
+                f"{path}: column {name!r} has unknown role {role!r} (use one of "
+                f"{', '.join(COLUMN_ROLES)}, or omit it)"
+            )
+        found[role].append(str(name))
+    return found["quasi_identifier"], found["sensitive"]
+
+
+def knowledge_columns(
+    schema: Path | None,
+    qi: list[str] | None,
+    quasi_identifiers: str | None,
+    secret: list[str] | None,
+    sensitive: str | None,
+) -> tuple[list[str] | None, list[str] | None]:
+    """The declared quasi-identifiers and secrets: command line first, else the schema's roles."""
+    split = lambda text: [c.strip() for c in (text or "").split(",") if c.strip()]  # noqa: E731
+    cli_qi = [*(qi or []), *split(quasi_identifiers)]
+    cli_secrets = [*(secret or []), *split(sensitive)]
+    role_qi, role_secrets = schema_roles(schema) if schema else ([], [])
+    return (cli_qi or role_qi or None), (cli_secrets or role_secrets or None)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -127,7 +166,20 @@ def audit(
         None, "--secret", help="Secret column for attribute inference (repeat; default: all)."
     ),
     qi: list[str] | None = typer.Option(
-        None, "--qi", help="Quasi-identifier column (repeat; default: all other columns)."
+        None, "--qi", help="Quasi-identifier column (repeat); same as --quasi-identifiers."
+    ),
+    quasi_identifiers: str | None = typer.Option(
+        None,
+        "--quasi-identifiers",
+        help="Comma-separated columns the attacker is assumed to know: one knowledge set, beside "
+        "every other column and public-rule subsets (default: the schema's role "
+        "quasi_identifier).",
+    ),
+    sensitive: str | None = typer.Option(
+        None,
+        "--sensitive",
+        help="Comma-separated secret columns for attribute inference (default: the schema's "
+        "role sensitive, else every column).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of subsampling, splits and tie-breaking."),
     json_out: str | None = typer.Option(
@@ -190,7 +242,8 @@ def audit(
     }
     columns = [str(c) for c in frames["train"].columns]
     types = schema_column_types(schema, columns) if schema else None
-    check_columns(columns, target=target, secret=secret, qi=qi, policy=gate_policy)
+    declared_qi, secrets = knowledge_columns(schema, qi, quasi_identifiers, secret, sensitive)
+    check_columns(columns, target=target, secret=secrets, qi=declared_qi, policy=gate_policy)
     with progress.task("auditing", total=6) as advance:
         last = [0]
 
@@ -204,8 +257,8 @@ def audit(
                 frames["holdout"],
                 frames["synthetic"],
                 column_types=types,
-                qi=qi or None,
-                secrets=secret or None,
+                qi=declared_qi,
+                secrets=secrets,
                 seed=seed,
                 progress=on_progress,
                 n_jobs=jobs,

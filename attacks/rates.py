@@ -1,0 +1,156 @@
+"""Train-vs-holdout success rates with intervals valid when outcomes share clusters, and the
+simultaneous maximum over a family of such differences.
+
+The new attacks (singling out, linkability, attribute inference per knowledge set) score each
+target record ``i`` with a success ``y_i`` in [0, 1]; training targets ``T`` and holdout targets
+``H`` are disjoint. The excess is ``D = mean_T(y) - mean_H(y)`` (null 0 when the synthetic data
+treats members and non-members alike). Outcomes are not independent when they go through the
+same synthetic row (a repeated row singles out, or bridges, several targets) or the same
+combination of values, so each target carries a cluster label, and the variance is the
+cluster-robust (sandwich) one of the linearised difference::
+
+    z_i = (y_i - mean_T) / n_T  (i in T),   z_i = -(y_i - mean_H) / n_H  (i in H)
+    Var(D) ~= G / (G - 1) * sum_g (sum_{i in g} z_i)^2
+
+with ``G`` clusters; a cluster may hold training and holdout targets together, which is what
+makes the comparison *paired* where they share a synthetic row. The interval is never narrower
+than Newcombe's interval for two independent proportions (the variance of unclustered
+outcomes), so small or rare-event rates keep a score interval's coverage.
+
+``simultaneous_max``: for ``m`` differences each at level ``1 - alpha/m`` (Bonferroni), the true
+maximum lies in [max of lower bounds, max of upper bounds] with probability at least
+``1 - alpha``; the gate compares the upper end, so no member of the family can exceed a threshold
+unseen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as sps
+
+from attacks import stats
+from attacks.results import Estimate
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """One train-vs-holdout comparison: a label, the excess and its parts."""
+
+    label: str
+    excess: Estimate
+    attack: float
+    control: float
+    n_attack: int
+    n_control: int
+    context: dict[str, float] = field(default_factory=dict)
+
+
+def bonferroni(confidence: float, m: int) -> float:
+    """Per-interval confidence so that ``m`` intervals hold together at ``confidence``."""
+    return 1 - (1 - confidence) / max(int(m), 1)
+
+
+def clustered_difference(
+    y_t: np.ndarray,
+    y_h: np.ndarray,
+    clusters_t: np.ndarray | None,
+    clusters_h: np.ndarray | None,
+    confidence: float,
+) -> Estimate:
+    """``mean(y_t) - mean(y_h)`` with the cluster-robust interval described above.
+
+    Cluster labels are integers shared across the two groups (None: every target its own
+    cluster). The interval is widened to Newcombe's where that is wider.
+    """
+    y_t = np.asarray(y_t, dtype=np.float64)
+    y_h = np.asarray(y_h, dtype=np.float64)
+    n_t, n_h = y_t.size, y_h.size
+    if n_t == 0 or n_h == 0:
+        return Estimate(0.0, -1.0, 1.0, confidence, "no targets")
+    m_t, m_h = float(y_t.mean()), float(y_h.mean())
+    d = m_t - m_h
+    lo_n, hi_n = stats.newcombe_diff(float(y_t.sum()), n_t, float(y_h.sum()), n_h, confidence)
+    if clusters_t is None or clusters_h is None:
+        clusters_t = np.arange(n_t)
+        clusters_h = np.arange(n_t, n_t + n_h)
+    z = np.concatenate([(y_t - m_t) / n_t, -(y_h - m_h) / n_h])
+    _, inv = np.unique(np.concatenate([clusters_t, clusters_h]), return_inverse=True)
+    s = np.bincount(inv, weights=z)
+    g = s.size
+    var = float((s**2).sum()) * g / max(g - 1, 1)
+    half = float(sps.norm.ppf(0.5 + confidence / 2)) * math.sqrt(max(var, 0.0))
+    lo = max(min(d - half, lo_n), -1.0)
+    hi = min(max(d + half, hi_n), 1.0)
+    return Estimate(float(d), float(min(lo, d)), float(max(hi, d)), confidence, "cluster-robust")
+
+
+def compare(
+    label: str,
+    y_t: np.ndarray,
+    y_h: np.ndarray,
+    confidence: float,
+    clusters_t: np.ndarray | None = None,
+    clusters_h: np.ndarray | None = None,
+    context: dict[str, float] | None = None,
+) -> Comparison:
+    """A :class:`Comparison` of training-target and holdout-target successes."""
+    est = clustered_difference(y_t, y_h, clusters_t, clusters_h, confidence)
+    return Comparison(
+        label=label,
+        excess=est,
+        attack=float(np.mean(y_t)) if len(y_t) else 0.0,
+        control=float(np.mean(y_h)) if len(y_h) else 0.0,
+        n_attack=int(len(y_t)),
+        n_control=int(len(y_h)),
+        context=dict(context or {}),
+    )
+
+
+def simultaneous_max(
+    comparisons: Sequence[Comparison], family_confidence: float
+) -> tuple[Estimate, Comparison]:
+    """The largest excess with the interval [max lower, max upper] (simultaneous, at
+    ``family_confidence``) and the comparison with the largest point estimate (the worst
+    knowledge set, secret or pair)."""
+    if not comparisons:
+        raise ValueError("simultaneous_max needs at least one comparison")
+    worst = max(comparisons, key=lambda c: c.excess.value)
+    est = Estimate(
+        worst.excess.value,
+        max(c.excess.ci_low for c in comparisons),
+        max(c.excess.ci_high for c in comparisons),
+        family_confidence,
+        f"max over {len(comparisons)}; [max lower, max upper] of Bonferroni intervals",
+    )
+    return est, worst
+
+
+def equal_size_pools(n_t: int, n_h: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pool labels that make training and holdout records exchangeable at equal pool sizes.
+
+    With ``m = min(n_t, n_h)``, the larger table is cut at random (seeded) into ``n // m``
+    disjoint pools of ``m`` records (the remainder gets label -1 and is not used) and the smaller
+    table is pool 0. Whatever depends on the size of the table a record is compared within
+    (uniqueness, the number of linkage candidates) is then the same for members and non-members,
+    and every pool of the larger table is used, so no signal is diluted by subsampling.
+    Returns (labels for train rows, labels for holdout rows).
+    """
+    m = min(n_t, n_h)
+    rng = np.random.default_rng([int(seed), 61])
+
+    def cut(n: int) -> np.ndarray:
+        labels = np.full(n, -1, dtype=np.int64)
+        if m == 0:
+            return labels
+        k = n // m
+        perm = rng.permutation(n)
+        labels[perm[: k * m]] = np.repeat(np.arange(k), m)
+        return labels
+
+    if n_t >= n_h:
+        return cut(n_t), np.zeros(n_h, dtype=np.int64)
+    return np.zeros(n_t, dtype=np.int64), cut(n_h)
