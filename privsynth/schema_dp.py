@@ -35,7 +35,7 @@ from privsynth.errors import InputError
 from privsynth.privacy.ledger import PrivacyLedger, validate_epsilon_delta
 from privsynth.privacy.noise import NoiseSource
 from privsynth.progress import QUIET, Progress
-from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema
+from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema, datetime_seconds
 from privsynth.schema_infer import detect_datetime_format, looks_like_identifier
 
 dp.enable_features("contrib")
@@ -303,7 +303,7 @@ def _numeric_spec(
     def keys() -> pd.Series:
         if kind == "datetime":
             stamps = pd.to_datetime(present.astype(str), format=fmt)
-            x = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+            x = datetime_seconds(stamps)
         else:
             x = present.to_numpy(dtype=float)
         return pd.Series(bin_keys(x, edges))
