@@ -34,7 +34,7 @@ import pandas as pd
 
 from privsynth.domain import Domain
 from privsynth.errors import SchemaError
-from privsynth.schema import ColumnSpec, Schema
+from privsynth.schema import ColumnSpec, Schema, datetime_seconds
 
 NUMBER_PATTERN = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(NUMBER_PATTERN, re.ASCII)
@@ -164,7 +164,7 @@ def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarr
         if spec.type == "datetime":
             parsed = pd.to_datetime(values.astype(str), format=spec.format, errors="coerce")
             bad = parsed.isna().to_numpy()
-            x = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+            x = datetime_seconds(parsed)
         else:
             num = pd.to_numeric(values, errors="coerce")
             x = num.to_numpy(dtype=float, na_value=np.nan)

@@ -289,16 +289,38 @@ def _key(value: Any) -> str:
     return category_key(value)
 
 
+# Datetimes are encoded as float seconds and decoded through pandas' nanosecond timestamps, so
+# schema bounds must lie in the range those can hold (about 1677-09-22 to 2262-04-11).
+_TIME_MIN, _TIME_MAX = -9.2e9, 9.2e9
+
+
+def datetime_seconds(stamps: Any) -> np.ndarray:
+    """Seconds since the epoch of parsed datetimes, in any pandas resolution, without wrapping.
+
+    (``to_numpy("datetime64[ns]")`` silently wraps dates outside 1677-2262 under pandas 3.)
+    """
+    import pandas as pd
+
+    delta = pd.Series(stamps) - pd.Timestamp("1970-01-01")
+    return delta.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+
+
 def _parse_time(value: Any, fmt: str | None, name: str) -> float:
     import pandas as pd
 
     try:
         ts = pd.to_datetime(str(value), format=fmt)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise SchemaError(
             f"schema column {name!r}: {value!r} does not match format {fmt!r}"
         ) from exc
-    return ts.value / 1e9
+    seconds = float(datetime_seconds([ts])[0])
+    if not _TIME_MIN <= seconds <= _TIME_MAX:
+        raise SchemaError(
+            f"schema column {name!r}: date {value!r} is outside the supported range "
+            "1677-09-22 .. 2262-04-11"
+        )
+    return seconds
 
 
 @dataclass

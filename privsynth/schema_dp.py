@@ -38,7 +38,7 @@ from privsynth.privacy.ledger import PrivacyLedger
 from privsynth.privacy.noise import NoiseSource
 from privsynth.privacy.threshold import private_keys, threshold_for
 from privsynth.progress import QUIET, Progress
-from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema
+from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema, datetime_seconds
 from privsynth.schema_infer import detect_datetime_format, looks_like_identifier
 
 __all__ = [
@@ -244,7 +244,7 @@ def _numeric_spec(
     def keys() -> pd.Series:
         if kind == "datetime":
             stamps = pd.to_datetime(present.astype(str), format=fmt)
-            x = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+            x = datetime_seconds(stamps)
         else:
             x = present.to_numpy(dtype=float)
         return pd.Series(bin_keys(x, edges))

@@ -32,8 +32,11 @@ def detect_datetime_format(values: pd.Series) -> str | None:
     if sample.empty:
         return None
     for fmt in DATE_FORMATS:
-        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
-            return fmt
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            # dates outside pandas' nanosecond range (1677-2262) stay text (categorical)
+            inside = parsed.between(pd.Timestamp.min, pd.Timestamp.max)
+            return fmt if inside.all() else None
     return None
 
 

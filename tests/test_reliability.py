@@ -369,3 +369,25 @@ def test_case13_pgm_domain_value_message(folder: Path) -> None:
     code, out = invoke("schema", "check", data, "-s", domain)
     assert_user_error(code, out, "value '7'", "Private-PGM domain file has codes 0..k-1")
     assert '"other": true' not in out.split("or write a privsynth schema")[0]
+
+
+# -- found by the fuzz suite ---------------------------------------------------------------------
+def test_fuzz_found_dates_outside_the_nanosecond_range_never_wrap(folder: Path) -> None:
+    """1595-10-21 wrapped to 2180 through datetime64[ns] (pandas 3 parses it in microseconds)."""
+    data = folder / "d.csv"
+    data.write_text("a,b\n1595-10-21,0\n2020-01-01,1\n")
+    code, out = invoke("schema", "infer", data, "-o", folder / "s.json", "-q")
+    assert code == 0 and load_schema(folder / "s.json")["a"].type == "categorical", out
+    spec = {
+        "a": {"type": "datetime", "format": "%Y-%m-%d", "lower": "1990-01-01"},
+        "b": {"type": "integer", "lower": 0, "upper": 1},
+    }
+    spec["a"]["upper"] = "2030-01-01"
+    schema = Schema.from_dict({"columns": spec})
+    from privsynth.encoding import encode
+
+    encoded = encode(read_table(data), schema)
+    assert encoded.codes[0, 0] == 0  # clipped to the lower bound, not wrapped past the upper one
+    spec["a"]["lower"] = "1500-01-01"
+    with pytest.raises(SchemaError, match="outside the supported range"):
+        Schema.from_dict({"columns": spec})
