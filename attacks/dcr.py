@@ -180,6 +180,8 @@ class DCRAttack(Attack):
 
 
 def _finite(e: Estimate) -> Estimate:
+    """A ratio's estimate clipped to [0, 1e6], so JSON can hold it (an empty bootstrap gives
+    the widest interval, [0, 1e6]: nothing can be decided from it)."""
     big = 1e6
-    v, lo, hi = (min(x, big) for x in (e.value, e.ci_low, e.ci_high))
+    v, lo, hi = (min(max(x, 0.0), big) for x in (e.value, e.ci_low, e.ci_high))
     return Estimate(v, lo, hi, e.confidence, e.method)

@@ -206,7 +206,7 @@ def audit(
     """Run every privacy attack on TRAIN/HOLDOUT/SYNTHETIC and print each result with its
     interval. With --policy, also give a verdict, write the report and exit 0 PASS / 1 FAIL /
     3 INCONCLUSIVE."""
-    from attacks import AuditInputError, run_audit
+    from attacks import ATTACKS, AuditInputError, run_audit
     from privsynth.io import read_table, write_text
 
     if seed < 0:
@@ -244,7 +244,7 @@ def audit(
     types = schema_column_types(schema, columns) if schema else None
     declared_qi, secrets = knowledge_columns(schema, qi, quasi_identifiers, secret, sensitive)
     check_columns(columns, target=target, secret=secrets, qi=declared_qi, policy=gate_policy)
-    with progress.task("auditing", total=6) as advance:
+    with progress.task("auditing", total=len(ATTACKS) + 1) as advance:
         last = [0]
 
         def on_progress(step: str, done: int, total: int) -> None:

@@ -226,12 +226,13 @@ def _audit_report(
     groups: Any = None,
 ) -> Any:
     """Attack the synthetic table with train and holdout; the report (no seed unless given)."""
-    from attacks import AuditInputError, run_audit
+    from attacks import ATTACKS, AuditInputError, run_audit
     from reports.gate import make_report
 
     cols = [c.name for c in inputs.schema.synth_columns]
     types = {c.name: _AUDIT_TYPES.get(c.type, "categorical") for c in inputs.schema.synth_columns}
-    with progress.task("auditing", total=6) as advance:
+    steps = len(ATTACKS) + 1  # "prepare", then each attack
+    with progress.task("auditing", total=steps) as advance:
         try:
             audit = run_audit(
                 train[cols],
@@ -244,7 +245,7 @@ def _audit_report(
             )
         except AuditInputError as exc:
             raise InputError(str(exc)) from None
-        advance(6)
+        advance(steps)
     if seed is None:  # a seed the user did not give is written nowhere
         audit.settings.pop("seed", None)
     report = make_report(
