@@ -86,12 +86,24 @@ PRIVATE_ROLES = ("train", "holdout", "data")
 PRIVATE_SETTINGS = ("seed", "n_train", "n_holdout", "n_used", "subsampling", "subsampled")
 # counts in metric context and utility: every "n_*" is a count of a private table except these
 PUBLIC_COUNTS = frozenset({"n_synthetic", "n_fit_synthetic"})
-OTHER_PRIVATE_COUNTS = frozenset({"training_rows_copied_all"})
+OTHER_PRIVATE_COUNTS = frozenset(
+    {"training_rows_copied_all", "clusters", "ties", "closer_to_train", "synthetic_in_train"}
+)
+# Count-like names the attacks use for records of the private tables (copied, unique, singled
+# out, needed): matched by shape so a new attack's counts are stripped without a list to update.
+PRIVATE_COUNT_PREFIXES = ("n_", "unique_", "singled_out_", "synthetic_in_", "nonmembers_")
+PRIVATE_COUNT_PARTS = ("_records", "_copied", "_rows")
 
 
 def is_private_count(key: str) -> bool:
     """Whether a metric-context or utility key is an exact count of a private table."""
-    return (key.startswith("n_") and key not in PUBLIC_COUNTS) or key in OTHER_PRIVATE_COUNTS
+    if key in PUBLIC_COUNTS:
+        return False
+    return (
+        key in OTHER_PRIVATE_COUNTS
+        or key.startswith(PRIVATE_COUNT_PREFIXES)
+        or any(part in key for part in PRIVATE_COUNT_PARTS)
+    )
 
 
 def public_provenance(provenance: Provenance) -> Provenance:

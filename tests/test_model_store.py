@@ -204,7 +204,7 @@ def test_neighbouring_tables_differ_only_in_dp_outputs(
     schema = _schema([RULE])
     docs = []
     for i, data in enumerate((adult[list(KEEP)], adult[list(KEEP)].iloc[1:])):
-        synth = get_synthesizer(method)(1.0, 1e-9, seed=11).fit(data, schema)
+        synth = get_synthesizer(method)(1.0, 1e-9, noise_seed=11).fit(data, schema)
         SavedModel.from_synthesizer(synth).save(tmp_path / f"m{i}")
         docs.append(_flat(json.loads((tmp_path / f"m{i}" / "model.json").read_text())))
     assert docs[0].keys() == docs[1].keys()
