@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from privsynth.domain import Domain
-from privsynth.encoding import decode, encode
+from privsynth.encoding import decode
+from privsynth.engines import EncodedTable, encode_table
 from privsynth.errors import InputError, NotFittedError
+from privsynth.marginals import MarginalOracle
 from privsynth.privacy.ledger import PrivacyLedger, validate_epsilon_delta
 from privsynth.privacy.noise import NoiseSource
 from privsynth.progress import QUIET, Progress
@@ -45,13 +47,19 @@ class Synthesizer(ABC):
         self.progress = progress if progress is not None else (QUIET if quiet else Progress())
 
     # -- public API -----------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, schema: Schema) -> Self:
-        """Learn from ``data`` (private) under ``schema`` (public), spending the privacy budget."""
-        encoded = encode(data, schema)
-        for note in encoded.notes:
+    def fit(self, data: pd.DataFrame | EncodedTable, schema: Schema) -> Self:
+        """Learn from ``data`` (private) under ``schema`` (public), spending the privacy budget.
+
+        ``data`` is a DataFrame (encoded in memory) or a table an engine already encoded
+        (``privsynth.engines.encode_table``): the synthesizer then only asks it for marginals.
+        """
+        table = encode_table(data, schema)
+        for note in table.notes:
             self.progress.warn(note)
         self.schema_ = schema
-        return self.fit_codes(encoded.codes, encoded.domain)
+        if table.engine == "numpy":
+            return self.fit_codes(table.codes(), table.domain)
+        return self._fit_data(table, table.domain)
 
     def fit_codes(self, codes: np.ndarray, domain: Domain) -> Self:
         """``fit`` on data already encoded to integer codes over ``domain``."""
@@ -60,6 +68,10 @@ class Synthesizer(ABC):
             raise InputError(f"codes must have shape (n, {len(domain)}), got {codes.shape}")
         if codes.shape[0] == 0:
             raise InputError("the table has no rows")
+        return self._fit_data(codes, domain)
+
+    def _fit_data(self, codes: np.ndarray | MarginalOracle, domain: Domain) -> Self:
+        """Fit on codes or a marginal oracle (``privsynth.marginals``): the methods only count."""
         self.domain_ = domain
         self.ledger_ = PrivacyLedger(epsilon=self.epsilon, delta=self.delta)
         self.noise_ = NoiseSource(self.seed)
