@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from privsynth.engines import EncodedTable, EngineConfig, choose_engine, encode_table, source_sha256
 from privsynth.errors import InputError
 from privsynth.io import (
     DEFAULT_MISSING,
@@ -18,7 +20,6 @@ from privsynth.io import (
     atomic_path,
     example_path,
     read_table,
-    sha256_file,
 )
 from privsynth.manifest import build_manifest
 from privsynth.progress import QUIET, Progress
@@ -38,7 +39,7 @@ NO_SCHEMA_HELP = (
 class Inputs:
     """A table and its schema, with where they came from."""
 
-    data: pd.DataFrame
+    data: pd.DataFrame | EncodedTable
     schema: Schema
     path: Path
 
@@ -49,8 +50,14 @@ def load_inputs(
     *,
     example: bool = False,
     missing: tuple[str, ...] = DEFAULT_MISSING,
+    engine: str = "numpy",
+    engine_config: EngineConfig | None = None,
 ) -> Inputs:
-    """Resolve DATA/--example and --schema, with the CLI's error messages."""
+    """Resolve DATA/--example and --schema, with the CLI's error messages.
+
+    With an engine other than numpy (``engine="auto"`` picks DuckDB for large files and globs),
+    ``Inputs.data`` is an encoded table in that engine: the rows are never read into pandas.
+    """
     if example and data is not None:
         raise InputError("give either a DATA file or --example, not both")
     if not example and data is None:
@@ -59,11 +66,19 @@ def load_inputs(
         data = example_path(EXAMPLE_TABLE)
         schema = schema or example_path(EXAMPLE_SCHEMA)
     assert data is not None
-    if not Path(data).is_file():
+    chosen = choose_engine(str(data), engine)
+    if chosen == "numpy" and not Path(data).is_file():
         raise InputError(f"{data}: no such file")
     if schema is None:
         raise InputError(NO_SCHEMA_HELP)
     loaded_schema = load_schema(schema)
+    if chosen != "numpy":  # the engine reads the file(s) or table itself
+        config = dataclasses.replace(engine_config or EngineConfig(), missing=missing)
+        return Inputs(
+            encode_table(str(data), loaded_schema, engine=chosen, config=config),
+            loaded_schema,
+            Path(data),
+        )
     table = read_table(data, missing=missing)
     if len(table) == 0:
         raise InputError(f"{data}: the table has no rows")
@@ -120,7 +135,7 @@ def write_release(
     manifest = build_manifest(
         synth,
         schema=inputs.schema,
-        input_sha256=sha256_file(inputs.path),
+        input_sha256=source_sha256(inputs.path),
         input_name=inputs.path.name,
         output_name=out.name,
         rows=len(table),

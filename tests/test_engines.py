@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from privsynth.engines import EngineConfig, category_key, choose_engine, encode_table
 from privsynth.engines.keys import category_keys
 from privsynth.errors import InputError, SchemaError
-from privsynth.io import EXAMPLE_TABLE, example_path, read_table
+from privsynth.io import EXAMPLE_TABLE, example_path, read_table, sha256_file
 from privsynth.marginals import CodesOracle, compress, marginals
 from privsynth.schema import ColumnSpec, Schema
 from privsynth.synthesizers import get_synthesizer
@@ -257,3 +258,42 @@ def test_seeded_synthesis_identical_across_engines(method: str, adult_schema: Sc
         assert synth.ledger_.rho_spent <= synth.ledger_.rho_budget * (1 + 1e-12)
         table.close()
     pd.testing.assert_frame_equal(outs[0], outs[1])
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+def test_cli_engine_options(tmp_path: Path, adult: pd.DataFrame) -> None:
+    from typer.testing import CliRunner
+
+    import privsynth.cli.commands  # noqa: F401  (registers the commands)
+    from privsynth.cli.app import app
+
+    data = tmp_path / "adult.parquet"
+    adult.sample(4000, random_state=1).to_parquet(data, index=False)
+    schema = str(example_path("adult-schema.json"))
+    outs = {}
+    for engine in ("numpy", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        args = ["synth", str(data), "-s", schema, "-e", "1", "-m", "mst", "--seed", "2"]
+        args += ["--engine", engine, "--memory-limit", "512MB", "-o", str(out), "-q"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        outs[engine] = pd.read_csv(out)
+        manifest = json.loads((tmp_path / f"{engine}.csv.manifest.json").read_text())
+        assert manifest["input"]["sha256"] == sha256_file(data)
+    pd.testing.assert_frame_equal(outs["numpy"], outs["duckdb"])
+    bad = CliRunner().invoke(
+        app,
+        [
+            "synth",
+            str(data),
+            "-s",
+            schema,
+            "-e",
+            "1",
+            "--engine",
+            "gpu",
+            "-o",
+            str(tmp_path / "x.csv"),
+        ],
+    )
+    assert bad.exit_code == 2 and "unknown engine 'gpu'" in bad.output

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from privsynth.cli.app import QuietOption, app, handle_errors
+from privsynth.engines import EngineConfig, close_table
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING
 from privsynth.pipeline import check_output, load_inputs, manifest_path, synthesize, write_release
@@ -39,6 +40,15 @@ def synth(
         "--missing",
         help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
     ),
+    engine: str = typer.Option(
+        "auto", "--engine", help="auto, numpy, duckdb or spark (see docs/scaling.md)."
+    ),
+    spark_master: str | None = typer.Option(
+        None, "--spark-master", help="Spark master URL for --engine spark (default: local[*])."
+    ),
+    memory_limit: str | None = typer.Option(
+        None, "--memory-limit", help="DuckDB's memory limit, e.g. 2GB (it spills past it)."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
@@ -50,11 +60,23 @@ def synth(
     check_output(out)
     progress = Progress(quiet=quiet)
     markers = tuple(missing) if missing else DEFAULT_MISSING
-    inputs = load_inputs(data, schema, example=example, missing=markers)
-    table, synthesizer = synthesize(
-        inputs, method=method, epsilon=epsilon, delta=delta, rows=rows, seed=seed, progress=progress
+    config = EngineConfig(memory_limit=memory_limit, spark_master=spark_master)
+    inputs = load_inputs(
+        data, schema, example=example, missing=markers, engine=engine, engine_config=config
     )
-    manifest = write_release(table, synthesizer, inputs, out)
+    try:
+        table, synthesizer = synthesize(
+            inputs,
+            method=method,
+            epsilon=epsilon,
+            delta=delta,
+            rows=rows,
+            seed=seed,
+            progress=progress,
+        )
+        manifest = write_release(table, synthesizer, inputs, out)
+    finally:
+        close_table(inputs.data)
     spent = manifest["privacy"]["total"]
     progress.note(
         f"wrote {out} ({len(table)} rows) and {manifest_path(out).name}; "

@@ -41,6 +41,7 @@ __all__ = [
     "category_key",
     "category_keys",
     "choose_engine",
+    "close_table",
     "encode_table",
     "get_engine",
     "source_sha256",
@@ -105,6 +106,12 @@ def encode_table(
         return source
     name = choose_engine(source, engine)
     return get_engine(name, config, **kwargs).encode(source, schema)
+
+
+def close_table(table: Any) -> None:
+    """Release an engine's encoded table (DuckDB's files, Spark's cache); other objects: nothing."""
+    if isinstance(table, EncodedTable):
+        table.close()
 
 
 def source_sha256(source: Any) -> str:
