@@ -3,6 +3,7 @@ manifest and its private run record (``privsynth.manifest``; docs/privacy.md, "W
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from privsynth.engines import EncodedTable, EngineConfig, choose_engine, encode_table, source_sha256
 from privsynth.errors import InputError
 from privsynth.io import (
     DEFAULT_MISSING,
@@ -18,7 +20,6 @@ from privsynth.io import (
     _kind,
     example_path,
     read_table,
-    sha256_file,
 )
 from privsynth.manifest import build_manifest, build_run_record, new_release_id
 from privsynth.privacy.budget import Budget
@@ -40,7 +41,7 @@ NO_SCHEMA_HELP = (
 class Inputs:
     """A table and its schema, with where they came from."""
 
-    data: pd.DataFrame
+    data: pd.DataFrame | EncodedTable
     schema: Schema
     path: Path
 
@@ -51,8 +52,14 @@ def load_inputs(
     *,
     example: bool = False,
     missing: tuple[str, ...] = DEFAULT_MISSING,
+    engine: str = "numpy",
+    engine_config: EngineConfig | None = None,
 ) -> Inputs:
-    """Resolve DATA/--example and --schema, with the CLI's error messages."""
+    """Resolve DATA/--example and --schema, with the CLI's error messages.
+
+    With an engine other than numpy (``engine="auto"`` picks DuckDB for large files and globs),
+    ``Inputs.data`` is an encoded table in that engine: the rows are never read into pandas.
+    """
     if example and data is not None:
         raise InputError("give either a DATA file or --example, not both")
     if not example and data is None:
@@ -61,15 +68,28 @@ def load_inputs(
         data = example_path(EXAMPLE_TABLE)
         schema = schema or example_path(EXAMPLE_SCHEMA)
     assert data is not None
-    if not Path(data).is_file():
+    chosen = choose_engine(str(data), engine)
+    if chosen == "numpy" and not Path(data).is_file():
         raise InputError(f"{data}: no such file")
     if schema is None:
         raise InputError(NO_SCHEMA_HELP)
     loaded_schema = load_schema(schema)
+    if chosen != "numpy":  # the engine reads the file(s) or table itself
+        config = dataclasses.replace(engine_config or EngineConfig(), missing=missing)
+        return Inputs(
+            encode_table(str(data), loaded_schema, engine=chosen, config=config),
+            loaded_schema,
+            Path(data),
+        )
     table = read_table(data, missing=missing)
     if len(table) == 0:
         raise InputError(f"{data}: the table has no rows")
     return Inputs(table, loaded_schema, Path(data))
+
+
+def input_rows(data: pd.DataFrame | EncodedTable) -> int:
+    """The exact row count of the private input (for the private run record only)."""
+    return int(data.n_rows) if isinstance(data, EncodedTable) else len(data)
 
 
 def check_output(out: Path) -> None:
@@ -164,8 +184,8 @@ def release_records(
         synth,
         release_id=release_id,
         input_path=str(inputs.path),
-        input_sha256=sha256_file(inputs.path),
-        input_rows=len(inputs.data),
+        input_sha256=source_sha256(inputs.path),
+        input_rows=input_rows(inputs.data),
         outputs={
             "table": str(shown),
             "manifest (public)": str(manifest_path(shown)),

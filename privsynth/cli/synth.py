@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from privsynth.cli.app import QuietOption, app, handle_errors
+from privsynth.engines import EngineConfig, close_table
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING
 from privsynth.limits import check_rows
@@ -68,6 +69,15 @@ def synth(
     save_model: Path | None = typer.Option(
         None, "--save-model", help="Also save the fitted DP model to this folder (for `sample`)."
     ),
+    engine: str = typer.Option(
+        "auto", "--engine", help="auto, numpy, duckdb or spark (see docs/scaling.md)."
+    ),
+    spark_master: str | None = typer.Option(
+        None, "--spark-master", help="Spark master URL for --engine spark (default: local[*])."
+    ),
+    memory_limit: str | None = typer.Option(
+        None, "--memory-limit", help="DuckDB's memory limit, e.g. 2GB (it spills past it)."
+    ),
     quiet: bool = QuietOption,
 ) -> None:
     """Make a differentially private synthetic copy of DATA."""
@@ -93,19 +103,27 @@ def synth(
         method=method,
         rho=budget.rho,
     )
+    config = EngineConfig(memory_limit=memory_limit, spark_master=spark_master)
     # Nothing is measured while loading: a failure here gives the reservation back.
     with release_on_error(reservation):
-        inputs = load_inputs(data, schema, example=example, missing=markers)
-    table, synthesizer = synthesize(
-        inputs,
-        method=method,
-        budget=budget,
-        rows=rows,
-        seed=seed,
-        noise_seed=noise_seed,
-        progress=progress,
-    )
-    manifest, _ = write_release(table, synthesizer, inputs, out, rows_requested=rows is not None)
+        inputs = load_inputs(
+            data, schema, example=example, missing=markers, engine=engine, engine_config=config
+        )
+    try:
+        table, synthesizer = synthesize(
+            inputs,
+            method=method,
+            budget=budget,
+            rows=rows,
+            seed=seed,
+            noise_seed=noise_seed,
+            progress=progress,
+        )
+        manifest, _ = write_release(
+            table, synthesizer, inputs, out, rows_requested=rows is not None
+        )
+    finally:
+        close_table(inputs.data)
     cli_commit(
         reservation, manifest_path(out), synthetic_path=out, input_path=inputs.path, quiet=quiet
     )

@@ -26,8 +26,10 @@ import pandas as pd
 
 from privsynth import limits
 from privsynth.domain import Domain
-from privsynth.encoding import decode, encode
+from privsynth.encoding import decode
+from privsynth.engines import EncodedTable, encode_table
 from privsynth.errors import InputError, NotFittedError
+from privsynth.marginals import MarginalOracle
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.ledger import PrivacyLedger
 from privsynth.privacy.noise import NoiseSource
@@ -92,17 +94,26 @@ class Synthesizer(ABC):
         self.progress = progress if progress is not None else (QUIET if quiet else Progress())
 
     # -- public API -----------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, schema: Schema) -> Self:
-        """Learn from ``data`` (private) under ``schema`` (public), spending the privacy budget."""
-        encoded = encode(data, schema)
-        for note in encoded.notes:
+    def fit(self, data: pd.DataFrame | EncodedTable, schema: Schema) -> Self:
+        """Learn from ``data`` (private) under ``schema`` (public), spending the privacy budget.
+
+        ``data`` is a DataFrame (encoded in memory) or a table an engine already encoded
+        (``privsynth.engines.encode_table``): the synthesizer then only asks it for marginals.
+        """
+        table = encode_table(data, schema)
+        for note in table.notes:
             self.progress.warn(note)
         self.schema_ = schema
-        return self.fit_codes(encoded.codes, encoded.domain)
+        if table.engine == "numpy":
+            return self.fit_codes(table.codes(), table.domain)
+        return self._fit_data(table, table.domain)
 
     def fit_codes(self, codes: np.ndarray, domain: Domain) -> Self:
         """``fit`` on data already encoded to integer codes over ``domain``."""
-        codes = check_codes(codes, domain)
+        return self._fit_data(check_codes(codes, domain), domain)
+
+    def _fit_data(self, codes: np.ndarray | MarginalOracle, domain: Domain) -> Self:
+        """Fit on codes or a marginal oracle (``privsynth.marginals``): the methods only count."""
         self.domain_ = domain
         self.ledger_ = PrivacyLedger(self.budget)
         self.noise_ = NoiseSource(self.noise_seed)

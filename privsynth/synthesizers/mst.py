@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from privsynth.domain import Domain
+from privsynth.marginals import compress
 from privsynth.model.estimation import Measurement
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.mechanisms import select
@@ -137,11 +138,8 @@ class MSTSynthesizer(GraphicalSynthesizer):
         self.compression_ = comp
         self.fit_domain_ = Domain.from_dict(sizes)
         self.measurements_ = new_meas
-        out = codes.copy()
-        for j, a in enumerate(self.domain_.attrs):
-            if a in comp:
-                out[:, j] = comp[a].encode(codes[:, j])
-        return out
+        forward = {a: c.forward for a, c in comp.items()}
+        return compress(codes, self.domain_, self.fit_domain_, forward)
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
         ledger = self.ledger_

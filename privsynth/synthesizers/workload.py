@@ -22,7 +22,7 @@ import numpy as np
 
 from privsynth.domain import Domain
 from privsynth.errors import InputError
-from privsynth.marginals import marginal
+from privsynth.marginals import marginal, marginals
 from privsynth.model.junction_tree import model_size_mb
 
 Clique = tuple[str, ...]
@@ -145,6 +145,13 @@ class TrueAnswers:
         self._domain = domain
         self._cache: dict[Clique, np.ndarray] = {}
 
+    def prefetch(self, cliques: Sequence[Clique]) -> None:
+        """Count every clique not cached yet in one batch (one pass for the SQL engines)."""
+        todo = [c for c in dict.fromkeys(cliques) if c not in self._cache]
+        if todo:
+            for c, ans in marginals(self._codes, self._domain, todo).items():
+                self._cache[c] = ans.astype(np.float64)
+
     def __getitem__(self, clique: Clique) -> np.ndarray:
         ans = self._cache.get(clique)
         if ans is None:
@@ -155,6 +162,7 @@ class TrueAnswers:
 
 def l1_errors(truth: TrueAnswers, model: Any, cliques: Sequence[Clique]) -> np.ndarray:
     """``||M_r(D) - M_r(model)||_1`` per clique; ``model=None`` means an all-zero estimate."""
+    truth.prefetch(cliques)
     out = np.empty(len(cliques))
     for i, cl in enumerate(cliques):
         x = truth[cl]

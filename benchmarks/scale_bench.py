@@ -1,0 +1,146 @@
+"""Scale benchmark: synthesis and marginal counting per engine on large generated Parquet tables.
+
+Tables are Adult resampled with jittered numbers (``benchmarks/scale_gen.py``), written under
+``/tmp/scale`` (never committed; delete them when done). Two parts, both side by side in one run:
+
+* ``synth``: ``privsynth synth`` as a user runs it (a fresh process per run), per method and
+  engine: wall time, the child's peak RSS (``wait4``), rows/s (input rows / wall second). Output
+  rows are fixed (``--out-rows``) because sampling is post-processing and its memory is the
+  output's size, not the input's.
+* ``count``: in one process, the exact 1- and 2-way marginals of the table: numpy on codes
+  already in memory (bincount) against DuckDB (histogram + in-memory bincount, and GROUPING SETS),
+  and Spark local mode; the encode time of each is reported separately.
+
+    python benchmarks/scale_bench.py synth --rows 2000000 --engines numpy duckdb --methods mst
+    python benchmarks/scale_bench.py count --rows 1000000 --engines numpy duckdb spark
+
+Results are appended to ``benchmarks/results/scale_bench.jsonl`` with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "scale_bench.jsonl"
+DATA = Path("/tmp/scale")
+SCHEMA = HERE.parent / "privsynth" / "data" / "adult-schema.json"
+
+
+def table(rows: int) -> Path:
+    """The generated table with ``rows`` rows (made if absent)."""
+    path = DATA / f"adult_{rows}.parquet"
+    if not path.exists():
+        sys.path.insert(0, str(HERE))
+        from scale_gen import generate
+
+        generate(rows, path)
+    return path
+
+
+def record(entry: dict) -> None:
+    entry["load_avg"] = os.getloadavg()
+    entry["cpus"] = os.cpu_count()
+    entry["utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as fh:
+        fh.write(json.dumps(entry) + "\n")
+    print(json.dumps(entry), flush=True)
+
+
+def run_synth(path: Path, rows: int, method: str, engine: str, args: argparse.Namespace) -> None:
+    out = DATA / f"synth_{method}_{engine}_{rows}.parquet"
+    cmd = [str(Path(sys.executable).with_name("privsynth")), "synth", str(path), "-s", str(SCHEMA)]
+    cmd += ["-e", str(args.epsilon), "-m", method, "--seed", "0", "-n", str(args.out_rows)]
+    cmd += ["--engine", engine, "-o", str(out), "-q"]
+    if engine == "duckdb" and args.memory_limit:
+        cmd += ["--memory-limit", args.memory_limit]
+    if engine == "spark":
+        cmd += ["--spark-master", "local[2]"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read() if proc.stderr else ""
+    record(
+        {
+            "part": "synth",
+            "rows": rows,
+            "method": method,
+            "engine": engine,
+            "epsilon": args.epsilon,
+            "memory_limit": args.memory_limit if engine == "duckdb" else None,
+            "exit": os.waitstatus_to_exitcode(status),
+            "wall_s": round(wall, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "rows_per_s": round(rows / wall),
+            "error": err.strip().splitlines()[-1] if status and err.strip() else None,
+        }
+    )
+    out.unlink(missing_ok=True)
+    Path(str(out) + ".manifest.json").unlink(missing_ok=True)
+
+
+def run_count(path: Path, rows: int, engines: list[str]) -> None:
+    from privsynth.engines import EngineConfig, encode_table
+    from privsynth.schema import load_schema
+
+    schema = load_schema(SCHEMA)
+    attrs = schema.domain().attrs
+    cliques = [(a,) for a in attrs] + list(itertools.combinations(attrs, 2))
+    for engine in engines:
+        modes = [("local", None), ("grouping-sets", 0)] if engine != "numpy" else [("codes", None)]
+        for mode, max_tuples in modes:
+            cfg = EngineConfig() if max_tuples is None else EngineConfig(max_tuples=max_tuples)
+            kwargs = {"spark_master": "local[2]"} if engine == "spark" else {}
+            if kwargs:
+                cfg = EngineConfig(max_tuples=cfg.max_tuples, spark_master="local[2]")
+            t0 = time.perf_counter()
+            enc = encode_table(str(path), schema, engine=engine, config=cfg)
+            t1 = time.perf_counter()
+            enc.marginals(cliques)
+            t2 = time.perf_counter()
+            local = getattr(enc, "_local", None)
+            record(
+                {
+                    "part": "count",
+                    "rows": rows,
+                    "engine": engine,
+                    "mode": mode,
+                    "cliques": len(cliques),
+                    "encode_s": round(t1 - t0, 2),
+                    "marginals_s": round(t2 - t1, 2),
+                    "histogram_rows": None if local is None else int(local._codes.shape[0]),
+                }
+            )
+            enc.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("part", choices=["synth", "count"])
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    ap.add_argument("--engines", nargs="+", default=["numpy", "duckdb"])
+    ap.add_argument("--methods", nargs="+", default=["mst"])
+    ap.add_argument("--epsilon", type=float, default=1.0)
+    ap.add_argument("--out-rows", type=int, default=100_000)
+    ap.add_argument("--memory-limit", default="1GB")
+    args = ap.parse_args()
+    for rows in args.rows:
+        path = table(rows)
+        if args.part == "count":
+            run_count(path, rows, args.engines)
+            continue
+        for method, engine in itertools.product(args.methods, args.engines):
+            run_synth(path, rows, method, engine, args)
+
+
+if __name__ == "__main__":
+    main()
