@@ -1,6 +1,6 @@
 """The long fuzz run: the CI fuzz suite (tests/test_fuzz_cli.py) with many more, random examples.
 
-CI runs the same tests derandomized at scale 1 (about 380 examples, ~90 s on two quiet cores).
+CI runs the same tests derandomized at scale 1 (about 380 examples, ~10 s at load 2, ~60 s at load 20).
 This runs them at ``--scale`` times as many examples with hypothesis seeded by ``--seed``, so each
 seed explores different inputs and a failure is reproducible from the seed (hypothesis also prints
 a ``@reproduce_failure`` blob). Run it under ``nice`` on a shared machine:

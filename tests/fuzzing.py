@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from reliability_helpers import assert_clean, digest, invoke
 
-from privsynth.schema import Schema
+from privsynth.schema import Schema, datetime_seconds
 
 SCALE = float(os.environ.get("PRIVSYNTH_FUZZ_SCALE", "1"))
 RANDOM = os.environ.get("PRIVSYNTH_FUZZ_RANDOM") == "1"
@@ -187,7 +187,7 @@ def conforms(table_path: Path, schema: Schema, rows: int | None = None) -> None:
             bad = [v for v in present if _canon(v) not in allowed]
             assert not bad, (spec.name, bad[:3], sorted(allowed)[:5])
         elif spec.type == "datetime":
-            stamps = pd.to_datetime(present, format=spec.format).astype("int64") / 1e9
+            stamps = pd.Series(datetime_seconds(pd.to_datetime(present, format=spec.format)))
             lo, hi = spec.numeric_bounds()
             assert stamps.between(lo - 1, hi + 1).all(), spec.name
         else:

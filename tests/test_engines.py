@@ -253,9 +253,9 @@ def test_seeded_synthesis_identical_across_engines(method: str, adult_schema: Sc
     outs = []
     for engine, cfg in (("numpy", None), ("duckdb", EngineConfig(max_tuples=0))):
         table = encode_table(path, adult_schema, engine=engine, config=cfg)
-        synth = get_synthesizer(method)(1.0, 1e-9, seed=5, **params).fit(table, adult_schema)
+        synth = get_synthesizer(method)(1.0, 1e-9, noise_seed=5, **params).fit(table, adult_schema)
         outs.append(synth.sample(500))
-        assert synth.ledger_.rho_spent <= synth.ledger_.rho_budget * (1 + 1e-12)
+        assert synth.ledger_.rho_spent <= synth.ledger_.rho_budget
         table.close()
     pd.testing.assert_frame_equal(outs[0], outs[1])
 
@@ -273,13 +273,15 @@ def test_cli_engine_options(tmp_path: Path, adult: pd.DataFrame) -> None:
     outs = {}
     for engine in ("numpy", "duckdb"):
         out = tmp_path / f"{engine}.csv"
-        args = ["synth", str(data), "-s", schema, "-e", "1", "-m", "mst", "--seed", "2"]
+        args = ["synth", str(data), "-s", schema, "-e", "1", "-m", "mst", "--noise-seed", "2"]
         args += ["--engine", engine, "--memory-limit", "512MB", "-o", str(out), "-q"]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
         outs[engine] = pd.read_csv(out)
-        manifest = json.loads((tmp_path / f"{engine}.csv.manifest.json").read_text())
-        assert manifest["input"]["sha256"] == sha256_file(data)
+        record = json.loads((tmp_path / f"{engine}.csv.run-record.private.json").read_text())
+        assert record["input"]["sha256"] == sha256_file(data)  # private record only
+        manifest = (tmp_path / f"{engine}.csv.manifest.json").read_text()
+        assert sha256_file(data) not in manifest
     pd.testing.assert_frame_equal(outs["numpy"], outs["duckdb"])
     bad = CliRunner().invoke(
         app,

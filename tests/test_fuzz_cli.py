@@ -1,5 +1,5 @@
 """The fuzz suite: hypothesis-generated tables, schemas, parameters and paths through every command,
-in-process (typer's CliRunner) for speed. Properties: see tests/fuzzing.py. About 90 s in all on
+in-process (typer's CliRunner) for speed. Properties: see tests/fuzzing.py. About 10 s in all on
 two cores; ``benchmarks/fuzz_long.py`` runs the same tests with more, random examples.
 """
 
