@@ -164,6 +164,7 @@ def release_records(
     rows_requested: bool,
     record_extra: dict[str, Any] | None = None,
     final: Path | None = None,
+    record_path: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The public manifest and the private run record of a release written to ``out``.
 
@@ -189,7 +190,7 @@ def release_records(
         outputs={
             "table": str(shown),
             "manifest (public)": str(manifest_path(shown)),
-            "run record (private)": str(run_record_path(shown)),
+            "run record (private)": str(record_path or run_record_path(shown)),
         },
         extra=record_extra,
     )
@@ -205,8 +206,13 @@ def write_release(
     rows_requested: bool = False,
     record_extra: dict[str, Any] | None = None,
     final: Path | None = None,
+    record_path: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Write the table, its public manifest and its private run record; all appear or none does."""
+    """Write the table, its public manifest and its private run record; all appear or none does.
+
+    With ``record_path`` (certify: outside its output folder) the run record is returned, not
+    written: the caller writes it once the folder is in place.
+    """
     manifest, record = release_records(
         table,
         synth,
@@ -215,14 +221,26 @@ def write_release(
         rows_requested=rows_requested,
         record_extra=record_extra,
         final=final,
+        record_path=record_path,
     )
     from privsynth.io import write_table_file
     from privsynth.outputs import atomic_group
 
     # All three go to temporaries and are renamed together, the public manifest last.
+    if record_path is not None:
+        with atomic_group([out, manifest_path(out)]) as (tmp_table, tmp_manifest):
+            write_table_file(table, tmp_table, like=out)
+            tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        return manifest, record
     targets = [out, run_record_path(out), manifest_path(out)]
     with atomic_group(targets) as (tmp_table, tmp_record, tmp_manifest):
         write_table_file(table, tmp_table, like=out)
         tmp_record.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest, record
+
+
+def certify_record_path(out: Path) -> Path:
+    """Where ``certify --out D`` keeps the private run record: beside D, never inside it, so that
+    nothing in D carries the input's hash, the split seed or the exact row counts."""
+    return out.parent / f"{out.name}.run-record.private.json"

@@ -39,6 +39,11 @@ def small(adult, tmp_path_factory) -> Path:
     return path
 
 
+def _record(out: Path) -> Path:
+    """The private run record of ``certify --out D``: beside D, never inside it."""
+    return out.parent / f"{out.name}.run-record.private.json"
+
+
 def _has_number(text: str, n: int) -> bool:
     return re.search(rf"(?<![\d.]){n}(?:\.0)?(?![\d.])", text) is not None
 
@@ -61,7 +66,7 @@ def publishable_files(out: Path) -> list[str]:
 
 def check_release_folder(out: Path, data: Path, n_rows: int) -> None:
     """The issue's acceptance check of a certify folder made without --seed (module docstring)."""
-    record = json.loads((out / "synthetic.csv.run-record.private.json").read_text())
+    record = json.loads(_record(out).read_text())
     sha = sha256_file(data)
     assert record["input"]["sha256"] == sha and record["seeds"] == {
         "seed": None,
@@ -78,13 +83,13 @@ def check_release_folder(out: Path, data: Path, n_rows: int) -> None:
     private_counts.discard(n_synthetic)
     publishable = publishable_files(out)
     assert {*PUBLISHABLE} <= set(publishable)
-    assert "synthetic.csv.run-record.private.json" not in publishable
+    assert not any("run-record" in name for name in publishable)
     for path in sorted(p for p in out.iterdir() if p.is_file()):
         text = path.read_text(errors="replace")
         assert not _has_number(text, RANDOM_SEED), path.name  # no file at all has the seed
+        assert sha not in text, path.name  # nor the input's hash: it lives beside D only
         if path.name not in publishable:
             continue
-        assert sha not in text, path.name
         if path.name == "synthetic.csv":  # its cells are values (fnlwgt spans every count)
             continue
         for n in private_counts:
@@ -98,8 +103,8 @@ def test_public_run_files_carry_no_seed_hash_or_exact_count(public: Path, small:
         *PUBLISHABLE,
         *REPORTS,
         "README.md",
-        "synthetic.csv.run-record.private.json",
     }
+    assert _record(public).is_file()  # the private run record lies beside the folder
 
 
 @pytest.mark.slow
@@ -119,7 +124,7 @@ def test_readme_says_what_may_be_published(public: Path) -> None:
     publishable, private = readme.split("## Private")
     for name in (*PUBLISHABLE, *REPORTS):
         assert f"`{name}`" in publishable
-    assert "`synthetic.csv.run-record.private.json`" in private
+    assert f"`../{_record(public).name}`" in private
     assert "WITHOUT differential privacy" in publishable  # the audit is disclosed as non-DP
 
 
@@ -139,7 +144,7 @@ def test_a_given_seed_goes_only_to_the_private_files(monkeypatch, tmp_path, smal
     out = tmp_path / "D"
     result = _certify(monkeypatch, out, "--seed", "987654321", "--audience", "public", data=small)
     assert (out / "report.json").is_file(), result.output
-    record = json.loads((out / "synthetic.csv.run-record.private.json").read_text())
+    record = json.loads(_record(out).read_text())
     assert record["certify"]["split_seed"] == 987654321 and record["seeds"]["seed"] == 987654321
     for name in (*PUBLISHABLE, *REPORTS, "README.md"):
         assert not _has_number((out / name).read_text(errors="replace"), 987654321), name

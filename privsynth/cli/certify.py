@@ -12,6 +12,7 @@ record and the internal report; without ``--seed`` a fresh random seed is used a
 
 from __future__ import annotations
 
+import json
 import secrets as _secrets
 import sys
 from pathlib import Path
@@ -25,7 +26,14 @@ from privsynth.cli.audit import check_columns
 from privsynth.errors import InputError
 from privsynth.limits import check_rows
 from privsynth.outputs import atomic_dir, check_outputs
-from privsynth.pipeline import Inputs, load_inputs, manifest_path, synthesize, write_release
+from privsynth.pipeline import (
+    Inputs,
+    certify_record_path,
+    load_inputs,
+    manifest_path,
+    synthesize,
+    write_release,
+)
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
 from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
@@ -113,7 +121,8 @@ def certify(
     if audience not in ("internal", "public"):
         raise InputError(f"--audience must be internal or public, got {audience!r}")
     policy_file = Path(policy) if Path(policy).is_file() else None
-    check_outputs(inputs=[data, schema, policy_file], folders=[out])
+    record_path = certify_record_path(out)  # private: beside the folder, never inside it
+    check_outputs(inputs=[data, schema, policy_file], outputs=[record_path], folders=[out])
     pol = load_policy(policy)  # a bad policy fails before any budget is spent
     from reports.fidelity import sensitive_columns
 
@@ -158,7 +167,7 @@ def certify(
     }
     with atomic_dir(out) as staged:  # the folder appears whole, or not at all
         staged_synthetic = staged / synthetic_path.name
-        manifest, _ = write_release(
+        manifest, record = write_release(
             table,
             synth,
             inputs,
@@ -166,6 +175,7 @@ def certify(
             rows_requested=rows is not None,
             record_extra={"certify": split},
             final=synthetic_path,
+            record_path=record_path,
         )
         report = _audit_report(
             inputs,
@@ -188,7 +198,9 @@ def certify(
         render_all(report, staged, console=None if quiet else Console())
         sheet = render_datasheet(report, schema=inputs.schema, method=method)
         write_text(staged / "datasheet.md", sheet)
-        write_text(staged / "README.md", release_index(synthetic_path, audience, manifest))
+        index = release_index(synthetic_path, audience, manifest, record_path)
+        write_text(staged / "README.md", index)
+    write_text(record_path, json.dumps(record, indent=2) + "\n")
     cli_commit(
         reservation,
         manifest_path(synthetic_path),
@@ -274,7 +286,9 @@ def _audit_report(
     return report
 
 
-def release_index(synthetic_path: Path, audience: str, manifest: dict[str, Any]) -> str:
+def release_index(
+    synthetic_path: Path, audience: str, manifest: dict[str, Any], record_path: Path
+) -> str:
     """README.md of a certify folder: which files may be published and which stay private."""
     from reports.gate import FILES
 
@@ -302,8 +316,8 @@ def release_index(synthetic_path: Path, audience: str, manifest: dict[str, Any])
         )
     lines += ["", "## Private: keep with the data owner, never publish", ""]
     lines.append(
-        f"- `{table}.run-record.private.json`: the input's hash and exact row counts, the split "
-        "and the seed (if one was given)."
+        f"- `../{record_path.name}` (beside this folder, not in it): the private run record: the "
+        "input's hash and exact row counts, the split and the seed (if one was given)."
     )
     if audience != "public":
         lines.append(
