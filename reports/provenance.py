@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from privsynth import __version__
 from privsynth.io import sha256_file
 from privsynth.manifest import READABLE_MANIFEST_FORMATS, package_versions
@@ -138,6 +140,28 @@ def _public_metric(metric: Any) -> Any:
     return dataclasses.replace(metric, context=context)
 
 
+ROC_GRID = 51  # a public ROC curve is read at fixed FPRs: its steps would reveal the sample sizes
+
+
+def public_plots(plots: Any) -> Any:
+    """Strip, in place, what a public report's plots would reveal of the private tables' sizes:
+    histogram bars become shares of each table (3 decimals, so their sum no longer counts rows),
+    ROC curves are read at ``ROC_GRID`` fixed false-positive rates (their steps are 1/n)."""
+    hist = getattr(plots, "dcr_histogram", None)
+    if hist:
+        for side in ("train", "holdout"):
+            bars = [float(v) for v in hist.get(side, [])]
+            total = sum(bars)
+            hist[side] = [round(v / total, 3) if total else 0.0 for v in bars]
+        hist["scale"] = "share of rows"
+    grid = [i / (ROC_GRID - 1) for i in range(ROC_GRID)]
+    for curve in (getattr(plots, "roc", None) or {}).values():
+        fpr, tpr = curve.get("fpr") or [0.0, 1.0], curve.get("tpr") or [0.0, 1.0]
+        curve["fpr"] = grid
+        curve["tpr"] = [round(float(v), 3) for v in np.interp(grid, fpr, tpr)]
+    return plots
+
+
 def public_report(report: Report) -> Report:
     """Strip, in place, every private hash, exact count and seed from a public report.
 
@@ -145,6 +169,7 @@ def public_report(report: Report) -> Report:
     intervals, histograms with small bins suppressed): docs/privacy.md discloses it.
     """
     public_provenance(report.provenance)
+    public_plots(report.plots)
     for attack in report.attacks:
         attack.metrics = [_public_metric(m) for m in attack.metrics]
     if report.utility is not None:

@@ -148,3 +148,15 @@ def test_a_given_seed_goes_only_to_the_private_files(monkeypatch, tmp_path, smal
     assert record["certify"]["split_seed"] == 987654321 and record["seeds"]["seed"] == 987654321
     for name in (*PUBLISHABLE, *REPORTS, "README.md"):
         assert not _has_number((out / name).read_text(errors="replace"), 987654321), name
+
+
+def test_public_plots_reveal_no_table_size(public: Path) -> None:
+    """Histogram bars are shares (not counts summing to the holdout size); ROC curves are read on
+    a fixed FPR grid (their steps would be 1/n of the private non-member count)."""
+    plots = json.loads((public / "report.json").read_text())["plots"]
+    hist = plots["dcr_histogram"]
+    for side in ("train", "holdout"):
+        assert all(0.0 <= v <= 1.0 for v in hist[side]) and sum(hist[side]) <= 1.01
+    assert plots["roc"], "the public report still shows the ROC curves"
+    for curve in plots["roc"].values():
+        assert curve["fpr"] == [i / 50 for i in range(51)]
