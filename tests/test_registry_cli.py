@@ -174,7 +174,14 @@ def test_certify_records_verdict_datasheet_and_reaudit_flags_status(
     assert rel["report_sha256"] == hashlib.sha256((out / "report.json").read_bytes()).hexdigest()
     sheet = (out / "datasheet.md").read_text()
     assert f"release id: `{rel['id']}`, version 1" in sheet
+    report_bytes = (out / "report.json").read_bytes()
     _json("release", "suspend", rel["id"], "--reason", "leak suspected", "-r", reg)
+    for name in ("datasheet.md", "report.md", "report.html"):  # flagged where people read
+        assert f"SUSPENDED**: release `{rel['id']}`" in (out / name).read_text(), name
+    assert (out / "report.json").read_bytes() == report_bytes  # its recorded hash still holds
+    _json("release", "retire", rel["id"], "--reason", "superseded", "-r", reg)
+    sheet = (out / "datasheet.md").read_text()
+    assert "RETIRED**" in sheet and "SUSPENDED**" not in sheet  # one banner, the latest
     holdout = tmp_path / "holdout.csv"
     adult.drop(pd.read_csv(small).index, errors="ignore").sample(600, random_state=9).to_csv(
         holdout, index=False
@@ -186,14 +193,15 @@ def test_certify_records_verdict_datasheet_and_reaudit_flags_status(
     assert again.exit_code in (0, 1, 3), again.output
     summary = json.loads(again.stdout)
     redone = json.loads((tmp_path / "re" / "report.json").read_text())
-    assert redone["summary"].startswith("SUSPENDED RELEASE (leak suspected)")
-    assert redone["provenance"]["settings"]["registry"]["status"] == "suspended"
+    assert redone["summary"].startswith("RETIRED RELEASE (superseded)")
+    assert redone["provenance"]["settings"]["registry"]["status"] == "retired"
     assert summary["verdict"] == redone["verdict"]
     with open_registry(reg) as r:
         assert [e[1] for e in r.events(rel["id"])] == [
             "reserved",
             "committed",
             "suspended",
+            "retired",
             "reaudited",
         ]
 

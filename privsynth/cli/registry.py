@@ -262,9 +262,11 @@ def _set_status(
     release_id: str, status: str, reason: str, registry: str | None, as_json: bool
 ) -> None:
     from privsynth.registry import open_registry
+    from privsynth.registry.reservation import flag_release_files
 
     with open_registry(_need(registry)) as reg:
         rel = reg.set_status(release_id, status, reason)
+    flag_release_files(rel)  # the datasheet and readable reports say so too
     if as_json:
         _emit(rel.to_dict())
     else:

@@ -222,3 +222,39 @@ def annotate_datasheet(path: Path, rel: ReleaseInfo, chain: Sequence[ReleaseInfo
         "- lineage: " + " <- ".join(f"`{r.id}` (v{r.version})" for r in chain),
     ]
     write_text(path, text + "\n" + "\n".join(lines) + "\n")
+
+
+STATUS_MARK = "<!-- privsynth registry status -->"
+
+
+def flag_release_files(rel: ReleaseInfo) -> list[Path]:
+    """Put a status banner at the top of a suspended or retired release's datasheet and
+    Markdown/HTML reports (the files beside its recorded ``report.json``, where they still exist).
+
+    ``report.json`` itself is left as written: the registry holds its hash, and a changed file
+    would no longer match; its status is the registry's (``privsynth release show``). A banner
+    written earlier is replaced, so suspending then retiring leaves one banner. Returns the files
+    changed.
+    """
+    from privsynth.io import write_text
+
+    if rel.report_path is None or rel.status not in ("suspended", "retired"):
+        return []
+    folder = Path(rel.report_path).parent
+    text = (
+        f"**{rel.status.upper()}**: release `{rel.id}` was {rel.status} in the registry "
+        f"({rel.reason or 'no reason given'}). Do not use or publish it; see "
+        f"`privsynth release show {rel.id}`."
+    )
+    changed = []
+    for name in ("datasheet.md", "report.md", "report.html"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        body = path.read_text(encoding="utf-8")
+        if body.startswith(STATUS_MARK):
+            body = body.split("\n", 2)[2] if body.count("\n") >= 2 else ""
+        banner = f"<p><strong>{text}</strong></p>" if name.endswith(".html") else text
+        write_text(path, f"{STATUS_MARK}\n{banner}\n{body}")
+        changed.append(path)
+    return changed
