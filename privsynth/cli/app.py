@@ -42,6 +42,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 QuietOption = typer.Option(
     False, "--quiet", "-q", help="No progress bars or notes (errors still print)."
 )
+# The registry options shared by ``synth`` and ``certify`` (docs/governance.md).
+ReleaseRegistryOption = typer.Option(
+    None, "--registry", help="Release registry (see docs/governance.md)."
+)
+SourceOption = typer.Option(
+    None, "--source", help="Registry source whose lifetime budget this spends."
+)
+ParentOption = typer.Option(None, "--parent", help="Release this one refreshes (lineage).")
 JobsOption = typer.Option(
     -1,
     "--jobs",

@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 import typer
 
-from privsynth.cli.app import JobsOption, QuietOption, app, handle_errors, print_verdict
+from privsynth.cli.app import (
+    JobsOption,
+    ParentOption,
+    QuietOption,
+    ReleaseRegistryOption,
+    SourceOption,
+    app,
+    handle_errors,
+    print_verdict,
+)
 from privsynth.cli.audit import check_columns
 from privsynth.errors import InputError
 from privsynth.limits import check_rows
@@ -86,15 +95,9 @@ def certify(
     example: bool = typer.Option(
         False, "--example", help="Use the bundled Adult table and schema."
     ),
-    registry: str | None = typer.Option(
-        None, "--registry", help="Release registry (see docs/governance.md)."
-    ),
-    source: str | None = typer.Option(
-        None, "--source", help="Registry source whose lifetime budget this spends."
-    ),
-    parent: str | None = typer.Option(
-        None, "--parent", help="Release this one refreshes (lineage)."
-    ),
+    registry: str | None = ReleaseRegistryOption,
+    source: str | None = SourceOption,
+    parent: str | None = ParentOption,
     subgroup: list[str] | None = typer.Option(
         None, "--subgroup", help="Sensitive column for subgroup fidelity and fairness (repeat)."
     ),

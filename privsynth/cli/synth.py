@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from privsynth.cli.app import QuietOption, app, handle_errors
+from privsynth.cli.app import (
+    ParentOption,
+    QuietOption,
+    ReleaseRegistryOption,
+    SourceOption,
+    app,
+    handle_errors,
+)
 from privsynth.engines import EngineConfig, close_table
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING
@@ -57,15 +64,9 @@ def synth(
         "--missing",
         help="A missing-value marker (repeatable); default: '', ?, NA, NaN, null.",
     ),
-    registry: str | None = typer.Option(
-        None, "--registry", help="Release registry (see docs/governance.md)."
-    ),
-    source: str | None = typer.Option(
-        None, "--source", help="Registry source whose lifetime budget this spends."
-    ),
-    parent: str | None = typer.Option(
-        None, "--parent", help="Release this one refreshes (lineage)."
-    ),
+    registry: str | None = ReleaseRegistryOption,
+    source: str | None = SourceOption,
+    parent: str | None = ParentOption,
     save_model: Path | None = typer.Option(
         None, "--save-model", help="Also save the fitted DP model to this folder (for `sample`)."
     ),
