@@ -141,13 +141,7 @@ class LinkabilityAttack(Attack):
                 f"through the synthetic data, beyond holdout records, over {len(pairs)} pairs "
                 f"(worst: {worst.label!r})",
                 null_value=0.0,
-                context={
-                    "attack": worst.attack,
-                    "control": worst.control,
-                    "n_attack": float(worst.n_attack),
-                    "n_control": float(worst.n_control),
-                    **worst.context,
-                },
+                context=worst.summary(),
             )
         )
         details = {

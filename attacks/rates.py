@@ -48,6 +48,16 @@ class Comparison:
     n_control: int
     context: dict[str, float] = field(default_factory=dict)
 
+    def summary(self) -> dict[str, float]:
+        """Rates and sizes of both sides, with the comparison's own context (a metric's context)."""
+        return {
+            "attack": self.attack,
+            "control": self.control,
+            "n_attack": float(self.n_attack),
+            "n_control": float(self.n_control),
+            **self.context,
+        }
+
 
 def bonferroni(confidence: float, m: int) -> float:
     """Per-interval confidence so that ``m`` intervals hold together at ``confidence``."""

@@ -126,13 +126,7 @@ class SinglingOutAttack(Attack):
                 f"largest share of training records singled out beyond holdout records, over "
                 f"{len(sets)} knowledge sets (worst: {worst.label!r})",
                 null_value=0.0,
-                context={
-                    "attack": worst.attack,
-                    "control": worst.control,
-                    "n_attack": float(worst.n_attack),
-                    "n_control": float(worst.n_control),
-                    **worst.context,
-                },
+                context=worst.summary(),
             )
         )
         details = {
