@@ -308,7 +308,10 @@ def release_index(
         f"- `{table}`: the synthetic table (differentially private).",
         f"- `{table}.manifest.json`: the public release manifest (method, parameters, public "
         "schema hash, privacy ledger; no seed, no input hash, no exact count).",
-        "- `datasheet.md`: the datasheet (no hash, seed or exact count of the private data).",
+        "- `datasheet.md`: the datasheet (no hash, seed or exact count of the private data; its "
+        "check bounds and utility figures are aggregates computed from the private tables "
+        "WITHOUT differential privacy, like the public report's: publish it only if your policy "
+        "accepts such aggregates, or strip those sections).",
     ]
     if audience == "public":
         lines.append(
