@@ -17,7 +17,9 @@ Three tools every command uses:
 
 SIGTERM: while any of these blocks is open in the main thread, and no other handler is installed,
 SIGTERM raises ``SystemExit(143)`` so the same cleanup runs as for Ctrl-C (the console script
-installs that handler for its whole run).
+installs that handler for its whole run). Python swallows an exception raised while a finalizer
+(``__del__``) runs, so the handler also records the signal, and every commit checks that record
+first (``raise_if_terminated``): a signal that landed in a finalizer still stops the outputs.
 """
 
 from __future__ import annotations
@@ -38,8 +40,18 @@ _UMASK_LOCK = threading.Lock()
 TEMP_SUFFIX = ".tmp"
 
 
+_TERMINATED: list[int] = []
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
+    _TERMINATED.append(signum)
     raise SystemExit(128 + signum)
+
+
+def raise_if_terminated() -> None:
+    """Raise ``SystemExit(128 + signum)`` if SIGTERM arrived, even if its first raise was swallowed."""
+    if _TERMINATED:
+        raise SystemExit(128 + _TERMINATED[0])
 
 
 def install_sigterm_handler() -> None:
@@ -174,6 +186,7 @@ def _unlink_all(paths: Iterable[Path]) -> None:
 
 def _commit(temps: list[Path], targets: list[Path]) -> None:
     """Rename every temp onto its target; on a failure restore what was there before."""
+    raise_if_terminated()
     backups: list[tuple[Path, Path]] = []
     done: list[Path] = []
     try:
@@ -247,6 +260,7 @@ def _commit_dir(tmp: Path, folder: Path) -> None:
         os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~umask())
     if not folder.exists():
         os.chmod(tmp, 0o777 & ~umask())
+        raise_if_terminated()
         os.replace(tmp, folder)
         return
     files = sorted(p for p in tmp.rglob("*") if p.is_file())

@@ -164,11 +164,14 @@ app.add_typer(report_app, name="report")
 def main() -> None:
     """Console-script entry point: registers every command module, then runs the app."""
     from privsynth.cli import commands  # noqa: F401  (registers the commands)
-    from privsynth.outputs import install_sigterm_handler
+    from privsynth.outputs import install_sigterm_handler, raise_if_terminated
 
     install_sigterm_handler()  # SIGTERM unwinds like Ctrl-C: temporary files are removed
     try:
-        app(standalone_mode=True)
+        try:
+            app(standalone_mode=True)
+        finally:
+            raise_if_terminated()  # a SIGTERM swallowed in a finalizer still ends the run as 143
     except SystemExit as exc:
         if exc.code == EXIT_TERMINATED:
             fail("terminated (SIGTERM); no partial output was left", EXIT_TERMINATED)
