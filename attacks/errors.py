@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from privsynth.errors import InputError
 
-class AuditInputError(ValueError):
+
+class AuditInputError(InputError):  # one error root: the CLI reports it as bad input (exit 2)
     """Bad input to an attack: empty table, column mismatch, unknown column, all-missing column."""
 
 

@@ -27,7 +27,8 @@ DEFAULT_MISSING: tuple[str, ...] = ("", "?", "NA", "N/A", "NaN", "nan", "null", 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
-def _kind(path: Path) -> str:
+def table_format(path: Path) -> str:
+    """``"csv"`` or ``"parquet"`` from the file name (InputError for any other suffix)."""
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz")):
         return "csv"
@@ -50,7 +51,7 @@ def read_table(
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a table file")
-    kind = _kind(path)
+    kind = table_format(path)
     _check_readable(path)
     markers = set(missing)
     try:
@@ -199,7 +200,7 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a CSV or Parquet table atomically (no partial file is ever left at ``path``)."""
-    _kind(Path(path))
+    table_format(Path(path))
     with atomic_path(path) as tmp:
         write_table_file(df, tmp, like=path)
 
@@ -212,7 +213,7 @@ def write_table_file(
     Not atomic by itself: for a temporary from ``privsynth.outputs.atomic_group``.
     """
     kind_of = Path(like if like is not None else path)
-    if _kind(kind_of) == "csv":
+    if table_format(kind_of) == "csv":
         gz = kind_of.name.lower().endswith(".gz")
         df.to_csv(path, index=False, compression="gzip" if gz else None)
     else:

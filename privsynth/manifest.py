@@ -21,11 +21,28 @@ import platform
 import uuid
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 
 from privsynth import __version__
 from privsynth.schema import Schema
-from privsynth.synthesizers.base import Synthesizer
+
+
+class Synthesizer(Protocol):
+    """What the two records read from a fitted synthesizer (``privsynth.synthesizers.base``).
+
+    A Protocol, not an import: the manifest is part of the shared base, which ``reports`` reads,
+    so it must not load the synthesizer stack.
+    """
+
+    name: str
+    budget: Any  # privsynth.privacy.budget.Budget
+    ledger_: Any  # privsynth.privacy.ledger.PrivacyLedger
+    noise_: Any  # privsynth.privacy.noise.NoiseSource
+
+    def params(self) -> dict[str, Any]: ...
+
+    def run_settings(self) -> dict[str, Any]: ...
+
 
 MANIFEST_FORMAT = "privsynth-manifest/2"
 # formats whose privacy section readers understand (/1 also held the seed and the input's hash)

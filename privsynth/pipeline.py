@@ -13,14 +13,7 @@ import pandas as pd
 
 from privsynth.engines import EncodedTable, EngineConfig, choose_engine, encode_table, source_sha256
 from privsynth.errors import InputError
-from privsynth.io import (
-    DEFAULT_MISSING,
-    EXAMPLE_SCHEMA,
-    EXAMPLE_TABLE,
-    _kind,
-    example_path,
-    read_table,
-)
+from privsynth.io import DEFAULT_MISSING, read_table, table_format
 from privsynth.manifest import build_manifest, build_run_record, new_release_id
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.noise import NOT_FOR_RELEASE
@@ -28,16 +21,8 @@ from privsynth.progress import QUIET, Progress
 from privsynth.schema import Schema, load_schema
 from privsynth.synthesizers import Synthesizer, get_synthesizer
 
-NO_SCHEMA_HELP = (
-    "no --schema given. privsynth reads nothing about your data's domain for free; get a schema "
-    "one of two ways: (1) `privsynth schema infer DATA -o schema.json` writes a draft read from "
-    "the data (NOT private: review it and replace values with public knowledge), or "
-    "(2) `privsynth schema infer DATA --epsilon 0.1 -o schema.json` writes a differentially "
-    "private draft (its cost is recorded). A Private-PGM domain file also works."
-)
 
-
-@dataclass
+@dataclass(frozen=True)
 class Inputs:
     """A table and its schema, with where they came from."""
 
@@ -47,32 +32,21 @@ class Inputs:
 
 
 def load_inputs(
-    data: Path | None,
-    schema: Path | None,
+    data: Path,
+    schema: Path,
     *,
-    example: bool = False,
     missing: tuple[str, ...] = DEFAULT_MISSING,
     engine: str = "numpy",
     engine_config: EngineConfig | None = None,
 ) -> Inputs:
-    """Resolve DATA/--example and --schema, with the CLI's error messages.
+    """Read the private table ``data`` and its schema file.
 
     With an engine other than numpy (``engine="auto"`` picks DuckDB for large files and globs),
     ``Inputs.data`` is an encoded table in that engine: the rows are never read into pandas.
     """
-    if example and data is not None:
-        raise InputError("give either a DATA file or --example, not both")
-    if not example and data is None:
-        raise InputError("no input table: give a DATA file (CSV or Parquet) or --example")
-    if example:
-        data = example_path(EXAMPLE_TABLE)
-        schema = schema or example_path(EXAMPLE_SCHEMA)
-    assert data is not None
     chosen = choose_engine(str(data), engine)
     if chosen == "numpy" and not Path(data).is_file():
         raise InputError(f"{data}: no such file")
-    if schema is None:
-        raise InputError(NO_SCHEMA_HELP)
     loaded_schema = load_schema(schema)
     if chosen != "numpy":  # the engine reads the file(s) or table itself
         config = dataclasses.replace(engine_config or EngineConfig(), missing=missing)
@@ -94,7 +68,7 @@ def input_rows(data: pd.DataFrame | EncodedTable) -> int:
 
 def check_output(out: Path) -> None:
     """Fail before any budget is spent if the output cannot be written."""
-    _kind(out)
+    table_format(out)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{out}: output folder {parent} does not exist")

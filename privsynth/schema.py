@@ -24,6 +24,14 @@ from privsynth.limits import MAX_BINS, MAX_COLUMN_CODES, check_bins, check_colum
 SCHEMA_FORMAT = "privsynth-schema/1"
 ColumnType = Literal["categorical", "integer", "float", "datetime", "exclude"]
 COLUMN_TYPES: tuple[str, ...] = ("categorical", "integer", "float", "datetime", "exclude")
+# The one Schema -> attack-harness type mapping (``attacks`` knows categorical, numeric, datetime);
+# ``exclude`` columns are not synthesized, so they are not audited either.
+AUDIT_TYPES: dict[str, str] = {
+    "categorical": "categorical",
+    "integer": "numeric",
+    "float": "numeric",
+    "datetime": "datetime",
+}
 _KEYS: dict[str, set[str]] = {
     "categorical": {"type", "categories", "nullable", "other", "other_label", "note", "role"},
     "integer": {"type", "lower", "upper", "bins", "nullable", "note", "role"},
@@ -350,6 +358,15 @@ class Schema:
     def synth_columns(self) -> list[ColumnSpec]:
         """The columns that are modelled and synthesized (not excluded)."""
         return [c for c in self.columns if c.type != "exclude"]
+
+    def audit_types(self) -> dict[str, str]:
+        """Column -> attack type (:data:`AUDIT_TYPES`) for every synthesized column."""
+        return {c.name: AUDIT_TYPES[c.type] for c in self.synth_columns}
+
+    @property
+    def excluded(self) -> list[str]:
+        """The columns the schema declares ``exclude`` (neither synthesized nor audited)."""
+        return [c.name for c in self.columns if c.type == "exclude"]
 
     def names_with_role(self, role: str) -> list[str]:
         """The columns declared with ``role`` (``quasi_identifier`` or ``sensitive``)."""

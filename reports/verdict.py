@@ -23,14 +23,12 @@ from __future__ import annotations
 from scipy import stats as sps
 
 from attacks.results import AuditResult, Metric
+from privsynth.errors import VERDICT_EXIT_CODES
+from reports.fmt import num as _fmt
 from reports.model import CheckResult, UtilitySection
 from reports.policy import Check, Policy
 
-EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+EXIT_CODES = VERDICT_EXIT_CODES
 
 
 def family_factor(family: int, confidence: float) -> float:

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from privsynth.cli import commands  # noqa: F401  (registers the commands)
 from privsynth.cli.app import app
-from privsynth.cli.certify import split_holdout
 from privsynth.io import EXAMPLE_SCHEMA, example_path
+from privsynth.workflows.common import split_holdout
 from reports.gate import FILES, external_references, gate_audit
 from reports.policy import load_policy
 

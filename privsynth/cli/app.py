@@ -1,18 +1,28 @@
-"""The typer application, its error convention and the entry point.
+"""The typer application, its error convention, its command table and the entry point.
 
-Every command is a thin layer over the Python API. Errors the user can fix (``PrivsynthError``)
-become one line on stderr and the error's exit code (2 for bad input); an unexpected failure is one
-line and exit code 3 ("could not run"), never a traceback unless PRIVSYNTH_DEBUG=1.
+Every command is ``Annotated`` options and one call into :mod:`privsynth.workflows` (or a small
+library call). Errors the user can fix (``PrivsynthError``) become one line on stderr and the
+error's exit code (2 for bad input); a bad option value that click rejects (a range, a choice) is
+one line and exit 2 as well; an unexpected failure is one line and exit code 3 ("could not run"),
+never a traceback unless PRIVSYNTH_DEBUG=1. A library error that names a config field
+(:class:`privsynth.errors.OptionError`) is shown with the flag's name (``holdout_fraction`` ->
+``--holdout-fraction``).
 
-Exit codes: 0 success/PASS, 1 FAIL (a release gate said no), 2 bad input or configuration,
-3 INCONCLUSIVE, an attack that could not run, or an internal error.
+Exit codes: :class:`privsynth.errors.ExitCode` (0 success/PASS, 1 FAIL, 2 bad input, 3
+INCONCLUSIVE / could not run, 130 interrupted, 143 terminated).
+
+Commands are registered explicitly in :data:`COMMANDS` (name -> module, attribute, one-line help)
+and loaded lazily: ``privsynth --help`` imports no command module, ``privsynth sample`` imports
+only ``privsynth.cli.sample``.
 """
 
 from __future__ import annotations
 
 import errno
 import functools
+import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,43 +30,69 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from privsynth import __version__
-from privsynth.errors import PrivsynthError
+from privsynth.errors import ExitCode, OptionError, PrivsynthError
 
-EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
-EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INCOMPLETE = (int(c) for c in tuple(ExitCode)[:4])
+EXIT_TERMINATED = int(ExitCode.TERMINATED)
 
-app = typer.Typer(
-    name="privsynth",
-    help="Make and certify privacy-safe synthetic tabular data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+# name -> (module, attribute, one-line help shown by ``privsynth --help``). The attribute is a
+# command function or a typer sub-application; tests check each help line against its docstring.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "synth": (
+        "privsynth.cli.synth",
+        "synth",
+        "Make a differentially private synthetic copy of DATA.",
+    ),
+    "schema": (
+        "privsynth.cli.schema",
+        "schema_app",
+        "Write and check schemas (the public domain of a table).",
+    ),
+    "audit": (
+        "privsynth.cli.audit",
+        "audit",
+        "Run every privacy attack on TRAIN/HOLDOUT/SYNTHETIC and print each result with its "
+        "interval.",
+    ),
+    "certify": (
+        "privsynth.cli.certify",
+        "certify",
+        "Synthesize from a training split, attack it with the holdout, and gate the release.",
+    ),
+    "report": ("privsynth.cli.report", "report_app", "Work with saved risk reports."),
+    "registry": ("privsynth.cli.registry", "registry_app", "Create or migrate a release registry."),
+    "source": (
+        "privsynth.cli.registry",
+        "source_app",
+        "Sources: private tables with a lifetime privacy budget.",
+    ),
+    "release": (
+        "privsynth.cli.registry",
+        "release_app",
+        "Releases: list, show lineage, suspend, retire, re-audit.",
+    ),
+    "drift": (
+        "privsynth.cli.registry",
+        "drift",
+        "Compare a new source version with the release's (NOT private: internal use only).",
+    ),
+    "dp-audit": (
+        "privsynth.cli.dpaudit",
+        "dp_audit",
+        "Audit a generator's DP claim empirically: run it on D and D + canary, bound epsilon.",
+    ),
+    "sample": (
+        "privsynth.cli.sample",
+        "sample",
+        "Draw synthetic records from a saved DP model (no privacy cost).",
+    ),
+}
+
 err_console = Console(stderr=True)
-
 F = TypeVar("F", bound=Callable[..., Any])
-
-QuietOption = typer.Option(
-    False, "--quiet", "-q", help="No progress bars or notes (errors still print)."
-)
-# The registry options shared by ``synth`` and ``certify`` (docs/governance.md).
-ReleaseRegistryOption = typer.Option(
-    None, "--registry", help="Release registry (see docs/governance.md)."
-)
-SourceOption = typer.Option(
-    None, "--source", help="Registry source whose lifetime budget this spends."
-)
-ParentOption = typer.Option(None, "--parent", help="Release this one refreshes (lineage).")
-JobsOption = typer.Option(
-    -1,
-    "--jobs",
-    "-j",
-    help="Threads for the privacy attacks (-1: every CPU; 1 on a busy machine). Same results.",
-)
-
 
 # OS errors a user can fix (space, permissions, paths): exit 2 with the path and the reason.
 _USER_OS_ERRORS = {
@@ -97,6 +133,17 @@ def print_verdict(code: int, report_dir: os.PathLike[str] | str | None = None) -
     )
 
 
+def note_release(release: Any, quiet: bool) -> None:
+    """The registry's line after a recorded release (none without a registry, or with --quiet)."""
+    if release is None or quiet:
+        return
+    err_console.print(
+        f"registry: release {release.id} (v{release.version} of {release.source_id}) recorded; "
+        f"rho={release.rho:.6g} spent from the source's lifetime cap",
+        highlight=False,
+    )
+
+
 def os_error_message(exc: OSError) -> str | None:
     """One line for an OS error the user can fix, or None if it is not one of those."""
     if exc.errno not in _USER_OS_ERRORS:
@@ -105,6 +152,18 @@ def os_error_message(exc: OSError) -> str | None:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         reason += "; free some space or write elsewhere (nothing was left half-written)"
     return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def flag(field: str) -> str:
+    """The command-line flag of a config field: ``holdout_fraction`` -> ``--holdout-fraction``."""
+    return "--" + field.replace("_", "-")
+
+
+def error_line(exc: PrivsynthError) -> str:
+    """The one line shown for a library error (an OptionError names the flag)."""
+    if isinstance(exc, OptionError):
+        return f"{flag(exc.field)} {exc.detail}"
+    return str(exc)
 
 
 def handle_errors(fn: F) -> F:
@@ -117,9 +176,9 @@ def handle_errors(fn: F) -> F:
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except PrivsynthError as exc:
-            raise fail(str(exc), exc.exit_code) from None
+            raise fail(error_line(exc), exc.exit_code) from None
         except KeyboardInterrupt:
-            raise fail("interrupted", 130) from None
+            raise fail("interrupted", ExitCode.INTERRUPTED) from None
         except OSError as exc:
             message = os_error_message(exc)
             if message is None:
@@ -138,6 +197,96 @@ def _internal(exc: BaseException) -> str:
     return f"internal error: {type(exc).__name__}: {msg} (set PRIVSYNTH_DEBUG=1 for details)"
 
 
+def _option_name(param: Any) -> str:
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    if opts:
+        return opts[0]
+    return str(getattr(param, "human_readable_name", None) or getattr(param, "name", "value"))
+
+
+def _range_phrase(low: Any, high: Any) -> str | None:
+    if low is None and high is None:
+        return None
+    if high is None and low in (0, 1):
+        return "a non-negative integer" if low == 0 else "a positive integer"
+    if high is None:
+        return f"at least {low}"
+    return f"at most {high}" if low is None else f"in [{low}, {high}]"
+
+
+def bad_parameter_line(exc: typer.BadParameter) -> str:
+    """One line for an option value that click (or an option callback) rejected."""
+    name = _option_name(exc.param) if exc.param is not None else "value"
+    msg = str(exc.message).removeprefix("Value error, ")
+    choice = re.match(r"'(.*)' is not one of (.*?)\.?$", msg)
+    if choice:
+        return f"{name} must be one of {choice[2].replace(chr(39), '')}, got {choice[1]!r}"
+    if msg.startswith("Input should be greater") or msg.startswith("Input should be less"):
+        phrase = _range_phrase(getattr(exc.param, "min", None), getattr(exc.param, "max", None))
+        return f"{name} must be {phrase}" if phrase else f"{name}: {msg}"
+    return f"{name} {msg}" if msg.startswith("must ") else f"{name}: {msg}"
+
+
+class PrivsynthGroup(TyperGroup):
+    """The root group: loads the commands of :data:`COMMANDS` on first use (not for ``--help``)
+    and reports a rejected option value as one ``error:`` line with exit code 2."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None or cmd_name not in COMMANDS:
+            return cmd
+        if self._listing:  # the help listing needs the one-line help only
+            return typer.core.TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+        cmd = load_command(cmd_name)
+        self.add_command(cmd, cmd_name)
+        return cmd
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            if type(exc).__name__ == "MissingParameter":
+                raise
+            raise fail(bad_parameter_line(exc)) from None
+
+
+def load_command(name: str) -> Any:
+    """Import the module of command ``name`` and build its click command (or group)."""
+    module, attribute, _ = COMMANDS[name]
+    obj = getattr(importlib.import_module(module), attribute)
+    if isinstance(obj, typer.Typer):
+        group = typer.main.get_group(obj)
+        group.name = name
+        return group
+    info = typer.models.CommandInfo(name=name, callback=obj)
+    return typer.main.get_command_from_info(
+        info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=None
+    )
+
+
+app = typer.Typer(
+    name="privsynth",
+    cls=PrivsynthGroup,
+    help="Make and certify privacy-safe synthetic tabular data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"privsynth {__version__}")
@@ -153,17 +302,8 @@ def _root(
     """Make and certify privacy-safe synthetic tabular data."""
 
 
-schema_app = typer.Typer(
-    help="Write and check schemas (the public domain of a table).", no_args_is_help=True
-)
-report_app = typer.Typer(help="Work with saved risk reports.", no_args_is_help=True)
-app.add_typer(schema_app, name="schema")
-app.add_typer(report_app, name="report")
-
-
 def main() -> None:
-    """Console-script entry point: registers every command module, then runs the app."""
-    from privsynth.cli import commands  # noqa: F401  (registers the commands)
+    """Console-script entry point: runs the app (commands load on first use)."""
     from privsynth.outputs import install_sigterm_handler, raise_if_terminated
 
     install_sigterm_handler()  # SIGTERM unwinds like Ctrl-C: temporary files are removed

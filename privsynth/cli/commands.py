@@ -1,13 +1,9 @@
-"""Imports every command module so each registers its commands on ``app``.
+"""Kept for old imports (``from privsynth.cli import commands``): registration is explicit now.
 
-A command module that is missing in this build is skipped; the others still work.
+Every command is listed in :data:`privsynth.cli.app.COMMANDS` and loaded on first use; importing
+this module registers nothing and loads no command module.
 """
 
-import importlib
+from privsynth.cli.app import COMMANDS
 
-for _name in ("synth", "schema", "audit", "certify", "report", "registry", "dpaudit", "sample"):
-    try:
-        importlib.import_module(f"privsynth.cli.{_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"privsynth.cli.{_name}":
-            raise
+__all__ = ["COMMANDS"]

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import typer
 
-from privsynth.cli.app import QuietOption, app, handle_errors
+from privsynth.cli.app import handle_errors
+from privsynth.cli.inputs import load_inputs
+from privsynth.cli.options import Quiet
 from privsynth.dpaudit import scores as scoring
 from privsynth.dpaudit.audit import run_audit
 from privsynth.dpaudit.canaries import KINDS, worst_case_base
@@ -23,7 +25,6 @@ from privsynth.dpaudit.generators import GeneratorSpec
 from privsynth.encoding import encode
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING, write_text
-from privsynth.pipeline import load_inputs
 from privsynth.progress import Progress
 from privsynth.schema import Schema
 
@@ -66,7 +67,6 @@ def base_table(
     return codes, schema
 
 
-@app.command("dp-audit")
 @handle_errors
 def dp_audit(
     data: Path | None = typer.Argument(None, help="Base table (CSV or Parquet)."),
@@ -108,7 +108,7 @@ def dp_audit(
     store: Path | None = typer.Option(None, "--store", help="JSONL of runs (resumes if present)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the JSON report here."),
     fmt: str = typer.Option("text", "--format", help="text or json (on stdout)."),
-    quiet: bool = QuietOption,
+    quiet: Quiet = False,
 ) -> None:
     """Audit a generator's DP claim empirically: run it on D and D + canary, bound epsilon."""
     if fmt not in ("text", "json"):

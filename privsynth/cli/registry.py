@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from privsynth.cli.app import JobsOption, QuietOption, app, handle_errors
+from privsynth.cli import options as opt
+from privsynth.cli.app import handle_errors
 from privsynth.errors import InputError
 
 registry_app = typer.Typer(help="Create or migrate a release registry.", no_args_is_help=True)
@@ -28,9 +29,6 @@ source_app = typer.Typer(
 release_app = typer.Typer(
     help="Releases: list, show lineage, suspend, retire, re-audit.", no_args_is_help=True
 )
-app.add_typer(registry_app, name="registry")
-app.add_typer(source_app, name="source")
-app.add_typer(release_app, name="release")
 
 RegistryOption = typer.Option(
     None,
@@ -54,7 +52,9 @@ def _emit(data: Any) -> None:
 
 
 def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.4g}"
+    from reports.fmt import num
+
+    return num(x)
 
 
 # -- registry -------------------------------------------------------------------------------------
@@ -330,8 +330,8 @@ def release_reaudit(
     seed: int = typer.Option(0, "--seed", help="Seed of the audit's subsampling and splits."),
     registry: str | None = RegistryOption,
     as_json: bool = JsonOption,
-    jobs: int = JobsOption,
-    quiet: bool = QuietOption,
+    jobs: opt.Jobs = -1,
+    quiet: opt.Quiet = False,
 ) -> None:
     """Re-run the attack suite and the gate on a stored release; exit 0 PASS / 1 FAIL / 3."""
     from privsynth.registry import open_registry
@@ -356,7 +356,6 @@ def release_reaudit(
 
 
 # -- drift ----------------------------------------------------------------------------------------
-@app.command()
 @handle_errors
 def drift(
     release: str = typer.Option(..., "--release", help="The release to check."),

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import typer
 
-from privsynth.cli.app import handle_errors, report_app
+from privsynth.cli.app import handle_errors
 from privsynth.errors import InputError
+
+report_app = typer.Typer(help="Work with saved risk reports.", no_args_is_help=True)
 
 
 @report_app.command("show")

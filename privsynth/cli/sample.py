@@ -12,7 +12,8 @@ from pathlib import Path
 
 import typer
 
-from privsynth.cli.app import QuietOption, app, handle_errors
+from privsynth.cli import options as opt
+from privsynth.cli.app import handle_errors
 from privsynth.errors import InputError
 from privsynth.progress import Progress
 
@@ -37,12 +38,11 @@ def parse_rebalance(text: str | None) -> tuple[str | None, list[float] | None]:
     return col.strip(), props
 
 
-@app.command()
 @handle_errors
 def sample(
     model: Path = typer.Argument(..., help="Model folder written by `synth --save-model`."),
     rows: int | None = typer.Option(
-        None, "--rows", "-n", help="Rows to draw (default: the model's noisy count)."
+        None, "--rows", "-n", min=1, help="Rows to draw (default: the model's noisy count)."
     ),
     where: str | None = typer.Option(
         None, "--where", help="Condition on a rule, e.g. 'income == \">50K\" and age < 30'."
@@ -53,19 +53,17 @@ def sample(
     edge_cases: bool = typer.Option(
         False, "--edge-cases", help="Draw rare combinations far more often (tempered model)."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Seed of the sampling (reproducible)."),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, help="Seed of the sampling (reproducible)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (.csv, .csv.gz or .parquet)."),
-    quiet: bool = QuietOption,
+    quiet: opt.Quiet = False,
 ) -> None:
     """Draw synthetic records from a saved DP model (no privacy cost)."""
     from privsynth.io import atomic_path, write_table
     from privsynth.model_store import load_model
     from privsynth.pipeline import check_output, manifest_path
 
-    if rows is not None and rows < 1:
-        raise InputError(f"--rows must be a positive integer, got {rows}")
-    if seed is not None and seed < 0:
-        raise InputError(f"--seed must be a non-negative integer, got {seed}")
     check_output(out)
     col, props = parse_rebalance(rebalance)
     progress = Progress(quiet=quiet)

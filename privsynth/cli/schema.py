@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from privsynth.cli.app import QuietOption, err_console, handle_errors, schema_app
+from privsynth.cli.app import err_console, handle_errors
 from privsynth.encoding import encode
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING, read_table, write_text
@@ -18,6 +18,13 @@ from privsynth.progress import Progress
 from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
 from privsynth.schema import DEFAULT_BINS, load_schema
 from privsynth.schema_infer import NOT_PRIVATE_WARNING, infer_schema
+
+QuietOption = typer.Option(
+    False, "--quiet", "-q", help="No progress bars or notes (errors still print)."
+)
+schema_app = typer.Typer(
+    help="Write and check schemas (the public domain of a table).", no_args_is_help=True
+)
 
 
 @schema_app.command("infer")

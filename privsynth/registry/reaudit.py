@@ -49,6 +49,30 @@ def synthetic_of(rel: ReleaseInfo, synthetic: Path | None) -> Path:
     return synthetic
 
 
+def read_tables(
+    rel: ReleaseInfo, train: Path, holdout: Path, synthetic: Path | None
+) -> tuple[dict[str, Any], Path, list[str]]:
+    """The three tables cut to the release's columns, the synthetic table's path, the columns."""
+    syn_path = synthetic_of(rel, synthetic)
+    frames = {"train": read_table(train), "holdout": read_table(holdout)}
+    frames["synthetic"] = read_table(syn_path)
+    cols = [str(c) for c in frames["synthetic"].columns]
+    for role in ("train", "holdout"):
+        missing = sorted(set(cols) - {str(c) for c in frames[role].columns})
+        if missing:
+            raise InputError(f"--{role}: lacks the release's columns {missing}")
+    return {role: df[cols] for role, df in frames.items()}, syn_path, cols
+
+
+def flag_report(report: Any, rel: ReleaseInfo) -> None:
+    """Mark the report with the release's registry status (a suspended release says so)."""
+    flag = {"release_id": rel.id, "source": rel.source_id, "version": rel.version}
+    report.provenance.settings["registry"] = {**flag, "status": rel.status}
+    if rel.status != "active":
+        reason = rel.reason or "no reason recorded"
+        report.summary = f"{rel.status.upper()} RELEASE ({reason}): {report.summary}"
+
+
 def reaudit(
     reg: Registry,
     release_id: str,
@@ -63,7 +87,7 @@ def reaudit(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Audit the stored release again; write the report to ``out``; record it; return a summary."""
-    from attacks import AuditInputError, run_audit
+    from attacks import run_audit
     from reports.gate import make_report, render_all
     from reports.policy import load_policy
 
@@ -74,49 +98,21 @@ def reaudit(
         raise InputError(f"{out}: exists and is not a folder")
     pol = load_policy(policy)
     manifest = _manifest(rel)
-    syn_path = synthetic_of(rel, synthetic)
-    frames = {
-        "train": read_table(train),
-        "holdout": read_table(holdout),
-        "synthetic": read_table(syn_path),
-    }
-    cols = [str(c) for c in frames["synthetic"].columns]
-    for role in ("train", "holdout"):
-        missing = sorted(set(cols) - {str(c) for c in frames[role].columns})
-        if missing:
-            raise InputError(f"--{role}: lacks the release's columns {missing}")
-    try:
-        audit = run_audit(
-            frames["train"][cols],
-            frames["holdout"][cols],
-            frames["synthetic"][cols],
-            seed=seed,
-            n_jobs=jobs,
-        )
-    except AuditInputError as exc:
-        raise InputError(str(exc)) from None
+    frames, syn_path, cols = read_tables(rel, train, holdout, synthetic)
+    tables = (frames["train"], frames["holdout"], frames["synthetic"])
+    audit = run_audit(*tables, seed=seed, n_jobs=jobs)  # AuditInputError is an InputError
     report = make_report(
         audit,
         pol,
-        train=frames["train"][cols],
-        holdout=frames["holdout"][cols],
-        synthetic=frames["synthetic"][cols],
+        train=tables[0],
+        holdout=tables[1],
+        synthetic=tables[2],
         synthetic_path=syn_path,
         manifest=manifest,
         seed=seed,
         target=pol.target or cols[-1],
     )
-    flag = {
-        "release_id": rel.id,
-        "source": rel.source_id,
-        "version": rel.version,
-        "status": rel.status,
-    }
-    report.provenance.settings["registry"] = flag
-    if rel.status != "active":
-        report.summary = (
-            f"{rel.status.upper()} RELEASE ({rel.reason or 'no reason recorded'}): {report.summary}"
-        )
+    flag_report(report, rel)
     paths = render_all(report, out, console=console)
     report_sha = sha256_file(paths["json"])
     reg.record_event(

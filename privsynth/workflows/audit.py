@@ -1,0 +1,167 @@
+"""``audit_tables``: run the privacy-attack suite on a (train, holdout, synthetic) triple and,
+with a policy, gate it and write the report (``privsynth audit``).
+
+The schema is read by the one schema loader (``privsynth.schema.load_schema``: a privsynth schema
+or a Private-PGM domain file) and mapped to the harness's types by the one mapping
+(``Schema.audit_types``); ``exclude`` columns are dropped from all three tables. The attacks are
+evaluation: they read the private train and holdout tables WITHOUT differential privacy, so their
+output is internal (docs/privacy.md). Nothing is written unless every input is valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privsynth.errors import ExitCode, InputError
+from privsynth.io import read_table
+from privsynth.outputs import atomic_dir, check_outputs
+from privsynth.progress import QUIET, Progress
+from privsynth.schema import Schema, load_schema
+from privsynth.workflows.common import check_columns, run_attacks
+from privsynth.workflows.config import AuditTablesConfig
+
+ROLES = ("train", "holdout", "synthetic")
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """The attack results, the gate's exit code (None without a policy) and where the report is.
+
+    ``exit_code``: the gate's 0/1/3 with a policy; without one 0, or 3 if an attack could not run.
+    """
+
+    result: Any  # attacks.AuditResult
+    gate_code: int | None
+    report_dir: Path | None
+
+    @property
+    def failed(self) -> list[Any]:
+        """The attacks that could not run (each with its message)."""
+        return [a for a in self.result.attacks if a.status != "ok"]
+
+    @property
+    def exit_code(self) -> int:
+        if self.gate_code is not None:
+            return self.gate_code
+        return int(ExitCode.INCOMPLETE) if self.failed else int(ExitCode.OK)
+
+
+def fit_schema(schema: Schema, columns: list[str], where: object) -> dict[str, str]:
+    """The audit types of ``columns`` under ``schema`` (columns it excludes already dropped)."""
+    types = schema.audit_types()
+    unknown = sorted(set(types) - set(columns))
+    missing = sorted(set(columns) - set(types))
+    if unknown or missing:
+        raise InputError(
+            f"{where}: schema does not fit the data (schema-only columns {unknown}, "
+            f"data-only columns {missing})"
+        )
+    return {c: types[c] for c in columns}
+
+
+def read_triple(
+    config: AuditTablesConfig, schema: Schema | None
+) -> tuple[dict[str, pd.DataFrame], dict[str, str] | None]:
+    """The three tables (a schema's ``exclude`` columns dropped) and their audit types."""
+    paths = {"train": config.train, "holdout": config.holdout, "synthetic": config.synthetic}
+    frames = {role: read_table(paths[role]) for role in ROLES}
+    if schema is None:
+        return frames, None
+    excluded = set(schema.excluded)
+    frames = {r: f.drop(columns=[c for c in f.columns if c in excluded]) for r, f in frames.items()}
+    columns = [str(c) for c in frames["train"].columns]
+    return frames, fit_schema(schema, columns, config.schema)
+
+
+def _knowledge(
+    config: AuditTablesConfig, schema: Schema | None
+) -> tuple[list[str] | None, list[str] | None]:
+    """Declared quasi-identifiers and secrets: the config's first, else the schema's roles."""
+    role_qi = schema.names_with_role("quasi_identifier") if schema else []
+    role_secrets = schema.names_with_role("sensitive") if schema else []
+    return (list(config.qi or ()) or role_qi or None), (
+        list(config.secrets or ()) or role_secrets or None
+    )
+
+
+def audit_tables(
+    config: AuditTablesConfig, *, progress: Progress = QUIET, console: Any = None
+) -> AuditOutcome:
+    """Attack the synthetic table; with ``config.policy`` gate it and write the report folder.
+
+    ``console`` (a rich Console, or None) receives the gate's terminal rendering.
+    """
+    report_dir = (config.report_dir or Path("privsynth-report")) if config.policy else None
+    policy_file = Path(config.policy) if config.policy and Path(config.policy).is_file() else None
+    check_outputs(
+        inputs=[config.train, config.holdout, config.synthetic, config.schema, policy_file],
+        outputs=[config.json_out],
+        folders=[report_dir],
+    )
+    gate_policy = None
+    if config.policy is not None:
+        from reports.policy import load_policy
+
+        gate_policy = load_policy(config.policy)  # a bad policy fails here, before any work
+    from reports.fidelity import fidelity_inputs
+
+    subgroups = list(config.subgroups) if config.subgroups else None
+    fid = fidelity_inputs(config.schema, subgroups) if gate_policy is not None else {}
+    schema = load_schema(config.schema) if config.schema is not None else None
+    frames, types = read_triple(config, schema)
+    qi, secrets = _knowledge(config, schema)
+    columns = [str(c) for c in frames["train"].columns]
+    check_columns(columns, target=config.target, secrets=secrets, qi=qi, policy=gate_policy)
+    result = run_attacks(
+        tuple(frames[r] for r in ROLES),
+        progress,
+        column_types=types,
+        qi=qi,
+        secrets=secrets,
+        seed=config.seed,
+        n_jobs=config.jobs,
+    )
+    if gate_policy is None:
+        return AuditOutcome(result=result, gate_code=None, report_dir=None)
+    code = _gate(config, result, gate_policy, frames, types, fid, report_dir, console)
+    return AuditOutcome(result=result, gate_code=code, report_dir=report_dir)
+
+
+def _gate(
+    config: AuditTablesConfig,
+    result: Any,
+    policy: Any,
+    frames: dict[str, pd.DataFrame],
+    types: dict[str, str] | None,
+    fid: dict[str, Any],
+    report_dir: Path | None,
+    console: Any,
+) -> int:
+    """Gate ``result`` and write the report folder whole (``atomic_dir``); the gate's exit code."""
+    from reports.gate import gate_audit
+
+    assert report_dir is not None
+    with atomic_dir(report_dir) as staged:
+        return int(
+            gate_audit(
+                result,
+                policy,
+                staged,
+                train=frames["train"],
+                holdout=frames["holdout"],
+                synthetic=frames["synthetic"],
+                train_path=config.train,
+                holdout_path=config.holdout,
+                synthetic_path=config.synthetic,
+                column_types=types,
+                target=config.target,
+                seed=config.seed,
+                audience=config.audience,
+                console=console,
+                **fid,
+            )
+        )
