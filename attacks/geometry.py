@@ -12,8 +12,9 @@ Every column contributes a squared distance in [0, 1] between two records:
   so a missing value is always at least 0.75 away from any present value.
 * categorical columns: one-hot scaled by 1/sqrt(2), so equal values contribute 0 and different
   values 1; a missing value is its own category (NaN vs NaN = 0, NaN vs value = 1). Above
-  ``max_onehot`` levels a column is embedded with random unit vectors in ``max_onehot``
-  dimensions (distances then approximate 1 between different levels).
+  ``max_onehot`` levels a column is an *exact-equality column*: no coordinates, its codes are
+  compared exactly by the neighbour search (a mismatch adds 1 to the squared distance; random
+  embeddings, used before, added noise of about +-0.18 to every distance).
 
 The record distance is the Euclidean distance of the encodings (sqrt of the sum of contributions).
 """
@@ -181,6 +182,50 @@ class EncodedTable:
         return np.column_stack([self.values[c].astype(np.float64) for c in columns])
 
 
+def _numeric_block(
+    raw: np.ndarray, in_fit: np.ndarray, scaling: str
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """The coordinates of one numeric column (scaled value, then a missing flag if any NaN) and
+    its fitted (min, max) in raw units; scales from the rows in ``in_fit`` only."""
+    nan = np.isnan(raw)
+    present = raw[~nan & in_fit]
+    if present.size == 0:  # only the clipped tables have values: fit on them
+        present = raw[~nan]
+    lo, hi = float(present.min()), float(present.max())
+    if scaling == "range":
+        clipped = np.clip(raw, lo, hi)
+        scaled = (clipped - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
+    else:
+        srt = np.sort(present)
+        left = np.searchsorted(srt, raw, side="left")
+        right = np.searchsorted(srt, raw, side="right")
+        scaled = (left + right) / (2.0 * srt.size)
+    has_nan = bool(nan.any())
+    block = np.zeros((raw.size, 2 if has_nan else 1), dtype=np.float32)
+    block[:, 0] = np.where(nan, 0.5, scaled)
+    if has_nan:
+        block[:, 1] = np.where(nan, np.sqrt(0.75), 0.0)
+    return block, (lo, hi)
+
+
+def _categorical_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer codes (missing is its own last level) and the number of levels."""
+    missing = pd.isna(labels)
+    codes, _ = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=True)
+    codes = codes.astype(np.int32)
+    k = int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 0
+    if missing.any():
+        codes[codes < 0] = k
+        k += 1
+    return codes, k
+
+
+def _one_hot(codes: np.ndarray, k: int) -> np.ndarray:
+    block = np.zeros((codes.size, k), dtype=np.float32)
+    block[np.arange(codes.size), codes] = _SQRT_HALF
+    return block
+
+
 def encode_tables(
     tables: dict[str, pd.DataFrame],
     column_types: dict[str, str],
@@ -206,55 +251,23 @@ def encode_tables(
     unknown = [n for n in fit_names if n not in names]
     if unknown:
         raise AuditInputError(f"fit_on names unknown tables: {unknown}")
-    in_fit = np.concatenate(
-        [np.full(sizes[i], names[i] in fit_names, dtype=bool) for i in range(len(names))]
-    )
+    in_fit = np.repeat([n in fit_names for n in names], sizes)
     blocks: list[np.ndarray] = []
     values: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
     start = 0
     for c in cols:
         kind = column_types[c]
         if kind in ("numeric", "datetime"):
-            raw = np.concatenate([_as_float(tables[n][c], kind, c, n) for n in names])
-            nan = np.isnan(raw)
-            present = raw[~nan & in_fit]
-            if present.size == 0:  # only the clipped tables have values: fit on them
-                present = raw[~nan]
-            lo, hi = float(present.min()), float(present.max())
-            geo.ranges[c] = (lo, hi)
-            if scaling == "range":
-                clipped = np.clip(raw, lo, hi)
-                scaled = (clipped - lo) / (hi - lo) if hi > lo else np.zeros_like(raw)
-            else:
-                srt = np.sort(present)
-                left = np.searchsorted(srt, raw, side="left")
-                right = np.searchsorted(srt, raw, side="right")
-                scaled = (left + right) / (2.0 * srt.size)
-            has_nan = bool(nan.any())
-            block = np.zeros((raw.size, 2 if has_nan else 1), dtype=np.float32)
-            block[:, 0] = np.where(nan, 0.5, scaled)
-            if has_nan:
-                block[:, 1] = np.where(nan, np.sqrt(0.75), 0.0)
-            for i, n in enumerate(names):
-                values[n][c] = raw[bounds[i] : bounds[i + 1]]
+            col = np.concatenate([_as_float(tables[n][c], kind, c, n) for n in names])
+            block, geo.ranges[c] = _numeric_block(col, in_fit, scaling)
         else:
-            labels = np.concatenate([_as_labels(tables[n][c]) for n in names])
-            missing = pd.isna(labels)
-            codes, _ = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=True)
-            codes = codes.astype(np.int32)
-            k = int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 0
-            if missing.any():
-                codes[codes < 0] = k
-                k += 1
+            col, k = _categorical_codes(np.concatenate([_as_labels(tables[n][c]) for n in names]))
             geo.n_levels[c] = k
-            if k <= max_onehot:
-                block = np.zeros((codes.size, k), dtype=np.float32)
-                block[np.arange(codes.size), codes] = _SQRT_HALF
-            else:
-                block = np.zeros((codes.size, 0), dtype=np.float32)
+            block = _one_hot(col, k) if k <= max_onehot else np.zeros((col.size, 0), np.float32)
+            if k > max_onehot:
                 geo.exact_columns.append(c)
-            for i, n in enumerate(names):
-                values[n][c] = codes[bounds[i] : bounds[i + 1]]
+        for i, n in enumerate(names):
+            values[n][c] = col[bounds[i] : bounds[i + 1]]
         geo.slices[c] = slice(start, start + block.shape[1])
         start += block.shape[1]
         blocks.append(block)

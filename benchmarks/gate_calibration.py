@@ -3,8 +3,11 @@
 Run (the audits; appends one JSON line per run, so studies can run in pieces):
     nice -n 10 python benchmarks/gate_calibration.py run --scenarios fresh --seeds 0-99 \\
         --out benchmarks/results/gate_calibration.jsonl
-Table (re-evaluates the stored audits under the presets, or any policy files):
+Table (re-evaluates the stored audits under the presets, or any policy files; audits of one seed
+in several files are merged attack by attack, a later file winning):
     python benchmarks/gate_calibration.py table benchmarks/results/gate_calibration/*.jsonl.gz
+Bounds (estimate, adjusted lower and upper bounds per check, to place thresholds):
+    python benchmarks/gate_calibration.py bounds FILES [--policy standard]
 
 The table gives, per scenario and table, the share of seeds whose verdict is FAIL /
 INCONCLUSIVE / PASS under ``standard`` and ``strict``, with a Clopper-Pearson 95% upper bound on
@@ -20,15 +23,18 @@ import json
 import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from attacks import ATTACKS, AuditData, AuditResult, run_audit  # noqa: E402
 from attacks.stats import clopper_pearson  # noqa: E402
-from benchmarks.leak_catalogue import NULLS, SCENARIOS, make  # noqa: E402
-from reports.policy import load_policy  # noqa: E402
-from reports.verdict import evaluate  # noqa: E402
+from benchmarks.leak_catalogue import NULLS, QI, SCENARIOS, make  # noqa: E402
+from reports.policy import Policy, load_policy  # noqa: E402
+from reports.verdict import evaluate, family_factor  # noqa: E402
 
 
 def seeds(spec: str) -> list[int]:
@@ -39,13 +45,23 @@ def seeds(spec: str) -> list[int]:
     return out
 
 
-def audit(train, holdout, syn, seed: int, attacks: str) -> AuditResult:
+def declared_qi(table: str, spec: str) -> list[str] | None:
+    """The declared quasi-identifiers: ``auto`` = Adult's public demographics (leak_catalogue.QI;
+    docs/report.md, "Calibration"), none on other tables; ``none``; or columns joined by commas."""
+    if spec == "none":
+        return None
+    if spec == "auto":
+        return list(QI) if table == "adult" else None
+    return spec.split(",")
+
+
+def audit(train, holdout, syn, seed: int, attacks: str, qi: list[str] | None) -> AuditResult:
     """The whole suite (``attacks == "all"``), or only the named attacks on shared data."""
     if attacks == "all":
-        return run_audit(train, holdout, syn, seed=seed, n_jobs=1)
+        return run_audit(train, holdout, syn, seed=seed, n_jobs=1, qi=qi)
     wanted = attacks.split(",")
     classes = [c for c in ATTACKS if c.name in wanted]
-    data = AuditData.prepare(train, holdout, syn, seed=seed, n_jobs=1)
+    data = AuditData.prepare(train, holdout, syn, seed=seed, n_jobs=1, qi=qi)
     return AuditResult([c.from_data(data).evaluate() for c in classes], dict(data.settings))
 
 
@@ -58,7 +74,8 @@ def run(args: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             s, syn = make(name, seed, args.table, args.n_real)
             t1 = time.perf_counter()
-            res = audit(s.train, s.holdout, syn, seed, args.attacks)
+            qi = declared_qi(args.table, args.qi)
+            res = audit(s.train, s.holdout, syn, seed, args.attacks, qi)
             data = res.to_dict()
             for a in data["attacks"]:
                 a["details"] = {}
@@ -72,6 +89,7 @@ def run(args: argparse.Namespace) -> None:
                 "make_seconds": round(t1 - t0, 2),
                 "audit_seconds": round(time.perf_counter() - t1, 2),
                 "attacks": args.attacks,
+                "qi": qi,
                 "audit": data,
             }
             with out.open("a") as fh:
@@ -79,25 +97,88 @@ def run(args: argparse.Namespace) -> None:
             print(name, args.table, seed, f"{row['audit_seconds']}s", flush=True)
 
 
-def table(args: argparse.Namespace) -> None:
-    policies = {p: load_policy(p) for p in args.policies.split(",")}
-    verdicts: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
-    fired: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
-    secs: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for path in args.files:
+def rows(files: list[str]):
+    """(row, AuditResult) per (table, scenario, seed) of the stored audit lines of ``files``
+    (.jsonl or .jsonl.gz). Lines of one seed from several files are merged attack by attack
+    (a later file wins), so a study can run its attacks in pieces: the audits are deterministic
+    given the seed, and each attack sees the same data whatever else ran."""
+    merged: dict[tuple[str, str, int], dict] = {}
+    for path in files:
         raw = Path(path).read_bytes()
         text = gzip.decompress(raw).decode() if str(path).endswith(".gz") else raw.decode()
         for line in text.splitlines():
             row = json.loads(line)
-            audit = AuditResult.from_dict(row["audit"])
-            key = (row["table"], row["scenario"])
-            secs[key].append(row["audit_seconds"])
-            for pname, pol in policies.items():
-                results, verdict, _, _ = evaluate(pol, audit)
-                verdicts[(*key, pname)][verdict] += 1
-                for r in results:
-                    if r.status != "PASS":
-                        fired[(*key, pname)][f"{r.id}:{r.status[0]}"] += 1
+            key = (row["table"], row["scenario"], row["seed"])
+            if key not in merged:
+                merged[key] = row
+                continue
+            have = merged[key]
+            by_name = {a["attack"]: a for a in have["audit"]["attacks"]}
+            by_name.update({a["attack"]: a for a in row["audit"]["attacks"]})
+            have["audit"]["attacks"] = list(by_name.values())
+            have["audit_seconds"] = round(have["audit_seconds"] + row["audit_seconds"], 2)
+    for row in merged.values():
+        yield row, AuditResult.from_dict(row["audit"])
+
+
+def privacy_only(policy: Policy) -> Policy:
+    """The policy without its utility checks (the stored audits carry no utility section)."""
+    kept = [c for c in policy.checks if c.kind == "privacy"]
+    return replace(policy, checks=kept)
+
+
+def bounds(args: argparse.Namespace) -> None:
+    """Per scenario and gated metric: estimate, Bonferroni lower bound and upper bound
+    (median, 95th percentile and maximum over seeds), to place and justify thresholds."""
+    pol = privacy_only(load_policy(args.policy))
+    m = len(pol.checks)
+    got: dict[tuple[str, str, str], list[tuple[float, float, float]]] = defaultdict(list)
+    for row, audit in rows(args.files):
+        metrics = audit.metrics()
+        for c in pol.checks:
+            if c.metric not in metrics:
+                continue
+            e = metrics[c.metric].estimate
+            f = family_factor(m, e.confidence)
+            lo_f = e.value - (e.value - e.ci_low) * f
+            got[(row["table"], row["scenario"], c.id)].append((e.value, lo_f, e.ci_high))
+    print(f"policy {pol.name} ({m} privacy checks; lower bounds Bonferroni-adjusted)")
+    print(
+        "| table | scenario | check | threshold | n | estimate med | adj. lower med / max | upper med / p95 / max |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    thr = {c.id: c.threshold for c in pol.checks}
+    for key in sorted(got):
+        a = np.array(got[key])
+        q = np.quantile
+        print(
+            f"| {key[0]} | {key[1]} | {key[2]} | {thr[key[2]]:g} | {len(a)} | "
+            f"{np.median(a[:, 0]):.4f} | {np.median(a[:, 1]):.4f} / {a[:, 1].max():.4f} | "
+            f"{np.median(a[:, 2]):.4f} / {q(a[:, 2], 0.95):.4f} / {a[:, 2].max():.4f} |"
+        )
+
+
+def complete(audit: AuditResult) -> bool:
+    """Every attack of the suite is in the (merged) audit."""
+    return {c.name for c in ATTACKS} <= {a.attack for a in audit.attacks}
+
+
+def table(args: argparse.Namespace) -> None:
+    policies = {p: privacy_only(load_policy(p)) for p in args.policies.split(",")}
+    verdicts: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    fired: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    secs: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for row, audit in rows(args.files):
+        if args.complete_only and not complete(audit):
+            continue
+        key = (row["table"], row["scenario"])
+        secs[key].append(row["audit_seconds"])
+        for pname, pol in policies.items():
+            results, verdict, _, _ = evaluate(pol, audit)
+            verdicts[(*key, pname)][verdict] += 1
+            for r in results:
+                if r.status != "PASS":
+                    fired[(*key, pname)][f"{r.id}:{r.status[0]}"] += 1
     print(
         "| table | scenario | seeds | "
         + " | ".join(f"{p} F / I / P" for p in policies)
@@ -140,11 +221,16 @@ def main() -> None:
     r.add_argument("--n-real", type=int, default=16_000)
     r.add_argument("--out", default="benchmarks/results/gate_calibration.jsonl")
     r.add_argument("--attacks", default="all", help="all, or attack names joined by commas")
+    r.add_argument("--qi", default="auto", help="auto (Adult: leak_catalogue.QI), none, or a,b,c")
     t = sub.add_parser("table")
     t.add_argument("files", nargs="+")
     t.add_argument("--policies", default="standard,strict")
+    t.add_argument("--complete-only", action="store_true", help="skip seeds missing an attack")
+    b = sub.add_parser("bounds")
+    b.add_argument("files", nargs="+")
+    b.add_argument("--policy", default="standard")
     args = ap.parse_args()
-    run(args) if args.cmd == "run" else table(args)
+    {"run": run, "table": table, "bounds": bounds}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,8 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
             0.0,
         )
     )
+    rare = 0.02 + 2 * d  # the rare-class family (attacks/attribute.py), gated by the presets
+    excess.append(_m("attribute.rare_class.max_excess", rare, rare - 0.08, rare + 0.08, 0.0))
     attacks.append(AttackResult("attribute", "ok", risks + excess, details={"columns": {}}))
     attacks += _knowledge_attacks(leaky)
     settings = {

@@ -19,6 +19,10 @@ error)::
     max = 0.6               # or: min = ...  (exactly one)
     statistic = "upper"     # "upper" (default for max), "lower" (default for min) or "value";
                             # privacy checks must use the risky end (max: upper, min: lower)
+    fail = "interval"       # when a check FAILs: "interval" (default: the Bonferroni interval
+                            # lies wholly beyond the threshold) or "significant" (also when it
+                            # excludes the metric's no-leak value and the estimate is beyond the
+                            # threshold; reports/verdict.py). PASS is the same for both.
     rationale = "..."
     source = "..."
 
@@ -43,14 +47,15 @@ from reports.utility import UTILITY_METRICS
 POLICY_FORMAT = "privsynth-policy/1"
 PRESETS = ("standard", "strict")
 STATISTICS = ("upper", "lower", "value")
+FAIL_RULES = ("interval", "significant")
 _TOP_KEYS = {"format", "name", "description", "report", "utility", "checks", "drift"}
-_CHECK_KEYS = {"id", "metric", "max", "min", "statistic", "rationale", "source"}
+_CHECK_KEYS = {"id", "metric", "max", "min", "statistic", "fail", "rationale", "source"}
 _REPORT_KEYS = {"min_count"}
 _UTILITY_KEYS = {"target"}
 _ATTRIBUTE = re.compile(r"^attribute\.(?P<col>.+)\.(risk|excess)$")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Check:
     id: str
     metric: str
@@ -59,6 +64,15 @@ class Check:
     statistic: str
     rationale: str = ""
     source: str = ""
+    fail: str = "interval"  # FAIL_RULES
+
+    def __post_init__(self) -> None:
+        if self.comparison not in ("max", "min"):
+            raise ValueError(f"check {self.id!r}: comparison must be 'max' or 'min'")
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"check {self.id!r}: statistic must be one of {STATISTICS}")
+        if self.fail not in FAIL_RULES:
+            raise ValueError(f"check {self.id!r}: fail must be one of {FAIL_RULES}")
 
     @property
     def kind(self) -> str:
@@ -176,6 +190,14 @@ def _check(c: Any, i: int, where: str) -> Check:
     if statistic not in STATISTICS:
         raise InputError(f"{at}: statistic must be one of {STATISTICS}, got {statistic!r}")
     _conservative(metric, comparison, statistic, at)
+    fail = c.get("fail", "interval")
+    if fail not in FAIL_RULES:
+        raise InputError(f"{at}: fail must be one of {FAIL_RULES}, got {fail!r}")
+    if fail == "significant" and statistic == "value":
+        raise InputError(
+            f"{at}: fail = 'significant' needs an interval statistic ('upper' or 'lower'), "
+            "not 'value'"
+        )
     for key in ("id", "rationale", "source"):
         if key in c and not isinstance(c[key], str):
             raise InputError(f"{at}: {key} must be a string")
@@ -187,6 +209,7 @@ def _check(c: Any, i: int, where: str) -> Check:
         statistic=statistic,
         rationale=c.get("rationale", ""),
         source=c.get("source", ""),
+        fail=fail,
     )
 
 

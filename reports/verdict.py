@@ -13,6 +13,17 @@ approximation for the exact and bootstrap ones), to clear the threshold; between
 plain bound the check is INCONCLUSIVE. PASS needs no correction: the verdict PASSes only if
 every check does (an intersection-union test), so a false PASS has probability at most a/2.
 
+FAIL rule (``fail`` in the policy). ``interval`` (default): FAIL needs that Bonferroni interval to
+lie wholly beyond the threshold ("the excess is demonstrably above the tolerance").
+``significant``: FAIL also when the Bonferroni interval excludes the metric's no-leak value
+(``Metric.null_value``, e.g. 0 for an excess, 0.5 for an AUC) on the risky side **and** the point
+estimate is beyond the threshold ("a leak is demonstrated and its best estimate exceeds the
+tolerance"). Both rules FAIL only where the Bonferroni bound excludes the no-leak value, so the
+family-wise false-FAIL rate on leak-free data is the same a/2 bound; ``significant`` trades the
+claim "above the tolerance with 97.5% confidence" for power where the interval is wider than the
+tolerance (0.3% verbatim copies on a 3,200-record holdout: docs/report.md, "Calibration"). PASS is
+the same under both rules.
+
 A check whose metric was not measured (its attack errored, or no utility target) is ERROR.
 Verdict: any FAIL -> FAIL (exit 1); else any ERROR/INCONCLUSIVE, or any attack that could not run
 -> INCONCLUSIVE (exit 3); else PASS (exit 0). Never PASS when something did not run.
@@ -79,9 +90,16 @@ def evaluate_check(
         whole_bad = lo_f > thr if safe_max else hi_f < thr
         if f > 1.0:
             interval = f"[{_fmt(lo_f)}, {_fmt(hi_f)}] (Bonferroni over {family} checks)"
+        demonstrated = _demonstrated(check, metric, lo_f, hi_f)
         if whole_bad:
             status = "FAIL"
             text = f"whole interval {interval} {bad} {_fmt(thr)}"
+        elif demonstrated:
+            status = "FAIL"
+            text = (
+                f"estimate {_fmt(est.value)} {bad} {_fmt(thr)} and interval {interval} excludes "
+                f"the no-leak value {_fmt(metric.null_value)}: a leak is demonstrated"
+            )
         else:
             status = "INCONCLUSIVE"
             text = f"interval {interval} straddles {_fmt(thr)}: more data needed to decide"
@@ -93,6 +111,17 @@ def evaluate_check(
         estimate=est,
         description=metric.description,
     )
+
+
+def _demonstrated(check: Check, metric: Metric, lo_f: float, hi_f: float) -> bool:
+    """``fail = "significant"``: the adjusted interval excludes the no-leak value on the risky
+    side and the estimate is beyond the threshold."""
+    if check.fail != "significant" or metric.null_value is None or check.kind != "privacy":
+        return False
+    null, value, thr = metric.null_value, metric.estimate.value, check.threshold
+    if check.comparison == "max":
+        return lo_f > null and value > thr
+    return hi_f < null and value < thr
 
 
 def evaluate(

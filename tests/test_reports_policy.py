@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import replace
+
 import pytest
 
 from attacks.results import Estimate, Metric
@@ -153,3 +156,60 @@ def test_utility_check_without_utility_is_error() -> None:
     policy = parse_policy({"checks": [{"metric": "utility.ml.gap", "max": 0.1}]})
     checks, verdict, code, _ = evaluate(policy, example_audit())
     assert checks[0].status == "ERROR" and code == 3
+
+
+def _excess(v: float, lo: float, hi: float) -> Metric:
+    return Metric("exact_match.excess", Estimate(v, lo, hi), null_value=0.0)
+
+
+def test_significant_fail_rule_needs_the_null_excluded_and_the_estimate_beyond() -> None:
+    """fail = "significant": FAIL when the (adjusted) interval excludes the no-leak value and
+    the estimate is beyond the threshold; PASS and the default rule are unchanged."""
+    sig = _check(metric="exact_match.excess", threshold=0.0015, fail="significant")
+    default = _check(metric="exact_match.excess", threshold=0.0015)
+    leak = _excess(0.0029, 0.0012, 0.0046)  # 0.3% copies on a 3,200-record holdout
+    assert evaluate_check(default, leak).status == "INCONCLUSIVE"
+    r = evaluate_check(sig, leak)
+    assert r.status == "FAIL" and "no-leak value" in r.explanation
+    # below the threshold, or the null not excluded: never FAIL, whatever the rule
+    assert evaluate_check(sig, _excess(0.0012, 0.0002, 0.0030)).status == "INCONCLUSIVE"
+    assert evaluate_check(sig, _excess(0.0029, -0.0001, 0.0046)).status == "INCONCLUSIVE"
+    assert evaluate_check(sig, _excess(0.0002, -0.0010, 0.0012)).status == "PASS"
+    # the Bonferroni stretch applies to the null test too: 11 checks push 0.0008 below 0
+    weaker = _excess(0.0029, 0.0008, 0.0046)
+    assert evaluate_check(sig, weaker).status == "FAIL"
+    assert evaluate_check(sig, weaker, family=11).status == "INCONCLUSIVE"
+    # a min check (lower is riskier): mirror image around the null value 1
+    ratio = Metric("dcr.nndr_ratio", Estimate(0.85, 0.8, 0.95), null_value=1.0)
+    c = _check(metric="dcr.nndr_ratio", comparison="min", threshold=0.9, statistic="lower")
+    assert evaluate_check(c, ratio).status == "INCONCLUSIVE"
+    assert evaluate_check(replace(c, fail="significant"), ratio).status == "FAIL"
+    # a metric without a null value cannot use the rule
+    no_null = Metric("exact_match.excess", Estimate(0.0029, 0.0012, 0.0046))
+    assert evaluate_check(sig, no_null).status == "INCONCLUSIVE"
+
+
+def test_fail_rule_is_parsed_and_validated() -> None:
+    p = parse_policy({"checks": [{"metric": "dcr.excess", "max": 0.05, "fail": "significant"}]})
+    assert p.checks[0].fail == "significant"
+    assert parse_policy({"checks": [{"metric": "dcr.excess", "max": 0.05}]}).checks[0].fail == (
+        "interval"
+    )
+    with pytest.raises(InputError, match="fail must be one of"):
+        parse_policy({"checks": [{"metric": "dcr.excess", "max": 0.05, "fail": "often"}]})
+    bad = {"metric": "utility.ml.gap", "max": 0.1, "statistic": "value", "fail": "significant"}
+    with pytest.raises(InputError, match="interval statistic"):
+        parse_policy({"checks": [bad]})
+    with pytest.raises(ValueError, match="fail must be"):
+        _check(fail="sometimes")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        _check().threshold = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets_gate_every_knowledge_family_and_fail_on_demonstrated_leaks(name: str) -> None:
+    policy = load_policy(name)
+    metrics = {c.metric for c in policy.checks}
+    assert {"attribute.rare_class.max_excess", "singling_out.max_excess"} <= metrics
+    assert {"linkability.max_excess", "exact_match.excess"} <= metrics
+    assert all(c.fail == "significant" for c in policy.checks if c.kind == "privacy")
