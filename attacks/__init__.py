@@ -5,13 +5,25 @@ with a holdout control and a confidence interval; the last three for several att
 sets (:mod:`attacks.knowledge`). This package never imports privsynth's synthesizers or ledger:
 it audits a synthetic table made by any tool.
 
-    >>> from attacks import run_audit
+    >>> from attacks import AuditConfig, run_audit
     >>> result = run_audit(train, holdout, synthetic, seed=0)   # doctest: +SKIP
     >>> result.metric("dcr.share_closer_to_train").estimate       # doctest: +SKIP
+    >>> run_audit(train, holdout, synthetic, AuditConfig(confidence=0.99, n_jobs=1))  # doctest: +SKIP
+
+Every setting lives in one frozen :class:`AuditConfig` (:mod:`attacks.config`) that the attacks
+receive with the prepared data (:class:`AuditData`).
 """
 
 from attacks.attribute import AttributeInferenceAttack
 from attacks.base import Attack
+from attacks.config import (
+    AttributeSettings,
+    AuditConfig,
+    DCRSettings,
+    ExactMatchSettings,
+    MembershipSettings,
+    NeighborSettings,
+)
 from attacks.context import AuditData
 from attacks.dcr import DCRAttack
 from attacks.errors import AttackCannotRun, AuditInputError
@@ -31,19 +43,25 @@ __all__ = [
     "AttackCannotRun",
     "AttackResult",
     "AttributeInferenceAttack",
+    "AttributeSettings",
+    "AuditConfig",
     "AuditData",
     "AuditInputError",
     "AuditResult",
     "DCRAttack",
+    "DCRSettings",
     "DensityMembershipAttack",
     "DistanceMembershipAttack",
     "Estimate",
     "ExactMatchAttack",
+    "ExactMatchSettings",
     "KnowledgeConfig",
     "KnowledgePair",
     "KnowledgeSet",
     "LinkabilityAttack",
+    "MembershipSettings",
     "Metric",
+    "NeighborSettings",
     "SinglingOutAttack",
     "infer_column_types",
     "run_audit",

@@ -46,14 +46,11 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from attacks import rates
 from attacks.base import Attack
+from attacks.config import AuditConfig
+from attacks.context import AuditData
 from attacks.errors import AttackCannotRun
-from attacks.knowledge import KnowledgeConfig, KnowledgeSet, knowledge_sets
-from attacks.qi_neighbors import (
-    DEFAULT_CANDIDATES,
-    QINeighbours,
-    nearest_on_columns,
-    nearest_per_secret,
-)
+from attacks.knowledge import KnowledgeSet, knowledge_sets
+from attacks.qi_neighbors import QINeighbours, nearest_on_columns, nearest_per_secret
 from attacks.results import Estimate, Metric
 
 GUESSES = ("neighbour", "model")
@@ -79,35 +76,55 @@ class _Task:
     qi: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class _Scorer:
+    """How a guess is scored for one secret: exact class or relative numeric tolerance, and
+    the rare-class mask per class code (categorical secrets)."""
+
+    numeric: bool
+    tolerance: float
+    rare: np.ndarray | None
+
+    def hit(self, guess: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        return _hit(guess, truth, self.numeric, self.tolerance)
+
+    def mask(self, truth: np.ndarray) -> np.ndarray | None:
+        return None if self.rare is None else self.rare[truth.astype(np.int64)]
+
+    def hits(
+        self,
+        guess_t: np.ndarray,
+        truth_t: np.ndarray,
+        guess_h: np.ndarray,
+        truth_h: np.ndarray,
+        clusters: tuple[np.ndarray, np.ndarray],
+        rows_t: np.ndarray,
+    ) -> _Hits:
+        return _Hits(
+            y_t=self.hit(guess_t, truth_t),
+            y_h=self.hit(guess_h, truth_h),
+            cl_t=clusters[0],
+            cl_h=clusters[1],
+            rare_t=self.mask(truth_t),
+            rare_h=self.mask(truth_h),
+            rows_t=rows_t,
+        )
+
+
 class AttributeInferenceAttack(Attack):
     name = "attribute"
 
-    def __init__(
-        self,
-        *args: Any,
-        tolerance: float = 0.05,
-        max_targets: int = 1_000,
-        min_samples_leaf: int = 5,
-        max_synthetic_rows: int = 100_000,
-        candidates: int = DEFAULT_CANDIDATES,
-        knowledge: KnowledgeConfig | None = None,
-        rare_share: float = 0.05,
-        min_rare_targets: int = 100,
-        **kw: Any,
-    ) -> None:
-        super().__init__(*args, **kw)
-        if not tolerance >= 0:
-            raise ValueError("attribute: tolerance must be a non-negative relative tolerance")
-        if not 0 < rare_share < 1:
-            raise ValueError("attribute: rare_share must be in (0, 1)")
-        self.tolerance = float(tolerance)
-        self.max_targets = int(max_targets)
-        self.max_synthetic_rows = int(max_synthetic_rows)
-        self.min_samples_leaf = int(min_samples_leaf)
-        self.candidates = int(candidates)
-        self.knowledge = knowledge or KnowledgeConfig()
-        self.rare_share = float(rare_share)
-        self.min_rare_targets = int(min_rare_targets)
+    def __init__(self, data: AuditData, config: AuditConfig | None = None) -> None:
+        super().__init__(data, config)
+        cfg = self.config.attribute
+        self.tolerance = float(cfg.tolerance)
+        self.max_targets = cfg.max_targets
+        self.max_synthetic_rows = cfg.max_synthetic_rows
+        self.min_samples_leaf = cfg.min_samples_leaf
+        self.candidates = cfg.candidates
+        self.knowledge = self.config.knowledge
+        self.rare_share = float(cfg.rare_share)
+        self.min_rare_targets = cfg.min_rare_targets
         self._rare_too_small = False
         self._conf: float | None = None
 
@@ -274,68 +291,77 @@ class AttributeInferenceAttack(Attack):
     ) -> tuple[dict[str, _Hits], dict[str, float]]:
         """Hits of both guesses for one (knowledge set, secret). Reads the shared data only, so
         tasks can run in parallel threads."""
-        d = self.data
-        tr, ho, syn = d.tables["train"], d.tables["holdout"], d.tables["synthetic"]
-        secret, qi = task.secret, list(task.qi)
+        syn = self.data.tables["synthetic"]
+        secret = task.secret
         sr = self._syn_rows
         s_syn = syn.values[secret] if sr is None else syn.values[secret][sr]
         if _n_distinct(s_syn) < 2:
             raise AttackCannotRun("a single value in the synthetic table; nothing to infer")
-        numeric = d.geometry.types[secret] != "categorical"
-        rare = None if numeric else self._rare(secret)
-
-        def hit(guess: np.ndarray, truth: np.ndarray) -> np.ndarray:
-            return _hit(guess, truth, numeric, self.tolerance)
-
-        def mask(truth: np.ndarray) -> np.ndarray | None:
-            return None if rare is None else rare[truth.astype(np.int64)]
-
-        tv_t, tv_h = tr.values[secret], ho.values[secret]
+        numeric = self.data.geometry.types[secret] != "categorical"
+        scorer = _Scorer(numeric, self.tolerance, None if numeric else self._rare(secret))
         near = self._nearest[task.level.name].nearest[secret]
-        i_t, i_h = near[: t_rows.size], near[t_rows.size :]
-        truth_t, truth_h = tv_t[t_rows], tv_h[h_rows]
         hits = {
-            "neighbour": _Hits(
-                y_t=hit(s_syn[i_t], truth_t),
-                y_h=hit(s_syn[i_h], truth_h),
-                cl_t=i_t,
-                cl_h=i_h,
-                rare_t=mask(truth_t),
-                rare_h=mask(truth_h),
-                rows_t=t_rows,
-            )
+            "neighbour": self._neighbour_hits(secret, s_syn, near, (t_rows, h_rows), scorer),
+            "model": self._model_hits(task, s_syn, numeric, scorer),
         }
+        return hits, self._baseline(secret, s_syn, numeric, scorer)
+
+    def _neighbour_hits(
+        self,
+        secret: str,
+        s_syn: np.ndarray,
+        near: np.ndarray,
+        rows: tuple[np.ndarray, np.ndarray],
+        scorer: _Scorer,
+    ) -> _Hits:
+        """The nearest synthetic row's secret as the guess, on the sampled targets."""
+        t_rows, h_rows = rows
+        truth_t = self.data.tables["train"].values[secret][t_rows]
+        truth_h = self.data.tables["holdout"].values[secret][h_rows]
+        i_t, i_h = near[: t_rows.size], near[t_rows.size :]
+        return scorer.hits(s_syn[i_t], truth_t, s_syn[i_h], truth_h, (i_t, i_h), t_rows)
+
+    def _model_hits(self, task: _Task, s_syn: np.ndarray, numeric: bool, scorer: _Scorer) -> _Hits:
+        """A decision tree fitted on the synthetic table (known columns -> secret) as the
+        guess, on every training and holdout record; clusters are its leaves."""
+        d = self.data
+        tr, ho, syn = d.tables["train"], d.tables["holdout"], d.tables["synthetic"]
+        qi = list(task.qi)
+        sr = self._syn_rows
         f_syn = syn.value_matrix(qi) if sr is None else syn.value_matrix(qi)[sr]
         f_t, f_h = tr.value_matrix(qi), ho.value_matrix(qi)
-        if numeric:
-            ok = ~np.isnan(s_syn)
-            model = DecisionTreeRegressor(
-                min_samples_leaf=self.min_samples_leaf, random_state=d.seed
-            ).fit(f_syn[ok], s_syn[ok])
-        else:
-            model = DecisionTreeClassifier(
-                min_samples_leaf=self.min_samples_leaf, random_state=d.seed
-            ).fit(f_syn, s_syn)
-        hits["model"] = _Hits(
-            y_t=hit(model.predict(f_t), tv_t),
-            y_h=hit(model.predict(f_h), tv_h),
-            cl_t=model.apply(f_t),
-            cl_h=model.apply(f_h),
-            rare_t=mask(tv_t),
-            rare_h=mask(tv_h),
-            rows_t=np.arange(tv_t.size),
+        tree = DecisionTreeRegressor if numeric else DecisionTreeClassifier
+        model = tree(min_samples_leaf=self.min_samples_leaf, random_state=d.seed)
+        ok = ~np.isnan(s_syn) if numeric else slice(None)
+        model.fit(f_syn[ok], s_syn[ok])
+        tv_t, tv_h = tr.values[task.secret], ho.values[task.secret]
+        leaf_t, leaf_h = model.apply(f_t), model.apply(f_h)
+        return scorer.hits(
+            _leaf_prediction(model, leaf_t),
+            tv_t,
+            _leaf_prediction(model, leaf_h),
+            tv_h,
+            (leaf_t, leaf_h),
+            np.arange(tv_t.size),
         )
+
+    def _baseline(
+        self, secret: str, s_syn: np.ndarray, numeric: bool, scorer: _Scorer
+    ) -> dict[str, float]:
+        """The base-rate guess (synthetic median or mode) on every record: a sanity check."""
+        tv_t = self.data.tables["train"].values[secret]
+        tv_h = self.data.tables["holdout"].values[secret]
         if numeric:
             base = np.nanmedian(s_syn)
         else:
             vals, cnt = np.unique(s_syn, return_counts=True)
             base = vals[np.argmax(cnt)]
-        info = {
-            "baseline": float(hit(np.full(tv_t.size, base), tv_t).mean()),
-            "baseline_control": float(hit(np.full(tv_h.size, base), tv_h).mean()),
+        rare = scorer.rare
+        return {
+            "baseline": float(scorer.hit(np.full(tv_t.size, base), tv_t).mean()),
+            "baseline_control": float(scorer.hit(np.full(tv_h.size, base), tv_h).mean()),
             "rare_classes": float(0 if rare is None else rare.sum()),
         }
-        return hits, info
 
     # ------------------------------------------------------------------------------------
     def _collect(
@@ -415,40 +441,24 @@ class AttributeInferenceAttack(Attack):
         for task, g, h, ctx in jobs:
             label = f"{task.level.name}|{task.secret}|{g}"
             rt, rh = h.rare_t, h.rare_h
-            comps.append(
-                (
-                    task,
-                    g,
-                    rates.compare(label, h.y_t[rt], h.y_h[rh], conf, h.cl_t[rt], h.cl_h[rh], ctx),
-                )
+            comp = rates.compare(label, h.y_t[rt], h.y_h[rh], conf, h.cl_t[rt], h.cl_h[rh], ctx)
+            comps.append((task, g, comp))
+
+        def where(c: rates.Comparison) -> tuple[_Task, str]:
+            return next((t, g) for t, g, x in comps if x is c)
+
+        def describe(w: rates.Comparison) -> str:
+            task, guess = where(w)
+            return (
+                f"largest {what}, over {len(comps)} knowledge set x secret x guess tests "
+                f"(worst: secret {task.secret!r} knowing {task.level.name!r}, {guess} guess)"
             )
-        est, worst = rates.simultaneous_max([c for _, _, c in comps], self.confidence)
-        w_task, w_guess, _ = next(x for x in comps if x[2] is worst)
-        info = {
-            c.label: {
-                "attack": c.attack,
-                "control": c.control,
-                "excess": c.excess.value,
-                "ci_low": c.excess.ci_low,
-                "ci_high": c.excess.ci_high,
-                "n_attack": c.n_attack,
-                "n_control": c.n_control,
-            }
-            for _, _, c in comps
-        }
-        metric = Metric(
-            name,
-            est,
-            f"largest {what}, over {len(comps)} knowledge set x secret x guess tests "
-            f"(worst: secret {w_task.secret!r} knowing {w_task.level.name!r}, {w_guess} guess)",
-            null_value=0.0,
-            context={
-                "attack": worst.attack,
-                "control": worst.control,
-                "n_attack": float(worst.n_attack),
-                "n_control": float(worst.n_control),
-            },
+
+        metric, worst = rates.family_maximum(
+            name, [c for _, _, c in comps], self.confidence, describe, with_context=False
         )
+        info = {c.label: c.row(sizes=True) for _, _, c in comps}
+        w_task, w_guess = where(worst)
         return metric, info, (w_task, w_guess, None)
 
 
@@ -486,8 +496,20 @@ def _column_metrics(
 ) -> tuple[Metric, Metric, dict[str, Any]]:
     """Per-secret risk and excess: the maxima over knowledge sets and guesses."""
     comps = [c for _, _, c in mine]
-    est, worst = rates.simultaneous_max(comps, confidence)
-    w_task, w_guess, _ = next(x for x in mine if x[2] is worst)
+
+    def where(c: rates.Comparison) -> str:
+        t, g = next((t, g) for t, g, x in mine if x is c)
+        return f"knowing {t.level.name!r} ({len(t.qi)} column(s)), {g} guess"
+
+    excess, worst = rates.family_maximum(
+        f"attribute.{secret}.excess",
+        comps,
+        confidence,
+        lambda w: (
+            f"attack - control inferring {secret!r}; max over {len(comps)} tests "
+            f"(worst: {where(w)})"
+        ),
+    )
     risks = [(_risk_estimate(c), c) for c in comps]
     top_risk, top_c = max(risks, key=lambda r: r[0].value)
     risk_est = Estimate(
@@ -497,41 +519,22 @@ def _column_metrics(
         confidence,
         "max over knowledge sets and guesses; [max lower, max upper]",
     )
-    r_task, r_guess, _ = next(x for x in mine if x[2] is top_c)
-
-    def ctx(c: rates.Comparison) -> dict[str, float]:
-        return {
-            "attack": c.attack,
-            "control": c.control,
-            "n_attack": float(c.n_attack),
-            "n_control": float(c.n_control),
-            **c.context,
-        }
-
-    where = lambda t, g: f"knowing {t.level.name!r} ({len(t.qi)} column(s)), {g} guess"  # noqa: E731
     risk = Metric(
         f"attribute.{secret}.risk",
         risk_est,
         f"(attack - control) / (1 - control) inferring {secret!r}; max over {len(comps)} tests "
-        f"(worst: {where(r_task, r_guess)})",
+        f"(worst: {where(top_c)})",
         null_value=0.0,
-        context=ctx(top_c),
+        context=top_c.summary(),
     )
-    excess = Metric(
-        f"attribute.{secret}.excess",
-        est,
-        f"attack - control inferring {secret!r}; max over {len(comps)} tests "
-        f"(worst: {where(w_task, w_guess)})",
-        null_value=0.0,
-        context=ctx(worst),
-    )
+    w_task, w_guess, _ = next(x for x in mine if x[2] is worst)
     row = {
         "attack": worst.attack,
         "control": worst.control,
         "baseline": worst.context.get("baseline", 0.0),
         "baseline_control": worst.context.get("baseline_control", 0.0),
         "risk": risk_est.value,
-        "excess": est.value,
+        "excess": excess.estimate.value,
         "knowledge": w_task.level.name,
         "guess": w_guess,
     }
@@ -607,6 +610,15 @@ def _maximum(name: str, metrics: list[Metric], what: str) -> Metric:
         null_value=0.0,
         context=dict(worst.context),
     )
+
+
+def _leaf_prediction(model: Any, leaves: np.ndarray) -> np.ndarray:
+    """``model.predict`` from the leaves ``model.apply`` returned (one tree pass instead of
+    two): the leaf's majority class (first on ties, as ``predict``) or its mean."""
+    value = model.tree_.value[leaves, 0]
+    if hasattr(model, "classes_"):
+        return model.classes_.take(np.argmax(value, axis=1))
+    return value[:, 0]
 
 
 def _n_distinct(v: np.ndarray) -> int:

@@ -1,5 +1,11 @@
-"""The common shape of an attack: build from tables (or a shared :class:`AuditData`), then
-``evaluate()`` returns an :class:`AttackResult`; a failure to run becomes status "error"."""
+"""The common shape of an attack: built from the prepared data (:class:`AuditData`) and the
+audit's configuration (:class:`AuditConfig`), ``evaluate()`` returns an :class:`AttackResult`;
+a failure to run becomes status "error".
+
+An attack reads only ``self.data`` (shared, read-only apart from the search cache) and
+``self.config`` (frozen): its own settings are the typed field of the config named after it
+(``config.dcr``, ``config.attribute``, ...).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from attacks.config import AuditConfig
 from attacks.context import AuditData
 from attacks.errors import AttackCannotRun
 from attacks.results import AttackResult, Metric
@@ -19,40 +26,45 @@ class Attack:
 
     name: ClassVar[str] = "attack"
 
-    def __init__(
-        self,
-        train: pd.DataFrame | None = None,
-        holdout: pd.DataFrame | None = None,
-        synthetic: pd.DataFrame | None = None,
+    def __init__(self, data: AuditData, config: AuditConfig | None = None) -> None:
+        if not isinstance(data, AuditData):
+            raise TypeError("an attack takes AuditData; use from_tables() for raw tables")
+        self.data = data
+        self.config = config if config is not None else data.config
+        self.seed = data.seed
+        self.confidence = self.config.confidence
+
+    @classmethod
+    def from_data(cls, data: AuditData, config: AuditConfig | None = None) -> Attack:
+        return cls(data, config)
+
+    @classmethod
+    def from_tables(
+        cls,
+        train: pd.DataFrame,
+        holdout: pd.DataFrame,
+        synthetic: pd.DataFrame,
+        config: AuditConfig | None = None,
         *,
         column_types: dict[str, str] | None = None,
         qi: Sequence[str] | None = None,
         secrets: Sequence[str] | None = None,
-        seed: int = 0,
-        data: AuditData | None = None,
-        confidence: float = 0.95,
-        **prepare: Any,
-    ) -> None:
-        if data is None:
-            if train is None or holdout is None or synthetic is None:
-                raise TypeError("give train, holdout and synthetic tables, or data=AuditData")
-            data = AuditData.prepare(
-                train,
-                holdout,
-                synthetic,
-                column_types=column_types,
-                qi=qi,
-                secrets=secrets,
-                seed=seed,
-                **prepare,
-            )
-        self.data = data
-        self.seed = data.seed
-        self.confidence = confidence
-
-    @classmethod
-    def from_data(cls, data: AuditData, **params: Any) -> Attack:
-        return cls(data=data, **params)
+        seed: int | None = None,
+        n_jobs: int | None = None,
+    ) -> Attack:
+        """Prepare the triple (:meth:`AuditData.prepare`) and build the attack on it."""
+        data = AuditData.prepare(
+            train,
+            holdout,
+            synthetic,
+            config,
+            column_types=column_types,
+            qi=qi,
+            secrets=secrets,
+            seed=seed,
+            n_jobs=n_jobs,
+        )
+        return cls(data)
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:  # pragma: no cover - abstract
         raise NotImplementedError

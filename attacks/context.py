@@ -25,35 +25,33 @@ import numpy as np
 import pandas as pd
 
 from attacks import neighbors as nb
+from attacks.config import MAX_QUERY_ROWS, AuditConfig
 from attacks.errors import AttackCannotRun, AuditInputError
 from attacks.geometry import EncodedTable, Geometry, encode_tables, validate_tables
+
+__all__ = ["MAX_QUERY_ROWS", "MIN_ROWS", "TABLES", "AuditData"]
 
 TABLES = ("train", "holdout", "synthetic", "train_all", "holdout_all")
 # Below this many rows in any table the distance and membership attacks report "not enough
 # data" (status error -> INCONCLUSIVE verdict) instead of degenerate intervals.
 MIN_ROWS = 20
-# Above this many records per table, the distance-based attacks query a seeded uniform sample of
-# this many records of that table (the bases of the searches stay complete); exact matches
-# always hash every record. Intervals then reflect the sample size.
-MAX_QUERY_ROWS = 50_000
 
 
 @dataclass
 class AuditData:
     """Encoded (train, holdout, synthetic) with the seeded equal-size subsample of the larger of
-    train and holdout. ``train_rows`` / ``holdout_rows`` index the original tables."""
+    train and holdout, and the :class:`~attacks.config.AuditConfig` it was prepared with.
+    ``train_rows`` / ``holdout_rows`` index the original tables; ``n_jobs`` is the resolved
+    thread count (>= 1; results do not depend on it)."""
 
     geometry: Geometry
     tables: dict[str, EncodedTable]
     train_rows: np.ndarray
     holdout_rows: np.ndarray
-    seed: int
+    config: AuditConfig
+    n_jobs: int = 1
     qi: list[str] | None = None
     secrets: list[str] | None = None
-    exact_max_rows: int = nb.EXACT_MAX_ROWS
-    nprobe: int = nb.DEFAULT_NPROBE
-    max_query_rows: int = MAX_QUERY_ROWS
-    n_jobs: int = 1  # threads (resolved, >= 1); results do not depend on it
     settings: dict[str, Any] = field(default_factory=dict)
     _query_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _indexes: dict[str, nb.NeighborIndex] = field(default_factory=dict, repr=False)
@@ -67,19 +65,20 @@ class AuditData:
         train: pd.DataFrame,
         holdout: pd.DataFrame,
         synthetic: pd.DataFrame,
+        config: AuditConfig | None = None,
         *,
         column_types: dict[str, str] | None = None,
         qi: Sequence[str] | None = None,
         secrets: Sequence[str] | None = None,
-        seed: int = 0,
-        scaling: str = "range",
-        exact_max_rows: int = nb.EXACT_MAX_ROWS,
-        nprobe: int = nb.DEFAULT_NPROBE,
-        max_query_rows: int = MAX_QUERY_ROWS,
-        n_jobs: int | None = -1,
+        seed: int | None = None,
+        n_jobs: int | None = None,
     ) -> AuditData:
+        """Validate and encode the triple. ``column_types``, ``qi`` and ``secrets`` describe the
+        data; ``config`` says how to audit it (default :class:`AuditConfig()`), with ``seed``
+        and ``n_jobs`` as shortcuts that replace the config's fields when given."""
+        cfg = (config or AuditConfig()).with_overrides(seed=seed, n_jobs=n_jobs)
         try:
-            jobs = nb.resolve_jobs(n_jobs)
+            jobs = nb.resolve_jobs(cfg.n_jobs)
         except ValueError as exc:
             raise AuditInputError(str(exc)) from None
         frames, types = validate_tables(
@@ -89,25 +88,33 @@ class AuditData:
             secrets=secrets,
         )
         geo, enc = encode_tables(
-            frames, types, scaling=scaling, seed=seed, fit_on=("train", "holdout")
+            frames, types, scaling=cfg.scaling, seed=cfg.seed, fit_on=("train", "holdout")
         )
-        n_t, n_h = len(enc["train"]), len(enc["holdout"])
-        n_used = min(n_t, n_h)
-        rng = np.random.default_rng(seed)
-        train_rows = np.arange(n_t)
-        holdout_rows = np.arange(n_h)
-        subsampled = None
-        if n_t > n_used:
-            train_rows = np.sort(rng.choice(n_t, size=n_used, replace=False))
-            subsampled = "train"
-        elif n_h > n_used:
-            holdout_rows = np.sort(rng.choice(n_h, size=n_used, replace=False))
-            subsampled = "holdout"
-        settings = {
-            "seed": int(seed),
+        train_rows, holdout_rows = _equal_size_rows(len(enc["train"]), len(enc["holdout"]), cfg)
+        data = cls(
+            geometry=geo,
+            tables=enc,
+            train_rows=train_rows,
+            holdout_rows=holdout_rows,
+            config=cfg,
+            n_jobs=jobs,
+            qi=list(qi) if qi is not None else None,
+            secrets=list(secrets) if secrets is not None else None,
+        )
+        data.settings = data._describe()
+        return data
+
+    def _describe(self) -> dict[str, Any]:
+        """The audit's settings as recorded in the result (sizes, subsampling, geometry)."""
+        cfg, geo = self.config, self.geometry
+        n_t, n_h = len(self.tables["train"]), len(self.tables["holdout"])
+        n_used = self.n_used
+        subsampled = "train" if n_t > n_used else "holdout" if n_h > n_used else None
+        return {
+            "seed": cfg.seed,
             "n_train": n_t,
             "n_holdout": n_h,
-            "n_synthetic": len(enc["synthetic"]),
+            "n_synthetic": len(self.tables["synthetic"]),
             "n_used": n_used,
             "subsampled": subsampled,
             "subsampling": (
@@ -117,32 +124,22 @@ class AuditData:
             ),
             "columns": list(geo.columns),
             "column_types": dict(geo.types),
-            "scaling": scaling,
+            "scaling": cfg.scaling,
             "dim": geo.dim,
-            "qi": list(qi) if qi is not None else None,
-            "secrets": list(secrets) if secrets is not None else None,
+            "qi": self.qi,
+            "secrets": self.secrets,
             "neighbors": {
-                "exact_max_rows": int(exact_max_rows),
-                "nprobe": int(nprobe),
-                "max_query_rows": int(max_query_rows),
-                "threads": jobs,
+                "exact_max_rows": cfg.neighbors.exact_max_rows,
+                "nprobe": cfg.neighbors.nprobe,
+                "max_query_rows": cfg.neighbors.max_query_rows,
+                "threads": self.n_jobs,
                 "indexes": {},
             },
         }
-        return cls(
-            geometry=geo,
-            tables=enc,
-            train_rows=train_rows,
-            holdout_rows=holdout_rows,
-            seed=int(seed),
-            qi=list(qi) if qi is not None else None,
-            secrets=list(secrets) if secrets is not None else None,
-            exact_max_rows=int(exact_max_rows),
-            nprobe=int(nprobe),
-            max_query_rows=int(max_query_rows),
-            n_jobs=jobs,
-            settings=settings,
-        )
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
 
     # --- the comparison sets -------------------------------------------------------------
     def canonical(self, name: str) -> str:
@@ -175,9 +172,11 @@ class AuditData:
         if rows is None:
             n = self.matrix(name).shape[0]
             rows = np.arange(n)
-            if n > self.max_query_rows > 0:
+            if n > self.config.neighbors.max_query_rows > 0:
                 rng = np.random.default_rng([self.seed, 1 + TABLES.index(name)])
-                rows = np.sort(rng.choice(n, size=self.max_query_rows, replace=False))
+                rows = np.sort(
+                    rng.choice(n, size=self.config.neighbors.max_query_rows, replace=False)
+                )
                 self.settings["neighbors"].setdefault("query_sample", {})[name] = {
                     "rows": int(rows.size),
                     "of": int(n),
@@ -245,8 +244,8 @@ class AuditData:
         described under ``settings["neighbors"]["indexes"][label]``."""
         index = nb.NeighborIndex.build(
             base,
-            exact_max_rows=self.exact_max_rows,
-            nprobe=self.nprobe,
+            exact_max_rows=self.config.neighbors.exact_max_rows,
+            nprobe=self.config.neighbors.nprobe,
             seed=self.seed,
             threads=self.n_jobs,
             codes=codes,
@@ -287,3 +286,16 @@ class AuditData:
             index.inexact = 0
         self._searches[key] = (d, i)
         return d, i
+
+
+def _equal_size_rows(n_t: int, n_h: int, cfg: AuditConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of train and holdout in the equal-size view: the larger table is subsampled
+    (seeded, uniform, without replacement) to the smaller one's size."""
+    n_used = min(n_t, n_h)
+    rng = np.random.default_rng(cfg.seed)
+    train_rows, holdout_rows = np.arange(n_t), np.arange(n_h)
+    if n_t > n_used:
+        train_rows = np.sort(rng.choice(n_t, size=n_used, replace=False))
+    elif n_h > n_used:
+        holdout_rows = np.sort(rng.choice(n_h, size=n_used, replace=False))
+    return train_rows, holdout_rows

@@ -30,6 +30,8 @@ import numpy as np
 
 from attacks import stats
 from attacks.base import Attack
+from attacks.config import AuditConfig
+from attacks.context import AuditData
 from attacks.results import Estimate, Metric
 
 N_BINS = 30
@@ -53,15 +55,20 @@ def _ratio(a: float, b: float) -> float:
 class DCRAttack(Attack):
     name = "dcr"
 
-    def __init__(self, *args: Any, tie_tol: float = 1e-9, n_boot: int = 300, **kw: Any):
-        super().__init__(*args, **kw)
-        self.tie_tol = tie_tol
-        self.n_boot = n_boot
+    def __init__(self, data: AuditData, config: AuditConfig | None = None) -> None:
+        super().__init__(data, config)
+        self.tie_tol = self.config.dcr.tie_tol
+        self.n_boot = self.config.dcr.n_boot
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
         d.require_rows(self.name)
         conf = self.confidence
+        # the NNDR needs 2 neighbours in the equal-size view; where that view is the whole
+        # table (no subsample), one 2-neighbour search serves both
+        for name in ("train", "holdout"):
+            if d.canonical(name).endswith("_all"):
+                d.neighbors("synthetic", name, 2)
         dt, it = d.neighbors("synthetic", "train_all", 1)
         dh, ih = d.neighbors("synthetic", "holdout_all", 1)
         t1, h1 = dt[:, 0], dh[:, 0]
@@ -79,7 +86,6 @@ class DCRAttack(Attack):
             conf,
             excess.method,
         )
-        ratio, nndr_t, nndr_h = self._nndr_ratio()
         ctx = {
             "n_synthetic": float(y.size),
             "n_train": float(n_t),
@@ -91,49 +97,22 @@ class DCRAttack(Attack):
             "median_d_train": float(np.median(t1)),
             "median_d_holdout": float(np.median(h1)),
         }
-        metrics = [
-            Metric(
-                "dcr.excess",
-                excess,
-                "share of synthetic rows whose nearest real record is a training record, minus "
-                "its no-leak value n_T / (n_T + n_H); ties count n_T / (n_T + n_H)",
-                null_value=0.0,
-                context=ctx,
-            ),
-            Metric(
-                "dcr.share_closer_to_train",
-                share,
-                "P(d(s, train) < d(s, holdout)) over synthetic rows s, full tables, fractional "
-                "ties; no-leak value n_T / (n_T + n_H)",
-                null_value=p0,
-                context=ctx,
-            ),
-            Metric(
-                "dcr.nndr_ratio",
-                ratio,
-                "median NNDR to train / median NNDR to holdout (equal-size subsamples)",
-                null_value=1.0,
-                higher_is_riskier=False,
-                context={
-                    "median_nndr_train": float(np.median(nndr_t)),
-                    "median_nndr_holdout": float(np.median(nndr_h)),
-                },
-            ),
-        ]
-        finite = np.concatenate([t1, h1])
-        hi = float(np.quantile(finite, 0.99)) if finite.size else 1.0
-        edges = np.linspace(0.0, max(hi, 1e-9), N_BINS + 1)
-        ht, _ = np.histogram(np.clip(t1, 0, hi), edges)
-        hh, _ = np.histogram(np.clip(h1, 0, hi), edges)
-        details: dict[str, Any] = {
-            "histogram": {
-                "edges": [float(e) for e in edges],
-                "train": [int(v) for v in ht],
-                "holdout": [int(v) for v in hh],
+        metrics = [*_share_metrics(excess, share, ctx), self._nndr_metric()]
+        return metrics, {"histogram": _histogram(t1, h1), "closest": self._closest()}
+
+    def _nndr_metric(self) -> Metric:
+        ratio, nndr_t, nndr_h = self._nndr_ratio()
+        return Metric(
+            "dcr.nndr_ratio",
+            ratio,
+            "median NNDR to train / median NNDR to holdout (equal-size subsamples)",
+            null_value=1.0,
+            higher_is_riskier=False,
+            context={
+                "median_nndr_train": float(np.median(nndr_t)),
+                "median_nndr_holdout": float(np.median(nndr_h)),
             },
-            "closest": self._closest(),
-        }
-        return metrics, details
+        )
 
     def _nndr_ratio(self) -> tuple[Estimate, np.ndarray, np.ndarray]:
         """Median-NNDR ratio at equal sizes with its cluster-bootstrap interval."""
@@ -177,6 +156,42 @@ class DCRAttack(Attack):
             }
             for i in order
         ]
+
+
+def _share_metrics(excess: Estimate, share: Estimate, ctx: dict[str, float]) -> list[Metric]:
+    return [
+        Metric(
+            "dcr.excess",
+            excess,
+            "share of synthetic rows whose nearest real record is a training record, minus "
+            "its no-leak value n_T / (n_T + n_H); ties count n_T / (n_T + n_H)",
+            null_value=0.0,
+            context=ctx,
+        ),
+        Metric(
+            "dcr.share_closer_to_train",
+            share,
+            "P(d(s, train) < d(s, holdout)) over synthetic rows s, full tables, fractional "
+            "ties; no-leak value n_T / (n_T + n_H)",
+            null_value=ctx["null_share"],
+            context=ctx,
+        ),
+    ]
+
+
+def _histogram(t1: np.ndarray, h1: np.ndarray) -> dict[str, list[Any]]:
+    """Distances to the nearest training / holdout record of every synthetic row, binned on
+    [0, 99th percentile] (larger values in the last bin)."""
+    finite = np.concatenate([t1, h1])
+    hi = float(np.quantile(finite, 0.99)) if finite.size else 1.0
+    edges = np.linspace(0.0, max(hi, 1e-9), N_BINS + 1)
+    ht, _ = np.histogram(np.clip(t1, 0, hi), edges)
+    hh, _ = np.histogram(np.clip(h1, 0, hi), edges)
+    return {
+        "edges": [float(e) for e in edges],
+        "train": [int(v) for v in ht],
+        "holdout": [int(v) for v in hh],
+    }
 
 
 def _finite(e: Estimate) -> Estimate:

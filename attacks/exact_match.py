@@ -53,6 +53,8 @@ import numpy as np
 
 from attacks import stats
 from attacks.base import Attack
+from attacks.config import AuditConfig
+from attacks.context import AuditData
 from attacks.errors import AttackCannotRun
 from attacks.geometry import row_hashes
 from attacks.results import Metric
@@ -74,25 +76,17 @@ def _reproduced(d: Any, cols: list[str]) -> tuple[np.ndarray, ...]:
 class ExactMatchAttack(Attack):
     name = "exact_match"
 
-    def __init__(
-        self, *args: Any, max_differ: int = 1, min_identifying: float = 0.99, **kw: Any
-    ) -> None:
-        super().__init__(*args, **kw)
-        if int(max_differ) < 1:
-            raise ValueError("max_differ must be at least 1 (columns allowed to differ)")
-        if not 0.0 <= float(min_identifying) <= 1.0:
-            raise ValueError("min_identifying must be a share in [0, 1]")
-        self.max_differ = int(max_differ)
-        self.min_identifying = float(min_identifying)
+    def __init__(self, data: AuditData, config: AuditConfig | None = None) -> None:
+        super().__init__(data, config)
+        self.max_differ = self.config.exact_match.max_differ
+        self.min_identifying = self.config.exact_match.min_identifying
         self.skipped: list[list[str]] = []
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
         d.require_rows(self.name)
         cols = list(d.geometry.columns)
-        conf = self.confidence
         in_s_t, in_s_h, h_t, h_h, h_s = _reproduced(d, cols)
-        n_t, n_h, m = h_t.size, h_h.size, h_s.size
         syn_in_t, syn_in_h = np.isin(h_s, h_t), np.isin(h_s, h_h)
         near_t, near_h = self._near(cols)
         counts = np.unique(np.concatenate([h_t, h_h]), return_counts=True)
@@ -102,9 +96,9 @@ class ExactMatchAttack(Attack):
         near_t |= copied_t
         near_h |= copied_h
         ctx = {
-            "n_synthetic": float(m),
-            "n_train": float(n_t),
-            "n_holdout": float(n_h),
+            "n_synthetic": float(h_s.size),
+            "n_train": float(h_t.size),
+            "n_holdout": float(h_h.size),
             "training_records_copied": float(in_s_t.sum()),
             "holdout_records_copied": float(in_s_h.sum()),
             "unique_holdout_records": float(unique_h.sum()),
@@ -115,32 +109,53 @@ class ExactMatchAttack(Attack):
             "synthetic_in_train": float(syn_in_t.sum()),
             "synthetic_in_holdout": float(syn_in_h.sum()),
         }
-        k = len(cols) - self.max_differ
+        metrics = self._metrics(ctx, (copied_t, copied_h), (near_t, near_h), len(cols))
+        details = {
+            "near_copy_skipped_columns": self.skipped,
+            "copied_training_rows": [int(r) for r in np.flatnonzero(in_s_t)[:MAX_LISTED]],
+            "near_copied_training_rows": [
+                int(r) for r in np.flatnonzero(near_t & ~in_s_t)[:MAX_LISTED]
+            ],
+        }
+        return metrics, details
+
+    def _metrics(
+        self,
+        ctx: dict[str, float],
+        copied: tuple[np.ndarray, np.ndarray],
+        near: tuple[np.ndarray, np.ndarray],
+        n_cols: int,
+    ) -> list[Metric]:
+        """The four metrics from the counts: synthetic-row rates (reported) and the size-free
+        record-share excesses (gated)."""
+        conf = self.confidence
+        m, n_t, n_h = int(ctx["n_synthetic"]), int(ctx["n_train"]), int(ctx["n_holdout"])
+        k = n_cols - self.max_differ
         near_ctx = {
             **ctx,
-            "columns": float(len(cols)),
+            "columns": float(n_cols),
             "identical_columns_at_least": float(k),
-            "training_records_near_copied": float(near_t.sum()),
-            "holdout_records_near_copied": float(near_h.sum()),
+            "training_records_near_copied": float(near[0].sum()),
+            "holdout_records_near_copied": float(near[1].sum()),
         }
-        metrics = [
+        return [
             Metric(
                 "exact_match.train_rate",
-                stats.proportion(int(syn_in_t.sum()), m, "wilson", conf),
+                stats.proportion(int(ctx["synthetic_in_train"]), m, "wilson", conf),
                 "share of synthetic rows identical to some training row (not size-free)",
                 null_value=None,
                 context=ctx,
             ),
             Metric(
                 "exact_match.holdout_rate",
-                stats.proportion(int(syn_in_h.sum()), m, "wilson", conf),
+                stats.proportion(int(ctx["synthetic_in_holdout"]), m, "wilson", conf),
                 "share of synthetic rows identical to some holdout row (control)",
                 null_value=None,
                 context=ctx,
             ),
             Metric(
                 "exact_match.excess",
-                stats.difference(int(copied_t.sum()), n_t, int(copied_h.sum()), n_h, conf),
+                stats.difference(int(copied[0].sum()), n_t, int(copied[1].sum()), n_h, conf),
                 "share of training records unique among the real records and copied verbatim - "
                 "the same share of holdout records",
                 null_value=0.0,
@@ -148,21 +163,13 @@ class ExactMatchAttack(Attack):
             ),
             Metric(
                 "exact_match.near_copy_excess",
-                stats.difference(int(near_t.sum()), n_t, int(near_h.sum()), n_h, conf),
+                stats.difference(int(near[0].sum()), n_t, int(near[1].sum()), n_h, conf),
                 f"share of training records with a synthetic row identical on >= {k} of "
-                f"{len(cols)} columns - the same share of holdout records",
+                f"{n_cols} columns - the same share of holdout records",
                 null_value=0.0,
                 context=near_ctx,
             ),
         ]
-        rows = np.flatnonzero(in_s_t)[:MAX_LISTED]
-        near_only = np.flatnonzero(near_t & ~in_s_t)[:MAX_LISTED]
-        details = {
-            "near_copy_skipped_columns": self.skipped,
-            "copied_training_rows": [int(r) for r in rows],
-            "near_copied_training_rows": [int(r) for r in near_only],
-        }
-        return metrics, details
 
     def _near(self, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Records with a synthetic row equal on every column but at most ``max_differ``, on

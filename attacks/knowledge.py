@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attacks.errors import AuditInputError
+
 DEFAULT_SUBSET_SIZES: tuple[int, ...] = (2, 3, 4)
 DEFAULT_PAIR_SIZES: tuple[int, ...] = (2, 3)
 
@@ -55,7 +57,7 @@ class KnowledgeConfig:
         for name in ("subset_sizes", "pair_sizes"):
             sizes = tuple(getattr(self, name))
             if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
-                raise ValueError(f"KnowledgeConfig.{name}: sizes must be positive integers")
+                raise AuditInputError(f"knowledge.{name}: sizes must be positive integers")
             object.__setattr__(self, name, sizes)
 
 

@@ -44,7 +44,7 @@ import pandas as pd
 from attacks import rates
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
-from attacks.knowledge import KnowledgeConfig, KnowledgePair, knowledge_pairs
+from attacks.knowledge import KnowledgePair, knowledge_pairs
 from attacks.results import Metric
 from attacks.singling_out import combination_keys
 
@@ -94,18 +94,9 @@ def link_credit(
 class LinkabilityAttack(Attack):
     name = "linkability"
 
-    def __init__(
-        self,
-        *args: Any,
-        knowledge: KnowledgeConfig | None = None,
-        **kw: Any,
-    ) -> None:
-        super().__init__(*args, **kw)
-        self.knowledge = knowledge or KnowledgeConfig()
-
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
-        pairs = knowledge_pairs(d.geometry.columns, d.qi, self.knowledge)
+        pairs = knowledge_pairs(d.geometry.columns, d.qi, self.config.knowledge)
         if not pairs:
             raise AttackCannotRun("linkability: needs at least two columns")
         tr, ho = d.tables["train"], d.tables["holdout"]
@@ -117,32 +108,32 @@ class LinkabilityAttack(Attack):
         for pair in pairs:
             (y_t, a_t), (y_h, a_h) = self._credits(pair, pools_t, pools_h)
             credit_t += y_t
-            y_t, a_t, y_h, a_h = y_t[use_t], a_t[use_t], y_h[use_h], a_h[use_h]
             ctx = {"n_left": float(len(pair.left)), "n_right": float(len(pair.right))}
-            comp = rates.compare(pair.name, y_t, y_h, conf, a_t, a_h, ctx)
+            comp = rates.compare(
+                pair.name, y_t[use_t], y_h[use_h], conf, a_t[use_t], a_h[use_h], ctx
+            )
             comparisons.append(comp)
             info[pair.name] = {
                 "left": list(pair.left),
                 "right": list(pair.right),
                 "rule": pair.rule,
-                "attack": comp.attack,
-                "control": comp.control,
-                "excess": comp.excess.value,
-                "ci_low": comp.excess.ci_low,
-                "ci_high": comp.excess.ci_high,
+                **comp.row(),
             }
-        metrics = [_metric(c, len(pairs)) for c in comparisons]
-        est, worst = rates.simultaneous_max(comparisons, self.confidence)
-        metrics.append(
-            Metric(
-                "linkability.max_excess",
-                est,
-                f"largest share of training records correctly linked across two column subsets "
-                f"through the synthetic data, beyond holdout records, over {len(pairs)} pairs "
-                f"(worst: {worst.label!r})",
-                null_value=0.0,
-                context=worst.summary(),
-            )
+        m = len(pairs)
+        metrics, worst = rates.family_metrics(
+            "linkability",
+            comparisons,
+            self.confidence,
+            lambda c: (
+                f"share of training records linked correctly across the column pair "
+                f"{c.label!r} through their nearest synthetic row, minus the same for holdout "
+                f"records (Bonferroni over {m})"
+            ),
+            lambda w: (
+                f"largest share of training records correctly linked across two column "
+                f"subsets through the synthetic data, beyond holdout records, over {m} pairs "
+                f"(worst: {w.label!r})"
+            ),
         )
         details = {
             "pairs": info,
@@ -169,17 +160,6 @@ class LinkabilityAttack(Attack):
             )
             out.append((credit, a))
         return out[0], out[1]
-
-
-def _metric(c: rates.Comparison, m: int) -> Metric:
-    return Metric(
-        f"linkability.{c.label}.excess",
-        c.excess,
-        f"share of training records linked correctly across the column pair {c.label!r} through "
-        f"their nearest synthetic row, minus the same for holdout records (Bonferroni over {m})",
-        null_value=0.0,
-        context={"attack": c.attack, "control": c.control, **c.context},
-    )
 
 
 def _exposed(credit: np.ndarray) -> list[dict[str, float]]:

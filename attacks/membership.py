@@ -39,6 +39,7 @@ to the other (both ways, pooled).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -47,6 +48,8 @@ from scipy import stats as sps
 
 from attacks import stats
 from attacks.base import Attack
+from attacks.config import AuditConfig, MembershipSettings
+from attacks.context import AuditData
 from attacks.errors import AttackCannotRun
 from attacks.results import Estimate, Metric
 
@@ -70,10 +73,16 @@ def _fpr_threshold(neg: np.ndarray, alpha: float, delta: float = 0.05) -> float:
     n = neg.size
     if n == 0:
         return math.inf
-    desc = np.sort(neg)[::-1]
+    j = _umbrella_rank(n, alpha, delta)
+    return float(-np.partition(-neg, min(j, n - 1))[min(j, n - 1)])
+
+
+@functools.lru_cache(maxsize=64)
+def _umbrella_rank(n: int, alpha: float, delta: float) -> int:
+    """The largest j with P(Binom(n, alpha) <= j) <= delta (0 when none): depends on the sizes
+    only, so the bootstrap (which resamples within folds, sizes fixed) computes it once."""
     ok = np.flatnonzero(sps.binom.cdf(np.arange(n), n, alpha) <= delta)
-    j = int(ok[-1]) if ok.size else 0
-    return float(desc[min(j, n - 1)])
+    return int(ok[-1]) if ok.size else 0
 
 
 def _advantage_threshold(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -165,6 +174,7 @@ def membership_metrics(
     counts = _crossfit(score, member, fold)
     boot = _bootstrap_tpr(score, member, fold, n_boot, tie_seed + 1) if n_boot > 0 else {}
     ctx_base = {"n_members": float(pos_all.size), "n_nonmembers": float(neg_all.size)}
+    tp, p, fp, n = (int(v) for v in counts["advantage"])
     metrics = [
         Metric(
             f"{prefix}.auc",
@@ -172,18 +182,15 @@ def membership_metrics(
             f"ROC AUC of the {prefix.split('.')[-1]} membership score",
             null_value=0.5,
             context=ctx_base,
-        )
-    ]
-    tp, p, fp, n = (int(v) for v in counts["advantage"])
-    metrics.append(
+        ),
         Metric(
             f"{prefix}.advantage",
             stats.difference(tp, p, fp, n, confidence),
             "TPR - FPR at the threshold maximising it on the other half of the targets",
             null_value=0.0,
             context={**ctx_base, "tpr": tp / max(p, 1), "fpr": fp / max(n, 1)},
-        )
-    )
+        ),
+    ]
     fit_neg = min(int(((fold == f) & ~member).sum()) for f in (0, 1))
     for name, alpha in FPR_LEVELS:
         metrics.append(
@@ -271,10 +278,15 @@ def _roc(pos: np.ndarray, neg: np.ndarray) -> dict[str, list[float]]:
 class _MembershipAttack(Attack):
     kind = "distance"
 
-    def __init__(self, *args: Any, k: int = 5, n_boot: int = 200, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.k = int(k)
-        self.n_boot = int(n_boot)
+    def __init__(self, data: AuditData, config: AuditConfig | None = None) -> None:
+        super().__init__(data, config)
+        self.settings = self.own_settings(self.config)
+        self.k = self.settings.k
+        self.n_boot = self.settings.n_boot
+
+    @staticmethod
+    def own_settings(config: AuditConfig) -> MembershipSettings:
+        return config.membership_distance
 
     def _scores(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -319,10 +331,14 @@ class DensityMembershipAttack(_MembershipAttack):
 
     name = "membership.density"
 
-    def __init__(self, *args: Any, density_k: int = 1, eps: float = 0.1, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.density_k = int(density_k)
-        self.eps = float(eps)  # relative to the median reference NN distance
+    def __init__(self, data: AuditData, config: AuditConfig | None = None) -> None:
+        super().__init__(data, config)
+        self.density_k = self.settings.density_k
+        self.eps = float(self.settings.eps)  # relative to the median reference NN distance
+
+    @staticmethod
+    def own_settings(config: AuditConfig) -> MembershipSettings:
+        return config.membership_density
 
     def _logr(self, dist: np.ndarray, eps: float) -> np.ndarray:
         return np.log(dist[:, : self.density_k] + eps).mean(axis=1)

@@ -83,7 +83,7 @@ class NeighborIndex:
         if d == 0:
             base = np.zeros((n, 1), dtype=np.float32)
         threads = max(1, int(threads))
-        _threads(threads)
+        set_threads(threads)
         if n <= exact_max_rows:
             index = faiss.IndexFlatL2(d_eff)
             index.add(base)
@@ -129,7 +129,7 @@ class NeighborIndex:
         nq = query.shape[0]
         dist = np.empty((nq, k_out), dtype=np.float64)
         idx = np.empty((nq, k_out), dtype=np.int64)
-        _threads(self.threads)
+        set_threads(self.threads)
         if use_codes:
             chunk_rows = min(chunk_rows, CODE_CHUNK_ROWS)
         for s in range(0, nq, chunk_rows):
@@ -206,6 +206,6 @@ def _dedupe(dd: np.ndarray, ii: np.ndarray) -> np.ndarray:
     return np.where(mask, np.inf, dd)
 
 
-def _threads(n: int) -> None:
+def set_threads(n: int) -> None:
     # OpenMP's thread count is per calling thread, so a worker thread sets its own.
     faiss.omp_set_num_threads(int(n))

@@ -22,7 +22,7 @@ import faiss
 import numpy as np
 
 from attacks.geometry import Geometry
-from attacks.neighbors import _threads
+from attacks.neighbors import set_threads
 
 DEFAULT_CANDIDATES = 128
 # faiss ranks by float32 squared distances; an absolute margin far above their rounding error
@@ -61,7 +61,7 @@ def nearest_per_secret(
     b, q = union.take(base), union.take(queries)
     n, nq = b.shape[0], q.shape[0]
     k = int(min(max(k, 1), n))
-    _threads(threads)
+    set_threads(threads)
     index = faiss.IndexFlatL2(b.shape[1])
     index.add(b)
     lo, hi = b.min(axis=0).astype(np.float64), b.max(axis=0).astype(np.float64)
@@ -172,7 +172,7 @@ def _search_subspace(
     space = _Space(geometry, columns)
     b, q = space.take(base), space.take(queries)
     k = min(k, b.shape[0])
-    _threads(threads)
+    set_threads(threads)
     index = faiss.IndexFlatL2(b.shape[1])
     index.add(b)
     out = np.empty(q.shape[0], dtype=np.int64)

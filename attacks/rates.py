@@ -26,14 +26,14 @@ unseen.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats as sps
 
 from attacks import stats
-from attacks.results import Estimate
+from attacks.results import Estimate, Metric
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,15 +48,36 @@ class Comparison:
     n_control: int
     context: dict[str, float] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, float]:
+    def summary(self, *, with_context: bool = True) -> dict[str, float]:
         """Rates and sizes of both sides, with the comparison's own context (a metric's context)."""
-        return {
+        sizes = {
             "attack": self.attack,
             "control": self.control,
             "n_attack": float(self.n_attack),
             "n_control": float(self.n_control),
-            **self.context,
         }
+        return {**sizes, **self.context} if with_context else sizes
+
+    def rates(self) -> dict[str, float]:
+        """Both rates with the comparison's own context (a member metric's context)."""
+        return {"attack": self.attack, "control": self.control, **self.context}
+
+    def row(self, *, sizes: bool = False) -> dict[str, float]:
+        """Rates and the excess with its interval (a row of a knowledge-set table)."""
+        out = {
+            "attack": self.attack,
+            "control": self.control,
+            "excess": self.excess.value,
+            "ci_low": self.excess.ci_low,
+            "ci_high": self.excess.ci_high,
+        }
+        if sizes:
+            out.update(n_attack=self.n_attack, n_control=self.n_control)
+        return out
+
+    def metric(self, name: str, description: str) -> Metric:
+        """The excess as a metric (null 0), its context :meth:`rates`."""
+        return Metric(name, self.excess, description, null_value=0.0, context=self.rates())
 
 
 def bonferroni(confidence: float, m: int) -> float:
@@ -137,6 +158,42 @@ def simultaneous_max(
         f"max over {len(comparisons)}; [max lower, max upper] of Bonferroni intervals",
     )
     return est, worst
+
+
+def family_maximum(
+    name: str,
+    comparisons: Sequence[Comparison],
+    family_confidence: float,
+    describe: Callable[[Comparison], str],
+    *,
+    with_context: bool = True,
+) -> tuple[Metric, Comparison]:
+    """The family's maximum as a metric (null 0): :func:`simultaneous_max`'s estimate, the
+    description ``describe(worst)``, the worst comparison's :meth:`Comparison.summary` as
+    context. Returns the metric and the worst comparison."""
+    est, worst = simultaneous_max(comparisons, family_confidence)
+    metric = Metric(
+        name,
+        est,
+        describe(worst),
+        null_value=0.0,
+        context=worst.summary(with_context=with_context),
+    )
+    return metric, worst
+
+
+def family_metrics(
+    prefix: str,
+    comparisons: Sequence[Comparison],
+    family_confidence: float,
+    member_text: Callable[[Comparison], str],
+    max_text: Callable[[Comparison], str],
+) -> tuple[list[Metric], Comparison]:
+    """One ``{prefix}.{label}.excess`` metric per comparison and ``{prefix}.max_excess`` (the
+    simultaneous maximum): the result shape shared by singling out and linkability."""
+    metrics = [c.metric(f"{prefix}.{c.label}.excess", member_text(c)) for c in comparisons]
+    top, worst = family_maximum(f"{prefix}.max_excess", comparisons, family_confidence, max_text)
+    return [*metrics, top], worst
 
 
 def equal_size_pools(n_t: int, n_h: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -41,7 +41,7 @@ import pandas as pd
 from attacks import rates
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
-from attacks.knowledge import KnowledgeConfig, KnowledgeSet, knowledge_sets
+from attacks.knowledge import KnowledgeSet, knowledge_sets
 from attacks.results import Metric
 
 MAX_LISTED = 50
@@ -76,58 +76,40 @@ def singled_out(
 class SinglingOutAttack(Attack):
     name = "singling_out"
 
-    def __init__(self, *args: Any, knowledge: KnowledgeConfig | None = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.knowledge = knowledge or KnowledgeConfig()
-
     def _sets(self) -> list[KnowledgeSet]:
         d = self.data
-        return knowledge_sets(d.geometry.columns, d.qi, self.knowledge)
+        return knowledge_sets(d.geometry.columns, d.qi, self.config.knowledge)
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
-        tr, ho, syn = d.tables["train"], d.tables["holdout"], d.tables["synthetic"]
         sets = self._sets()
         if not sets:
             raise AttackCannotRun("singling out: no knowledge set (no columns)")
-        pools_t, pools_h = rates.equal_size_pools(len(tr), len(ho), d.seed)
+        pools_t, pools_h = rates.equal_size_pools(
+            len(d.tables["train"]), len(d.tables["holdout"]), d.seed
+        )
         conf = rates.bonferroni(self.confidence, len(sets))
         comparisons, info = [], {}
-        exposure = np.zeros(len(tr), dtype=np.int64)
+        exposure = np.zeros(len(d.tables["train"]), dtype=np.int64)
         for ks in sets:
-            cols = list(ks.columns)
-            k_t, k_h, k_s = combination_keys(
-                [tr.value_matrix(cols), ho.value_matrix(cols), syn.value_matrix(cols)]
-            )
-            width = int(max(k_t.max(initial=0), k_h.max(initial=0), k_s.max(initial=0))) + 1
-            published = np.bincount(k_s, minlength=width) > 0
-            uniq_t, hit_t = singled_out(k_t, pools_t, published)
-            uniq_h, hit_h = singled_out(k_h, pools_h, published)
-            use_t, use_h = pools_t >= 0, pools_h >= 0
+            comp, hit_t = self._compare(ks, pools_t, pools_h, conf)
             exposure += hit_t
-            ctx = {
-                "unique_train": float(uniq_t[use_t].mean()),
-                "unique_holdout": float(uniq_h[use_h].mean()),
-                "singled_out_train": float(hit_t.sum()),
-                "singled_out_holdout": float(hit_h.sum()),
-                "n_columns": float(len(cols)),
-            }
-            comp = rates.compare(
-                ks.name, hit_t[use_t], hit_h[use_h], conf, k_t[use_t], k_h[use_h], ctx
-            )
             comparisons.append(comp)
-            info[ks.name] = _set_info(ks, comp)
-        metrics = [_metric(c, len(sets)) for c in comparisons]
-        est, worst = rates.simultaneous_max(comparisons, self.confidence)
-        metrics.append(
-            Metric(
-                "singling_out.max_excess",
-                est,
-                f"largest share of training records singled out beyond holdout records, over "
-                f"{len(sets)} knowledge sets (worst: {worst.label!r})",
-                null_value=0.0,
-                context=worst.summary(),
-            )
+            info[ks.name] = {"columns": list(ks.columns), "rule": ks.rule, **comp.row()}
+        m = len(sets)
+        metrics, worst = rates.family_metrics(
+            "singling_out",
+            comparisons,
+            self.confidence,
+            lambda c: (
+                f"share of training records unique on knowledge set {c.label!r} whose "
+                f"combination the synthetic data publishes, minus the same for holdout records "
+                f"(Bonferroni over {m})"
+            ),
+            lambda w: (
+                f"largest share of training records singled out beyond holdout records, "
+                f"over {m} knowledge sets (worst: {w.label!r})"
+            ),
         )
         details = {
             "knowledge": info,
@@ -137,28 +119,30 @@ class SinglingOutAttack(Attack):
         }
         return metrics, details
 
-
-def _metric(c: rates.Comparison, m: int) -> Metric:
-    return Metric(
-        f"singling_out.{c.label}.excess",
-        c.excess,
-        f"share of training records unique on knowledge set {c.label!r} whose combination the "
-        f"synthetic data publishes, minus the same for holdout records (Bonferroni over {m})",
-        null_value=0.0,
-        context={"attack": c.attack, "control": c.control, **c.context},
-    )
-
-
-def _set_info(ks: KnowledgeSet, c: rates.Comparison) -> dict[str, Any]:
-    return {
-        "columns": list(ks.columns),
-        "rule": ks.rule,
-        "attack": c.attack,
-        "control": c.control,
-        "excess": c.excess.value,
-        "ci_low": c.excess.ci_low,
-        "ci_high": c.excess.ci_high,
-    }
+    def _compare(
+        self, ks: KnowledgeSet, pools_t: np.ndarray, pools_h: np.ndarray, conf: float
+    ) -> tuple[rates.Comparison, np.ndarray]:
+        """Training vs holdout records singled out on one knowledge set; with the per-training-
+        record hits (for the exposure count)."""
+        tr, ho, syn = (self.data.tables[t] for t in ("train", "holdout", "synthetic"))
+        cols = list(ks.columns)
+        k_t, k_h, k_s = combination_keys(
+            [tr.value_matrix(cols), ho.value_matrix(cols), syn.value_matrix(cols)]
+        )
+        width = int(max(k_t.max(initial=0), k_h.max(initial=0), k_s.max(initial=0))) + 1
+        published = np.bincount(k_s, minlength=width) > 0
+        uniq_t, hit_t = singled_out(k_t, pools_t, published)
+        uniq_h, hit_h = singled_out(k_h, pools_h, published)
+        use_t, use_h = pools_t >= 0, pools_h >= 0
+        ctx = {
+            "unique_train": float(uniq_t[use_t].mean()),
+            "unique_holdout": float(uniq_h[use_h].mean()),
+            "singled_out_train": float(hit_t.sum()),
+            "singled_out_holdout": float(hit_h.sum()),
+            "n_columns": float(len(cols)),
+        }
+        comp = rates.compare(ks.name, hit_t[use_t], hit_h[use_h], conf, k_t[use_t], k_h[use_h], ctx)
+        return comp, hit_t
 
 
 def _exposed(exposure: np.ndarray) -> list[dict[str, int]]:

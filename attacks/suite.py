@@ -10,13 +10,13 @@ import pandas as pd
 
 from attacks.attribute import AttributeInferenceAttack
 from attacks.base import Attack
-from attacks.context import MAX_QUERY_ROWS, AuditData
+from attacks.config import AuditConfig
+from attacks.context import AuditData
 from attacks.dcr import DCRAttack
 from attacks.exact_match import ExactMatchAttack
 from attacks.knowledge import KnowledgeConfig
 from attacks.linkability import LinkabilityAttack
 from attacks.membership import DensityMembershipAttack, DistanceMembershipAttack
-from attacks.neighbors import DEFAULT_NPROBE, EXACT_MAX_ROWS
 from attacks.results import AttackResult, AuditResult
 from attacks.singling_out import SinglingOutAttack
 
@@ -29,7 +29,7 @@ ATTACKS: tuple[type[Attack], ...] = (
     SinglingOutAttack,
     LinkabilityAttack,
 )
-# the attacks that run once per attacker-knowledge set (attacks.knowledge)
+# the attacks that run once per attacker-knowledge set (config.knowledge, attacks.knowledge)
 KNOWLEDGE_ATTACKS = frozenset({"attribute", "singling_out", "linkability"})
 
 # progress(step_name, done, total)
@@ -40,34 +40,27 @@ def run_audit(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
     synthetic: pd.DataFrame,
+    config: AuditConfig | None = None,
     *,
     column_types: dict[str, str] | None = None,
     qi: Sequence[str] | None = None,
     secrets: Sequence[str] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
+    n_jobs: int | None = None,
     progress: Progress | None = None,
-    scaling: str = "range",
-    exact_max_rows: int = EXACT_MAX_ROWS,
-    nprobe: int = DEFAULT_NPROBE,
-    max_query_rows: int = MAX_QUERY_ROWS,
-    confidence: float = 0.95,
-    attack_params: dict[str, dict[str, Any]] | None = None,
-    n_jobs: int | None = -1,
-    knowledge: KnowledgeConfig | None = None,
 ) -> AuditResult:
     """The whole suite: exact matches, DCR, two membership scores, attribute inference,
     singling out and linkability.
 
-    ``qi`` are the declared quasi-identifiers: one of the attacker-knowledge sets, beside every
-    other column and the public-rule subsets of ``knowledge`` (:mod:`attacks.knowledge`).
+    ``column_types``, ``qi`` (the declared quasi-identifiers: one of the attacker-knowledge
+    sets, beside every other column and the public-rule subsets of ``config.knowledge``) and
+    ``secrets`` describe the data; ``config`` (:class:`attacks.config.AuditConfig`, default
+    ``AuditConfig()``) says how to audit it. ``seed`` and ``n_jobs`` are shortcuts that replace
+    the config's fields when given (``n_jobs`` threads; results are the same for any value).
 
-    Bad input raises :class:`attacks.AuditInputError` (a ``ValueError``); an attack that cannot
-    run is reported with status "error" and the others still run. ``attack_params`` maps an
-    attack name (e.g. ``"attribute"``) to keyword arguments of its class. Tables larger than
-    ``max_query_rows`` are queried through a seeded sample of that many records (distance-based
-    attacks only; exact matches hash every record). ``n_jobs`` threads share the neighbour
-    searches and the per-secret attribute attacks (-1: every usable CPU; 1: one thread); the
-    results are the same for any value.
+    Bad input, including an invalid config, raises :class:`attacks.AuditInputError` (a
+    ``ValueError``); an attack that cannot run is reported with status "error" and the others
+    still run. ``progress(step, done, total)`` is called before and after each step.
     """
     total = len(ATTACKS) + 1
     if progress:
@@ -77,45 +70,45 @@ def run_audit(
         train,
         holdout,
         synthetic,
+        config,
         column_types=column_types,
         qi=qi,
         secrets=secrets,
         seed=seed,
-        scaling=scaling,
-        exact_max_rows=exact_max_rows,
-        nprobe=nprobe,
-        max_query_rows=max_query_rows,
         n_jobs=n_jobs,
     )
     prepare_s = time.perf_counter() - t0
     if progress:
         progress("prepare", 1, total)
-    params = attack_params or {}
+    cfg = data.config
     # the widest search first, so DCR's worst-case view and both membership scores share it
-    k_member = int(params.get("membership.density", {}).get("k", 5))
-    data.neighbors("train_all", "synthetic", k_member)
-    results: list[AttackResult] = []
-    for i, cls in enumerate(ATTACKS, start=2):
-        if progress:
-            progress(cls.name, i - 1, total)
-        try:
-            extra = dict(params.get(cls.name, {}))
-            if cls.name in KNOWLEDGE_ATTACKS and knowledge is not None:
-                extra.setdefault("knowledge", knowledge)
-            attack = cls.from_data(data, confidence=confidence, **extra)
-            results.append(attack.evaluate())
-        except (MemoryError, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # noqa: BLE001 - one attack's bug must not hide the others
-            results.append(AttackResult(cls.name, "error", message=f"{type(exc).__name__}: {exc}"))
-        if progress:
-            progress(cls.name, i, total)
+    data.neighbors(
+        "train_all", "synthetic", max(cfg.membership_distance.k, cfg.membership_density.k)
+    )
+    results = [_evaluate(cls, data, progress, i, total) for i, cls in enumerate(ATTACKS, start=2)]
     settings = dict(data.settings)
-    settings["confidence"] = confidence
-    settings["knowledge"] = _knowledge_settings(knowledge or KnowledgeConfig())
+    settings["confidence"] = cfg.confidence
+    settings["knowledge"] = _knowledge_settings(cfg.knowledge)
     settings["prepare_seconds"] = round(prepare_s, 4)
     settings["seconds"] = round(time.perf_counter() - t0, 4)
     return AuditResult(attacks=results, settings=settings)
+
+
+def _evaluate(
+    cls: type[Attack], data: AuditData, progress: Progress | None, step: int, total: int
+) -> AttackResult:
+    """One attack; its failure becomes an "error" result so the others still run."""
+    if progress:
+        progress(cls.name, step - 1, total)
+    try:
+        result = cls.from_data(data).evaluate()
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one attack's bug must not hide the others
+        result = AttackResult(cls.name, "error", message=f"{type(exc).__name__}: {exc}")
+    if progress:
+        progress(cls.name, step, total)
+    return result
 
 
 def _knowledge_settings(cfg: KnowledgeConfig) -> dict[str, Any]:

@@ -23,6 +23,19 @@ FORBIDDEN = [
 ]
 
 
+LIMITATIONS = [
+    "The privacy guarantee covers the training table only, and only if the budget above is "
+    "known; attack results are evidence, not proof.",
+    "Rare categories and combinations, outliers and small subgroups are reproduced poorly "
+    "or not at all; relationships among more than two columns may be weakened.",
+    "Numeric columns are generated within public bounds and bins: fine detail is lost.",
+]
+DEFAULT_PURPOSE = (
+    "A privacy-preserving stand-in for the source table, for uses that need its structure "
+    "and approximate statistics but not its individuals."
+)
+
+
 def render_datasheet(
     report: Report,
     *,
@@ -31,70 +44,59 @@ def render_datasheet(
     purpose: str | None = None,
     rows: int | None = None,
 ) -> str:
-    b = report.budget
-    lines = [
-        "# Datasheet: privsynth synthetic table",
-        "",
-        "## Purpose",
-        "",
-        purpose
-        or "A privacy-preserving stand-in for the source table, for uses that need its structure "
-        "and approximate statistics but not its individuals.",
-        "",
-        "## Schema",
-        "",
-    ]
-    if schema is not None:
-        lines += ["| column | type |", "|---|---|"]
-        lines += [f"| `{c.name}` | {c.type} |" for c in schema.columns]
-    else:
-        lines.append("No schema was given; columns are as in the synthetic table.")
+    lines = ["# Datasheet: privsynth synthetic table", "", "## Purpose", ""]
+    lines += [purpose or DEFAULT_PURPOSE, "", "## Schema", ""]
+    lines += _schema_lines(schema)
     lines += ["", "## Method", ""]
     lines.append(
-        f"Generator: `{method or b.method or 'unknown'}`"
+        f"Generator: `{method or report.budget.method or 'unknown'}`"
         + (f", {rows} rows." if rows is not None else ".")
     )
-    lines += ["", "## Privacy budget", "", b.statement, ""]
+    lines += _budget_lines(report)
+    lines += _evaluation_lines(report)
+    lines += ["", "## Limitations", "", *[f"- {u}" for u in LIMITATIONS]]
+    lines += ["", "## Approved uses", "", *[f"- {u}" for u in APPROVED]]
+    lines += ["", "## Forbidden uses", "", *[f"- {u}" for u in FORBIDDEN]]
+    lines += ["", f"<sub>{report.provenance.tool}, {report.provenance.created}</sub>", ""]
+    return "\n".join(lines)
+
+
+def _schema_lines(schema: Schema | None) -> list[str]:
+    if schema is None:
+        return ["No schema was given; columns are as in the synthetic table."]
+    return [
+        "| column | type |",
+        "|---|---|",
+        *[f"| `{c.name}` | {c.type} |" for c in schema.columns],
+    ]
+
+
+def _budget_lines(report: Report) -> list[str]:
+    b = report.budget
+    lines = ["", "## Privacy budget", "", b.statement, ""]
     if b.known:
         lines.append(
             f"epsilon = {num(b.epsilon)}, delta = {num(b.delta)}, {len(b.entries)} noisy "
             f"measurements ({b.accounting or 'accounting unknown'})."
         )
-    lines += ["", "## Evaluation summary", ""]
-    lines.append(f"Release gate verdict: **{report.verdict}** ({report.summary}).")
-    lines.append("")
-    for c in report.checks:
-        lines.append(f"- `{c.id}`: {c.status} ({c.explanation})")
-    if report.utility is not None and report.utility.ml:
-        ml = report.utility.ml
+    return lines
+
+
+def _evaluation_lines(report: Report) -> list[str]:
+    """The gate's verdict, each check, and the utility figures when measured."""
+    lines = ["", "## Evaluation summary", ""]
+    lines += [f"Release gate verdict: **{report.verdict}** ({report.summary}).", ""]
+    lines += [f"- `{c.id}`: {c.status} ({c.explanation})" for c in report.checks]
+    utility = report.utility
+    if utility is not None and utility.ml:
+        ml = utility.ml
         lines.append(
             f"- utility: {ml['model']} predicting `{ml['target']}` scores {ml['score']} "
             f"{num(ml['tstr'], 3)} trained on this table vs {num(ml['trtr'], 3)} trained on the "
             "real data."
         )
-    if report.utility is not None and report.utility.fidelity:
+    if utility is not None and utility.fidelity:
         from reports.fidelity import datasheet_lines
 
-        lines += datasheet_lines(report.utility.fidelity)
-    lines += [
-        "",
-        "## Limitations",
-        "",
-        "- The privacy guarantee covers the training table only, and only if the budget above is "
-        "known; attack results are evidence, not proof.",
-        "- Rare categories and combinations, outliers and small subgroups are reproduced poorly "
-        "or not at all; relationships among more than two columns may be weakened.",
-        "- Numeric columns are generated within public bounds and bins: fine detail is lost.",
-        "",
-        "## Approved uses",
-        "",
-        *[f"- {u}" for u in APPROVED],
-        "",
-        "## Forbidden uses",
-        "",
-        *[f"- {u}" for u in FORBIDDEN],
-        "",
-        f"<sub>{report.provenance.tool}, {report.provenance.created}</sub>",
-        "",
-    ]
-    return "\n".join(lines)
+        lines += datasheet_lines(utility.fidelity)
+    return lines

@@ -14,6 +14,41 @@ def _m(name: str, v: float, lo: float, hi: float, null: float, riskier: bool = T
 def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0) -> AuditResult:
     """Numbers shaped like a real audit of Adult (clean DP synthetic data, or a copy of train)."""
     rng = np.random.default_rng(seed)
+    attacks = [_exact_match(leaky), _dcr(leaky, rng)]
+    attacks += [_membership(kind, leaky, errored) for kind in ("distance", "density")]
+    attacks.append(_attribute(leaky))
+    attacks += _knowledge_attacks(leaky)
+    settings = {
+        "seed": 12345,
+        "n_train": 26049,
+        "n_holdout": 6512,
+        "n_synthetic": 26049,
+        "n_used": 6512,
+    }
+    return AuditResult(attacks=attacks, settings=settings)
+
+
+def _exact_match(leaky: bool) -> AttackResult:
+    def pick(copy: float, clean: float) -> float:
+        return copy if leaky else clean
+
+    metrics = [
+        _m("exact_match.train_rate", pick(0.9, 0.0), pick(0.89, 0.0), pick(0.91, 0.0005), 0.0),
+        _m("exact_match.holdout_rate", 0.0, 0.0, 0.0005, 0.0),
+        _m("exact_match.excess", pick(0.9, 0.0), pick(0.89, -0.0005), pick(0.91, 0.0005), 0.0),
+        _m(
+            "exact_match.near_copy_excess",
+            pick(0.9, 0.0),
+            pick(0.89, -0.001),
+            pick(0.91, 0.001),
+            0.0,
+        ),
+    ]
+    details = {"copied_training_rows": [3, 17, 42] if leaky else []}
+    return AttackResult("exact_match", "ok", metrics, details=details)
+
+
+def _dcr(leaky: bool, rng: np.random.Generator) -> AttackResult:
     d = 0.4 if leaky else 0.0
     edges = np.linspace(0, 2, 21).tolist()
     holdout = rng.multinomial(6000, np.bincount(rng.integers(2, 12, 5000), minlength=20) / 5000)
@@ -21,93 +56,51 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
     if leaky:
         train = np.zeros(20, int)
         train[0], train[1], train[2] = 5900, 97, 3
+    metrics = [
+        _m("dcr.excess", d / 2, d / 2 - 0.01, d / 2 + 0.01, 0.0),
+        _m("dcr.share_closer_to_train", 0.8 + d / 2, 0.79 + d / 2, 0.81 + d / 2, 0.8),
+        _m("dcr.nndr_ratio", 1.0 - d, 0.97 - d, 1.03 - d, 1.0, riskier=False),
+    ]
+    details = {
+        "histogram": {"edges": edges, "train": train.tolist(), "holdout": holdout.tolist()},
+        "closest": [{"train_row": 5, "synthetic_row": 9, "distance": 0.0, "holdout_distance": 0.2}],
+    }
+    return AttackResult("dcr", "ok", metrics, details=details)
+
+
+def _membership(kind: str, leaky: bool, errored: str | None) -> AttackResult:
+    name = f"membership.{kind}"
+    if errored == name:
+        return AttackResult(name, "error", message="could not fit the density model")
+    d = 0.4 if leaky else 0.0
     fpr = np.linspace(0, 1, 51)
     tpr = np.clip(fpr ** (0.3 if leaky else 1.0), 0, 1)
-    attacks = [
-        AttackResult(
-            "exact_match",
-            "ok",
-            [
-                _m(
-                    "exact_match.train_rate",
-                    0.9 if leaky else 0.0,
-                    0.89 if leaky else 0.0,
-                    0.91 if leaky else 0.0005,
-                    0.0,
-                ),
-                _m("exact_match.holdout_rate", 0.0, 0.0, 0.0005, 0.0),
-                _m(
-                    "exact_match.excess",
-                    0.9 if leaky else 0.0,
-                    0.89 if leaky else -0.0005,
-                    0.91 if leaky else 0.0005,
-                    0.0,
-                ),
-                _m(
-                    "exact_match.near_copy_excess",
-                    0.9 if leaky else 0.0,
-                    0.89 if leaky else -0.001,
-                    0.91 if leaky else 0.001,
-                    0.0,
-                ),
-            ],
-            details={"copied_training_rows": [3, 17, 42] if leaky else []},
-        ),
-        AttackResult(
-            "dcr",
-            "ok",
-            [
-                _m("dcr.excess", d / 2, d / 2 - 0.01, d / 2 + 0.01, 0.0),
-                _m("dcr.share_closer_to_train", 0.8 + d / 2, 0.79 + d / 2, 0.81 + d / 2, 0.8),
-                _m("dcr.nndr_ratio", 1.0 - d, 0.97 - d, 1.03 - d, 1.0, riskier=False),
-            ],
-            details={
-                "histogram": {"edges": edges, "train": train.tolist(), "holdout": holdout.tolist()},
-                "closest": [
-                    {"train_row": 5, "synthetic_row": 9, "distance": 0.0, "holdout_distance": 0.2}
-                ],
-            },
-        ),
+    metrics = [
+        _m(f"{name}.auc", 0.5 + d, 0.49 + d, 0.51 + d, 0.5),
+        _m(f"{name}.advantage", d, d - 0.02, d + 0.02, 0.0),
+        _m(f"{name}.tpr_at_fpr_1pct", 0.01 + d / 2, 0.008 + d / 2, 0.013 + d / 2, 0.01),
+        _m(f"{name}.tpr_at_fpr_0.1pct", 0.001, 0.0, 0.003, 0.001),
     ]
-    for kind in ("distance", "density"):
-        name = f"membership.{kind}"
-        if errored == name:
-            attacks.append(AttackResult(name, "error", message="could not fit the density model"))
-            continue
-        attacks.append(
-            AttackResult(
-                name,
-                "ok",
-                [
-                    _m(f"{name}.auc", 0.5 + d, 0.49 + d, 0.51 + d, 0.5),
-                    _m(f"{name}.advantage", d, d - 0.02, d + 0.02, 0.0),
-                    _m(f"{name}.tpr_at_fpr_1pct", 0.01 + d / 2, 0.008 + d / 2, 0.013 + d / 2, 0.01),
-                    _m(f"{name}.tpr_at_fpr_0.1pct", 0.001, 0.0, 0.003, 0.001),
-                ],
-                details={
-                    "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
-                    "vulnerable": [{"row": 7, "score": 0.9}, {"row": 11, "score": 0.8}],
-                },
-            )
-        )
+    details = {
+        "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
+        "vulnerable": [{"row": 7, "score": 0.9}, {"row": 11, "score": 0.8}],
+    }
+    return AttackResult(name, "ok", metrics, details=details)
+
+
+def _attribute(leaky: bool) -> AttackResult:
+    d = 0.4 if leaky else 0.0
     cols = ["age", "education", "marital-status", "income"]
     risks = [
         _m(f"attribute.{c}.risk", r, r - 0.04, r + 0.04, 0.0)
         for c, r in zip(cols, [0.02 + d, 0.01, -0.01, 0.03], strict=True)
     ]
     best = max(risks, key=lambda m: m.estimate.value)
-    risks.append(
-        _m(
-            "attribute.max_risk",
-            best.estimate.value,
-            best.estimate.ci_low,
-            best.estimate.ci_high,
-            0.0,
-        )
-    )
+    e = best.estimate
+    risks.append(_m("attribute.max_risk", e.value, e.ci_low, e.ci_high, 0.0))
     excess = [
-        _m(f"attribute.{c}.excess", e, e - 0.03, e + 0.03, 0.0)
-        for c, e in zip(cols, [0.01 + d, 0.005, -0.004, 0.012], strict=True)
+        _m(f"attribute.{c}.excess", x, x - 0.03, x + 0.03, 0.0)
+        for c, x in zip(cols, [0.01 + d, 0.005, -0.004, 0.012], strict=True)
     ]
     excess.append(
         _m(
@@ -120,16 +113,7 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
     )
     rare = 0.02 + 2 * d  # the rare-class family (attacks/attribute.py), gated by the presets
     excess.append(_m("attribute.rare_class.max_excess", rare, rare - 0.08, rare + 0.08, 0.0))
-    attacks.append(AttackResult("attribute", "ok", risks + excess, details={"columns": {}}))
-    attacks += _knowledge_attacks(leaky)
-    settings = {
-        "seed": 12345,
-        "n_train": 26049,
-        "n_holdout": 6512,
-        "n_synthetic": 26049,
-        "n_used": 6512,
-    }
-    return AuditResult(attacks=attacks, settings=settings)
+    return AttackResult("attribute", "ok", risks + excess, details={"columns": {}})
 
 
 def _knowledge_attacks(leaky: bool) -> list[AttackResult]:

@@ -29,7 +29,6 @@ def _e(x: object) -> str:
 
 
 def render_html(report: Report) -> str:
-    p, b = report.provenance, report.budget
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -40,6 +39,21 @@ def render_html(report: Report) -> str:
         f'<div class="verdict v-{report.verdict}"><b>{_e(report.verdict)}</b> '
         f"(exit code {report.exit_code}): {_e(VERDICT_TEXT[report.verdict])}<br>"
         f"<small>{_e(report.summary)}</small></div>",
+        _checks(report),
+        _knowledge(report),
+        "<h2>Plots</h2>" + _plots(report),
+        _budget(report),
+    ]
+    if report.utility is not None:
+        out.append(_utility(report))
+    out.append(_attacks(report))
+    out.append(_provenance(report))
+    return "\n".join(out)
+
+
+def _checks(report: Report) -> str:
+    """The checks table, then the attacks that could not run."""
+    out = [
         "<h2>Checks</h2>",
         "<table><tr><th>check</th><th>result</th><th>estimate</th><th>95% interval</th>"
         "<th>compared</th><th>threshold</th><th>why</th></tr>",
@@ -60,9 +74,13 @@ def render_html(report: Report) -> str:
         out.append("<h3>Attacks that could not run</h3><ul>")
         out += [f"<li><code>{_e(a.attack)}</code>: {_e(a.message)}</li>" for a in bad]
         out.append("</ul>")
-    out.append(_knowledge(report))
-    out.append("<h2>Plots</h2>" + _plots(report))
-    out.append(f"<h2>Privacy budget</h2><p>{_e(b.statement)}</p>")
+    return "\n".join(out)
+
+
+def _budget(report: Report) -> str:
+    """The budget statement and, when known, the privacy ledger."""
+    b = report.budget
+    out = [f"<h2>Privacy budget</h2><p>{_e(b.statement)}</p>"]
     if b.known and b.entries:
         out.append(
             "<details><summary>privacy ledger "
@@ -75,10 +93,11 @@ def render_html(report: Report) -> str:
                 f"<td>{num(e['rho'])}</td><td>{num(e.get('scale'))}</td></tr>"
             )
         out.append("</table></details>")
-    if report.utility is not None:
-        out.append(_utility(report))
-    out.append(_attacks(report))
-    out.append("<h2>Provenance</h2><table>")
+    return "\n".join(out)
+
+
+def _provenance(report: Report) -> str:
+    p = report.provenance
     rows = [
         ("tool", p.tool),
         ("created", p.created),
@@ -95,6 +114,7 @@ def render_html(report: Report) -> str:
         for i in p.inputs
     ]
     rows += [(f"version: {k}", v) for k, v in p.versions.items()]
+    out = ["<h2>Provenance</h2><table>"]
     out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
     out.append("</table></body></html>\n")
     return "\n".join(out)

@@ -189,7 +189,9 @@ def test_verbatim_copies_never_pass_and_fail_from_1pct(share, expected):
     train, holdout, fresh = catalogue_split(20)
     k = int(share * len(train))
     leak = train.sample(n=k, random_state=0)
-    res = AuditResult([ExactMatchAttack(train, holdout, _replace(fresh, leak, 0)).evaluate()])
+    res = AuditResult(
+        [ExactMatchAttack.from_tables(train, holdout, _replace(fresh, leak, 0)).evaluate()]
+    )
     assert _check_status(res, "standard", "exact-copies") in expected
     ctx = res.metric("exact_match.excess").context
     assert ctx["training_records_copied"] >= k and ctx["distinct_training_records_copied"] >= k
@@ -204,7 +206,11 @@ def test_near_copies_with_one_categorical_changed_fail_standard():
     swap = {"Male": "Female", "Female": "Male"}
     leak["sex"] = leak["sex"].map(swap)
     res = AuditResult(
-        [ExactMatchAttack(train, holdout, _replace(fresh, leak, rng.integers(99))).evaluate()]
+        [
+            ExactMatchAttack.from_tables(
+                train, holdout, _replace(fresh, leak, rng.integers(99))
+            ).evaluate()
+        ]
     )
     assert _check_status(res, "standard", "exact-copies") != "FAIL"
     assert _check_status(res, "standard", "near-copies") == "FAIL"
@@ -218,8 +224,8 @@ def test_mode_collapse_null_does_not_fail():
     collapsed = fresh.iloc[np.arange(len(train)) % 500].reset_index(drop=True)
     res = AuditResult(
         [
-            ExactMatchAttack(train, holdout, collapsed).evaluate(),
-            DCRAttack(train, holdout, collapsed).evaluate(),
+            ExactMatchAttack.from_tables(train, holdout, collapsed).evaluate(),
+            DCRAttack.from_tables(train, holdout, collapsed).evaluate(),
         ]
     )
     for check in ("exact-copies", "near-copies", "closer-to-train"):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from attacks import KnowledgeConfig, LinkabilityAttack, SinglingOutAttack
+from attacks import AuditConfig, KnowledgeConfig, LinkabilityAttack, SinglingOutAttack
 from attacks.attribute import AttributeInferenceAttack, _hit
 from attacks.context import AuditData
 from attacks.knowledge import knowledge_pairs, knowledge_sets
@@ -132,7 +132,7 @@ def test_cluster_robust_interval_covers_when_outcomes_repeat():
 # --- singling out ----------------------------------------------------------------------------
 def test_singling_out_finds_published_unique_combinations_not_fresh_data():
     train, holdout, synthetic = _triple(1)
-    fresh = SinglingOutAttack(train, holdout, synthetic, seed=1, qi=QI).evaluate()
+    fresh = SinglingOutAttack.from_tables(train, holdout, synthetic, seed=1, qi=QI).evaluate()
     assert fresh.status == "ok", fresh.message
     assert not _flagged(_metric(fresh, "singling_out.max_excess"))
     # 600 training records unique on their quasi-identifiers (7.5% of train): their QIs copied
@@ -140,7 +140,7 @@ def test_singling_out_finds_published_unique_combinations_not_fresh_data():
     # the excess is about 0.045)
     rows = _qi_unique(train, 600, 2)
     leaky = _append(synthetic, train, QI, rows, 3)
-    res = SinglingOutAttack(train, holdout, leaky, seed=1, qi=QI).evaluate()
+    res = SinglingOutAttack.from_tables(train, holdout, leaky, seed=1, qi=QI).evaluate()
     top = _metric(res, "singling_out.max_excess")
     assert _flagged(top) and res.details["worst_knowledge"] == "declared"
     assert _flagged(_metric(res, "singling_out.declared.excess"))
@@ -155,7 +155,7 @@ def test_singling_out_needs_declared_knowledge_to_see_a_partial_copy():
     train, holdout, synthetic = _triple(1)
     rows = _qi_unique(train, 600, 4)
     leaky = _append(synthetic, train, QI, rows, 5)
-    res = SinglingOutAttack(train, holdout, leaky, seed=1, qi=QI).evaluate()
+    res = SinglingOutAttack.from_tables(train, holdout, leaky, seed=1, qi=QI).evaluate()
     info = res.details["knowledge"]
     assert info["all"]["ci_low"] <= 0 < info["declared"]["ci_low"]
 
@@ -165,16 +165,16 @@ def test_linkability_links_through_copied_rows_not_through_fresh_or_dp_data(adul
     from privsynth.synthesizers.independent import IndependentSynthesizer
 
     train, holdout, synthetic = _triple(2)
-    fresh = LinkabilityAttack(train, holdout, synthetic, seed=2, qi=QI).evaluate()
+    fresh = LinkabilityAttack.from_tables(train, holdout, synthetic, seed=2, qi=QI).evaluate()
     assert fresh.status == "ok", fresh.message
     assert not _flagged(_metric(fresh, "linkability.max_excess"))
     dp = IndependentSynthesizer(epsilon=1.0, seed=0).fit(train, adult_schema).sample(N_TRAIN)
-    res_dp = LinkabilityAttack(train, holdout, dp, seed=2, qi=QI).evaluate()
+    res_dp = LinkabilityAttack.from_tables(train, holdout, dp, seed=2, qi=QI).evaluate()
     assert not _flagged(_metric(res_dp, "linkability.max_excess"))
     # 1% of the synthetic rows are verbatim training records
     rows = np.random.default_rng(6).choice(len(train), size=80, replace=False)
     leaky = _plant(synthetic, train, list(train.columns), rows, 7)
-    res = LinkabilityAttack(train, holdout, leaky, seed=2, qi=QI).evaluate()
+    res = LinkabilityAttack.from_tables(train, holdout, leaky, seed=2, qi=QI).evaluate()
     top = _metric(res, "linkability.max_excess")
     assert _flagged(top), top
     assert top.estimate.value == pytest.approx(80 / N_TRAIN, abs=0.006)
@@ -198,14 +198,14 @@ def test_rare_class_leak_is_found_with_declared_knowledge():
     rare = np.flatnonzero(train["occupation"].isin(occ[occ < 0.05].index).to_numpy())
     leaky = _plant(synthetic, train, [*QI, "occupation"], rare, 8)
     kw = {"seed": 3, "qi": QI, "secrets": ["occupation", "income"]}
-    cfg = KnowledgeConfig(subset_sizes=())
-    res = AttributeInferenceAttack(train, holdout, leaky, knowledge=cfg, **kw).evaluate()
+    cfg = AuditConfig(knowledge=KnowledgeConfig(subset_sizes=()))
+    res = AttributeInferenceAttack.from_tables(train, holdout, leaky, cfg, **kw).evaluate()
     assert res.status == "ok", res.message
     top = _metric(res, "attribute.rare_class.max_excess")
     assert _flagged(top), top
     assert res.details["worst"]["knowledge"] == "declared"
     assert res.details["worst"]["secret"] == "occupation"
-    clean = AttributeInferenceAttack(train, holdout, synthetic, knowledge=cfg, **kw).evaluate()
+    clean = AttributeInferenceAttack.from_tables(train, holdout, synthetic, cfg, **kw).evaluate()
     assert not _flagged(_metric(clean, "attribute.rare_class.max_excess"))
     assert not _flagged(_metric(clean, "attribute.max_excess"))
 
@@ -213,7 +213,7 @@ def test_rare_class_leak_is_found_with_declared_knowledge():
 def test_attribute_maxima_cover_every_guess_and_knowledge_set():
     train, holdout, synthetic = _triple(4)
     d = AuditData.prepare(train, holdout, synthetic, seed=4, qi=QI, secrets=["income"])
-    res = AttributeInferenceAttack(data=d).evaluate()
+    res = AttributeInferenceAttack(d).evaluate()
     top = _metric(res, "attribute.max_excess").estimate
     levels = res.details["knowledge"]
     assert set(levels) >= {"all", "declared"}

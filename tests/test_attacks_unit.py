@@ -121,17 +121,17 @@ def test_constant_secret_is_an_error_not_a_skip():
 def test_single_attacks_and_json_round_trip():
     t, h = _toy(300, 0), _toy(200, 1)
     s = pd.concat([t.iloc[:100], _toy(200, 2)], ignore_index=True)
-    em = ExactMatchAttack(t, h, s, seed=1).evaluate()
+    em = ExactMatchAttack.from_tables(t, h, s, seed=1).evaluate()
     assert em.status == "ok"
     rates = {m.name: m.estimate.value for m in em.metrics}
     assert rates["exact_match.excess"] > 0.1
-    dcr = DCRAttack(t, h, s, seed=1).evaluate()
+    dcr = DCRAttack.from_tables(t, h, s, seed=1).evaluate()
     assert {m.name for m in dcr.metrics} == {
         "dcr.excess",
         "dcr.share_closer_to_train",
         "dcr.nndr_ratio",
     }
-    attr = AttributeInferenceAttack(t, h, s, secrets=["c"]).evaluate()
+    attr = AttributeInferenceAttack.from_tables(t, h, s, secrets=["c"]).evaluate()
     assert set(attr.details["columns"]["c"]) >= {"attack", "control", "baseline", "risk", "excess"}
     res = run_audit(t, h, s, seed=3)
     back = AuditResult.from_dict(json.loads(res.to_json()))
