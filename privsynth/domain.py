@@ -47,11 +47,6 @@ class Domain:
             raise KeyError(f"attributes not in domain: {missing}")
         return Domain(attrs, tuple(sizes[a] for a in attrs))
 
-    def marginalize(self, attrs: Iterable[str]) -> Domain:
-        """The sub-domain without ``attrs``."""
-        drop = set(attrs)
-        return self.project([a for a in self.attrs if a not in drop])
-
     def canonical(self, attrs: Iterable[str]) -> tuple[str, ...]:
         """``attrs`` sorted into this domain's order."""
         wanted = set(attrs)
@@ -60,15 +55,6 @@ class Domain:
     def axes(self, attrs: Iterable[str]) -> tuple[int, ...]:
         index = {a: i for i, a in enumerate(self.attrs)}
         return tuple(index[a] for a in attrs)
-
-    def merge(self, other: Domain) -> Domain:
-        """Union of two domains; shared attributes must agree on size."""
-        sizes = self.to_dict()
-        for a, k in other.to_dict().items():
-            if a in sizes and sizes[a] != k:
-                raise ValueError(f"attribute {a!r} has size {sizes[a]} and {k}")
-            sizes[a] = k
-        return Domain.from_dict(sizes)
 
     def size(self, attrs: Iterable[str] | None = None) -> int:
         """Number of cells over ``attrs`` (all attributes by default)."""

@@ -130,66 +130,78 @@ def schema_category_keys(spec: ColumnSpec) -> list[str]:
 
 
 def _encode_column(s: pd.Series, spec: ColumnSpec, notes: list[str]) -> np.ndarray:
-    n = len(s)
+    """Codes of one column: its categories' or bins' codes, ``n_values`` for a missing value."""
     missing = s.isna().to_numpy()
-    codes = np.empty(n, dtype=np.int64)
-    where = f"column {spec.name!r}"
+    codes = np.empty(len(s), dtype=np.int64)
     if missing.any() and not spec.nullable:
         raise SchemaError(
-            f"{where}: missing value at data row {_row(missing)} ({int(missing.sum())} rows), "
-            "but the schema says nullable: false"
+            f"column {spec.name!r}: missing value at data row {_row(missing)} "
+            f"({int(missing.sum())} rows), but the schema says nullable: false"
         )
     present = ~missing
     values = s[present]
-    n_values = spec.n_values()
     if spec.type == "categorical":
-        cats = schema_category_keys(spec)
-        keys = category_keys(values)
-        found = pd.Index(cats).get_indexer(keys).astype(np.int64)
-        unseen = found < 0
-        if unseen.any():
-            first = keys.to_numpy()[unseen][0]
-            rows = np.flatnonzero(present)[unseen]
-            if not spec.other:
-                raise SchemaError(
-                    f"{where}: value {first!r} at data row {rows[0] + 1} is not among the schema's "
-                    f"categories ({int(unseen.sum())} rows); {spec.unseen_value_fix()}"
-                )
-            found[unseen] = len(cats)
-            notes.append(
-                f"{where}: {int(unseen.sum())} values outside the categories mapped to 'other'"
-            )
-        codes[present] = found
+        codes[present] = _category_codes(values, present, spec, notes)
     else:
-        if spec.type == "datetime":
-            parsed = pd.to_datetime(values.astype(str), format=spec.format, errors="coerce")
-            bad = parsed.isna().to_numpy()
-            x = datetime_seconds(parsed)
-        else:
-            num = pd.to_numeric(values, errors="coerce")
-            x = num.to_numpy(dtype=float, na_value=np.nan)
-            bad = ~np.isfinite(x)
-        if bad.any():
-            rows = np.flatnonzero(present)[bad]
-            shown = values.to_numpy()[bad][0]
-            kind = (
-                "a date in format " + repr(spec.format) if spec.type == "datetime" else "a number"
-            )
-            raise SchemaError(
-                f"{where}: value {shown!r} at data row {rows[0] + 1} is not {kind} "
-                f"({int(bad.sum())} rows)"
-            )
-        lo, hi = spec.numeric_bounds()
-        outside = (x < lo) | (x > hi)
-        if outside.any():
-            notes.append(
-                f"{where}: {int(outside.sum())} values outside [{spec.lower}, {spec.upper}] clipped"
-            )
-        x = np.clip(x, lo, hi)
-        edges = spec.bin_edges()
-        codes[present] = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, n_values - 1)
-    codes[missing] = n_values
+        codes[present] = _bin_codes(values, present, spec, notes)
+    codes[missing] = spec.n_values()
     return codes
+
+
+def _category_codes(
+    values: pd.Series, present: np.ndarray, spec: ColumnSpec, notes: list[str]
+) -> np.ndarray:
+    """Category index of every present cell (unseen values: the 'other' code, or an error)."""
+    cats = schema_category_keys(spec)
+    keys = category_keys(values)
+    found = pd.Index(cats).get_indexer(keys).astype(np.int64)
+    unseen = found < 0
+    if unseen.any():
+        first = keys.to_numpy()[unseen][0]
+        rows = np.flatnonzero(present)[unseen]
+        if not spec.other:
+            raise SchemaError(
+                f"column {spec.name!r}: value {first!r} at data row {rows[0] + 1} is not among "
+                f"the schema's categories ({int(unseen.sum())} rows); {spec.unseen_value_fix()}"
+            )
+        found[unseen] = len(cats)
+        notes.append(
+            f"column {spec.name!r}: {int(unseen.sum())} values outside the categories mapped to "
+            "'other'"
+        )
+    return found
+
+
+def _bin_codes(
+    values: pd.Series, present: np.ndarray, spec: ColumnSpec, notes: list[str]
+) -> np.ndarray:
+    """Bin index of every present number or date, clipped to the schema's bounds."""
+    where = f"column {spec.name!r}"
+    if spec.type == "datetime":
+        parsed = pd.to_datetime(values.astype(str), format=spec.format, errors="coerce")
+        bad = parsed.isna().to_numpy()
+        x = datetime_seconds(parsed)
+    else:
+        num = pd.to_numeric(values, errors="coerce")
+        x = num.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(x)
+    if bad.any():
+        rows = np.flatnonzero(present)[bad]
+        shown = values.to_numpy()[bad][0]
+        kind = "a date in format " + repr(spec.format) if spec.type == "datetime" else "a number"
+        raise SchemaError(
+            f"{where}: value {shown!r} at data row {rows[0] + 1} is not {kind} "
+            f"({int(bad.sum())} rows)"
+        )
+    lo, hi = spec.numeric_bounds()
+    outside = (x < lo) | (x > hi)
+    if outside.any():
+        notes.append(
+            f"{where}: {int(outside.sum())} values outside [{spec.lower}, {spec.upper}] clipped"
+        )
+    x = np.clip(x, lo, hi)
+    edges = spec.bin_edges()
+    return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, spec.n_values() - 1)
 
 
 def encode(df: pd.DataFrame, schema: Schema) -> Encoded:

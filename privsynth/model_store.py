@@ -407,7 +407,7 @@ def _model_info(synth: Any) -> dict[str, Any]:
         "seeded": getattr(synth, "seed", None) is not None,
         "privacy": {
             "neighbouring": "add/remove one record",
-            "requested": {"epsilon": synth.epsilon, "delta": synth.delta},
+            "requested": {"epsilon": synth.budget.epsilon, "delta": synth.budget.delta},
             "spent": {"epsilon": eps, "delta": delta, "rho": ledger.rho_spent},
             "schema": schema_dp,
             "total": total,

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from privsynth.domain import Domain
 from privsynth.errors import InputError, NotFittedError
 from privsynth.marginals import marginal
+from privsynth.model.measurements import project_simplex
 from privsynth.schema import Schema
 from privsynth.synthesizers import get_synthesizer
 from privsynth.synthesizers.independent import IndependentSynthesizer
-from privsynth.synthesizers.postprocess import project_simplex
 
 
 def test_spends_the_budget_on_one_way_marginals(
@@ -51,10 +52,14 @@ def test_high_epsilon_recovers_one_way_marginals(
 def test_misuse() -> None:
     with pytest.raises(NotFittedError):
         IndependentSynthesizer().sample(10)
-    with pytest.raises(InputError):
-        IndependentSynthesizer(epsilon=-1)
-    with pytest.raises(InputError):
-        IndependentSynthesizer(seed=-3)
+    codes = np.zeros((5, 1), dtype=np.int64)
+    domain = Domain.from_dict({"a": 2})
+    with pytest.raises(InputError, match="epsilon"):
+        IndependentSynthesizer(epsilon=-1).fit_codes(codes, domain)
+    with pytest.raises(InputError, match="epsilon"):
+        _ = IndependentSynthesizer(epsilon=-1).budget  # as a registry reads it before fitting
+    with pytest.raises(InputError, match="seed"):
+        IndependentSynthesizer(seed=-3).fit_codes(codes, domain)
     with pytest.raises(InputError):
         get_synthesizer("nonsense")
 

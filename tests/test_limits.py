@@ -46,8 +46,12 @@ def test_noisy_count_is_clipped_as_post_processing() -> None:
 
 def test_synthesizer_refuses_before_any_budget_is_spent(adult: pd.DataFrame, adult_schema) -> None:
     cls = get_synthesizer("independent")
+    tiny = cls(1e-9, 1e-9)  # parameters are validated by fit (and by the budget property)
     with pytest.raises(InputError, match="below the floor"):
-        cls(1e-9, 1e-9)
+        _ = tiny.budget
+    with pytest.raises(InputError, match="below the floor"):
+        tiny.fit(adult.head(200), adult_schema)
+    assert "ledger_" not in vars(tiny)
     synth = cls(1.0, 1e-9, seed=0).fit(adult.head(200), adult_schema)
     with pytest.raises(InputError, match="above the limit"):
         synth.sample(limits.MAX_SAMPLE_ROWS + 1)

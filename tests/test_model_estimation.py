@@ -26,7 +26,10 @@ CLIQUES = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "a"), ("e", "f"), ("b", "e"
 def _truth(seed: int = 0, total: float = 1000.0) -> GraphicalModel:
     rng = np.random.default_rng(seed)
     tree = JunctionTree(DOM, CLIQUES)
-    pots = {c: Factor.random(DOM.project(c), rng) for c in tree.maximal_cliques}
+    pots = {
+        c: Factor(DOM.project(c), rng.standard_normal(DOM.project(c).shape))
+        for c in tree.maximal_cliques
+    }
     return GraphicalModel(DOM, tree, pots, total=total)
 
 

@@ -16,7 +16,10 @@ N = 20_000
 def _model(seed: int = 0) -> GraphicalModel:
     rng = np.random.default_rng(seed)
     tree = JunctionTree(DOM, CLIQUES)
-    pots = {c: Factor.random(DOM.project(c), rng) for c in tree.maximal_cliques}
+    pots = {
+        c: Factor(DOM.project(c), rng.standard_normal(DOM.project(c).shape))
+        for c in tree.maximal_cliques
+    }
     return GraphicalModel(DOM, tree, pots, total=N)
 
 

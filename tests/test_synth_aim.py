@@ -11,6 +11,7 @@ import pytest
 from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.marginals import marginal
+from privsynth.privacy.ledger import PrivacyLedger
 from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale
 from privsynth.synthesizers.aim import AIMSynthesizer, default_rounds
 from privsynth.synthesizers.workload import candidate_weights, downward_closure, resolve_workload
@@ -146,17 +147,23 @@ def test_large_epsilon_recovers_two_way_marginals(adult_pgm: pd.DataFrame) -> No
         {"target": 5},
     ],
 )
-def test_bad_params_raise(bad: dict) -> None:
+def test_bad_params_raise(adult_pgm: pd.DataFrame, bad: dict) -> None:
+    codes, domain = data(adult_pgm, 200)
     with pytest.raises(InputError):
-        AIMSynthesizer(**bad)
+        AIMSynthesizer(**bad).fit_codes(codes, domain)
 
 
 @pytest.mark.parametrize(
     "kw", [{"rounds": 3}, {"workload": "all-7way"}, {"target": "nope"}, {"workload": [("a", "b")]}]
 )
-def test_bad_fit_settings_raise_before_spending(adult_pgm: pd.DataFrame, kw: dict) -> None:
+def test_bad_fit_settings_raise_before_spending(
+    adult_pgm: pd.DataFrame, kw: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     codes, domain = data(adult_pgm, 200)
     synth = AIMSynthesizer(**kw)
+    charges = []
+    monkeypatch.setattr(PrivacyLedger, "charge", lambda *a, **k: charges.append(a))
     with pytest.raises(InputError):
         synth.fit_codes(codes, domain)
-    assert synth.ledger_.rho_spent == 0.0
+    assert charges == []  # nothing measured
+    assert "ledger_" not in vars(synth)  # and the failed fit left it unfitted

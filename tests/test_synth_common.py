@@ -134,9 +134,14 @@ def test_sample_before_fit_raises(method: str) -> None:
         {"sample_method": "magic"},
     ],
 )
-def test_bad_common_params_raise(method: str, bad: dict) -> None:
-    with pytest.raises(InputError):
-        get_synthesizer(method)(**bad)
+def test_bad_common_params_raise(adult_pgm: pd.DataFrame, method: str, bad: dict) -> None:
+    synth = get_synthesizer(method)(**bad)  # stored untouched: validated by fit
+    assert synth.get_params()[next(iter(bad))] == next(iter(bad.values()))
+    codes, domain = small_codes(adult_pgm, 200)
+    with pytest.raises(InputError, match=next(iter(bad))):
+        synth.fit_codes(codes, domain)
+    with pytest.raises(NotFittedError):
+        synth.sample_codes(10)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -92,6 +92,7 @@ def test_large_epsilon_fits_the_measured_marginals(adult_pgm: pd.DataFrame) -> N
 @pytest.mark.parametrize(
     "bad", [{"rounds": 0}, {"rounds": 1.5}, {"max_model_size_mb": -1}, {"workload": 1}]
 )
-def test_bad_params_raise(bad: dict) -> None:
+def test_bad_params_raise(adult_pgm: pd.DataFrame, bad: dict) -> None:
+    codes, domain = data(adult_pgm, 200)
     with pytest.raises(InputError):
-        MWEMSynthesizer(**bad)
+        MWEMSynthesizer(**bad).fit_codes(codes, domain)

@@ -2,132 +2,28 @@
 queries for any attribute subset, and vectorised synthetic-data generation.
 
 The distribution is ``p(x) ∝ exp(sum_C theta_C(x_C))`` over the tree's maximal cliques ``C``,
-scaled to ``total`` records. Calibration is one upward (collect) and one downward (distribute) pass
-of log-space messages; each clique's table is exponentiated twice per calibration.
+scaled to ``total`` records. Its clique marginals come from :func:`privsynth.model.calibration.
+calibrate` (log-space belief propagation), computed once per set of potentials and kept on the
+model with every marginal derived from them (memoised per model).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from privsynth.domain import Domain
+from privsynth.model.calibration import calibrate
 from privsynth.model.factor import Factor
 from privsynth.model.junction_tree import JunctionTree
 
-__all__ = ["GraphicalModel", "calibrate"]
+__all__ = ["GraphicalModel", "systematic_round"]
 
 Clique = tuple[str, ...]
 
 
-@dataclass
-class _Plan:
-    """Precomputed message-passing schedule of a junction tree (axes and broadcast shapes)."""
-
-    order: list[Clique]  # pre-order, root first
-    parent: dict[Clique, Clique | None]
-    children: dict[Clique, list[Clique]] = field(default_factory=dict)
-    sep: dict[Clique, Clique] = field(default_factory=dict)  # child -> separator with parent
-    up_axes: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # child axes not in sep
-    down_axes: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # parent axes not in sep
-    in_parent: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # msg shape in parent
-    in_child: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # msg shape in child
-    sep_shape: dict[Clique, tuple[int, ...]] = field(default_factory=dict)  # separator's shape
-
-
-def _plan(tree: JunctionTree) -> _Plan:
-    """Build (once per tree) the message schedule used by :func:`calibrate`."""
-    cached = getattr(tree, "_plan_cache", None)
-    if cached is not None:
-        return cached
-    dom = tree.domain
-    order, parent = tree.rooted()
-    plan = _Plan(order=order, parent=parent, children={c: [] for c in order})
-    for c in order:
-        p = parent[c]
-        if p is None:
-            continue
-        plan.children[p].append(c)
-        s = tree.separator(c, p)
-        plan.sep[c] = s
-        plan.up_axes[c] = tuple(i for i, a in enumerate(c) if a not in s)
-        plan.down_axes[c] = tuple(i for i, a in enumerate(p) if a not in s)
-        plan.in_parent[c] = tuple(dom[a] if a in s else 1 for a in p)
-        plan.in_child[c] = tuple(dom[a] if a in s else 1 for a in c)
-        plan.sep_shape[c] = tuple(dom[a] for a in s)
-    tree._plan_cache = plan
-    return plan
-
-
-def calibrate(
-    tree: JunctionTree, theta: dict[Clique, np.ndarray], total: float
-) -> tuple[dict[Clique, np.ndarray], float]:
-    """Sum-product on the tree: clique marginals as counts (each sums to ``total``), and log Z.
-
-    ``theta`` maps every maximal clique to its log-potential array (canonical attribute order).
-
-    *Collect* (leaves first) works in log space: ``b_C = theta_C + sum_k m_{k->C}``, then
-    ``E_C = exp(b_C - max_slice)`` where the max is taken per value of the parent separator ``S``
-    (so every slice keeps its own dynamic range) and ``m_{C->parent} = log sum_{C \\ S} E_C + max``.
-    *Distribute* (root first) needs no logs or exps: the root's marginal is ``E_R`` scaled to
-    ``total`` and a child's is ``E_C * mu_parent(S) / sum_{C \\ S} E_C`` (its conditional given the
-    separator times the parent's separator marginal). Each clique is exponentiated once.
-    """
-    plan = _plan(tree)
-    ex: dict[Clique, np.ndarray] = {}  # E_C (overwritten in place by the marginal)
-    esum: dict[Clique, np.ndarray] = {}  # sum of E_C over C \ S, in the child's broadcast shape
-    msg_up: dict[Clique, np.ndarray] = {}
-    log_z = 0.0
-    for c in reversed(plan.order):  # collect: leaves first
-        kids = plan.children[c]
-        b = np.add(theta[c], msg_up.pop(kids[0]).reshape(plan.in_parent[kids[0]])) if kids else None
-        for k in kids[1:]:
-            b += msg_up.pop(k).reshape(plan.in_parent[k])
-        if plan.parent[c] is None:
-            b = np.array(theta[c], dtype=np.float64, copy=True) if b is None else b
-            shift = float(b.max()) if b.size else 0.0
-            if not np.isfinite(shift):
-                shift = 0.0
-            b -= shift
-            np.exp(b, out=b)
-            mass = float(b.sum())
-            with np.errstate(divide="ignore"):
-                log_z = float(np.log(mass) + shift)
-            b *= total / mass if mass > 0 else 0.0
-            ex[c] = b
-            continue
-        axes = plan.up_axes[c]
-        if b is None:
-            src = theta[c]
-            shift = np.max(src, axis=axes, keepdims=True) if axes else src.copy()
-            shift[~np.isfinite(shift)] = 0.0
-            b = np.subtract(src, shift)
-        else:
-            shift = np.max(b, axis=axes, keepdims=True) if axes else b.copy()
-            shift[~np.isfinite(shift)] = 0.0
-            b -= shift
-        np.exp(b, out=b)
-        s = b.sum(axis=axes, keepdims=True) if axes else b.copy()
-        esum[c] = s
-        with np.errstate(divide="ignore"):
-            m = np.log(s)
-        m += shift
-        msg_up[c] = m.reshape(plan.sep_shape[c])
-        ex[c] = b
-
-    for c in plan.order:  # distribute: root first; ex[c] already holds c's marginal counts
-        mu = ex[c]
-        for k in plan.children[c]:
-            sep = mu.sum(axis=plan.down_axes[k]) if plan.down_axes[k] else mu
-            s = esum.pop(k)
-            ratio = np.divide(sep.reshape(s.shape), s, out=np.zeros_like(s), where=s > 0)
-            ex[k] *= ratio
-    return ex, log_z
-
-
-def _systematic_round(targets: np.ndarray, row_totals: np.ndarray, u: np.ndarray) -> np.ndarray:
+def systematic_round(targets: np.ndarray, row_totals: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Round each row of non-negative ``targets`` to integers summing exactly to ``row_totals``.
 
     Floors every cell, then hands out the missing units by systematic sampling on the fractional
@@ -218,10 +114,12 @@ class GraphicalModel:
         if self._marginals is None:
             theta = {c: f.values for c, f in self.potentials.items()}
             counts, log_z = calibrate(self.tree, theta, self.total)
-            self._set_marginals(counts, log_z)
+            self.adopt_calibration(counts, log_z)
         return self._marginals
 
-    def _set_marginals(self, counts: dict[Clique, np.ndarray], log_z: float) -> None:
+    def adopt_calibration(self, counts: dict[Clique, np.ndarray], log_z: float) -> None:
+        """Take ``calibrate(tree, potentials, total)``'s result (computed by the caller for these
+        very potentials, as the estimator does) instead of calibrating again."""
         for arr in counts.values():
             arr.flags.writeable = False
         self._marginals = counts
@@ -317,25 +215,6 @@ class GraphicalModel:
                 best, best_cost = tag, cost
         return best
 
-    def _rooting(self, root: Clique):
-        """Pre-order, parent map and subtree attribute sets of the tree rooted at ``root``."""
-        cache = self.tree.__dict__.setdefault("_rooting_cache", {})
-        got = cache.get(root)
-        if got is None:
-            order, parent = self.tree.rooted(root)
-            below: dict[Clique, set[str]] = {c: set(c) for c in order}
-            for c in reversed(order):
-                p = parent[c]
-                if p is not None:
-                    below[p] |= below[c]
-            kids: dict[Clique, list[Clique]] = {c: [] for c in order}
-            for c in order:
-                if parent[c] is not None:
-                    kids[parent[c]].append(c)
-            got = (order, parent, kids, below)
-            cache[root] = got
-        return got
-
     def _tagged_pass(self, tag: Clique, targets: set[str]) -> dict[str, np.ndarray]:
         """``P(tag + (b,))`` (canonical order) for every ``b`` in ``targets`` (not in tag's clique).
 
@@ -345,7 +224,8 @@ class GraphicalModel:
         ``sum_{S \\ (tag ∪ T)} msg / msg(S) * mu_C(S ∪ T)``, using memoised clique sub-marginals.
         """
         root = self.tree.containing(tag)
-        order, parent, kids, below = self._rooting(root)
+        rooting = self.tree.rooting(root)
+        order, kids, below = rooting.order, rooting.children, rooting.below
         tag_set = set(tag)
         out: dict[str, np.ndarray] = {}
         # messages: clique -> (names, counts) over tag ∪ separator-with-parent
@@ -400,7 +280,9 @@ class GraphicalModel:
         """Variable elimination on the smallest subtree covering ``attrs`` (calibrated marginals)."""
         target = set(attrs)
         tree = self.tree
-        nb = {c: set(v) for c, v in tree.neighbors().items()}
+        # neighbours as insertion-ordered sets: the factor order (and so the float result) must
+        # not depend on string hashing, which changes from process to process
+        nb = {c: dict.fromkeys(v) for c, v in tree.neighbors().items()}
         # prune leaves whose target attributes are all in their separator (they sum to one)
         changed = True
         while changed and len(nb) > 1:
@@ -409,7 +291,7 @@ class GraphicalModel:
                 if len(nb[c]) == 1:
                     (other,) = nb[c]
                     if (set(c) & target) <= set(other):
-                        nb[other].discard(c)
+                        nb[other].pop(c)
                         del nb[c]
                         changed = True
                 elif not nb[c] and not (set(c) & target):
@@ -461,8 +343,7 @@ class GraphicalModel:
         col = {a: i for i, a in enumerate(dom.attrs)}
         data = np.zeros((n, len(dom)), dtype=np.int64)
         done: set[str] = set()
-        plan = _plan(self.tree)
-        for c in plan.order:
+        for c in self.tree.plan.rooting.order:
             sep = tuple(a for a in c if a in done)
             new = tuple(a for a in c if a not in done)
             if not new:
@@ -486,9 +367,13 @@ class GraphicalModel:
             else:
                 group = np.bincount(rows, minlength=n_rows).astype(np.float64)
                 u = rng.uniform(1e-9, 1 - 1e-9, size=n_rows)
-                cell_counts = _systematic_round(cond * group[:, None], group, u)
+                cell_counts = systematic_round(cond * group[:, None], group, u)
                 picked = _assign(
-                    rows, cell_counts, data, [col[a] for a in done if a not in sep], rng
+                    rows,
+                    cell_counts,
+                    data,
+                    [col[a] for a in dom.attrs if a in done and a not in sep],
+                    rng,
                 )
             unr = np.unravel_index(picked, new_shape)
             for a, v in zip(new, unr, strict=True):

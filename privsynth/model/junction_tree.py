@@ -8,11 +8,15 @@ heuristics (min-weight by cells, min-fill) are run and the order giving the fewe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from privsynth.domain import Domain
+from privsynth.model.disjoint_set import DisjointSet
 
-__all__ = ["JunctionTree", "model_size_mb"]
+__all__ = ["JunctionTree", "MessagePlan", "Rooting", "model_size_mb"]
+
+Clique = tuple[str, ...]
 
 
 def _greedy_order(
@@ -63,23 +67,41 @@ def _spanning_tree(cliques: list[tuple[str, ...]]) -> list[tuple[int, int]]:
     cand = sorted(
         ((-len(sets[i] & sets[j]), i, j) for i in range(k) for j in range(i + 1, k)),
     )
-    parent = list(range(k))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    components = DisjointSet(range(k))
     edges: list[tuple[int, int]] = []
     for _, i, j in cand:
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[ri] = rj
+        if components.union(i, j):
             edges.append((i, j))
             if len(edges) == k - 1:
                 break
     return edges
+
+
+@dataclass(frozen=True)
+class Rooting:
+    """The tree rooted at ``order[0]``: pre-order, parents, children and subtree attributes."""
+
+    order: list[Clique]  # pre-order, root first
+    parent: dict[Clique, Clique | None]
+    children: dict[Clique, list[Clique]]  # in pre-order
+    below: dict[Clique, frozenset[str]]  # attributes of the subtree under each clique
+
+
+@dataclass(frozen=True)
+class MessagePlan:
+    """The message schedule of belief propagation from the default root (axes and shapes).
+
+    For every non-root clique ``c`` with parent ``p`` and separator ``s``: the axes of ``c`` summed
+    out on the way up (``up_axes``) and of ``p`` on the way down (``down_axes``), the message's
+    broadcast shape in the parent (``in_parent``) and the separator's own shape (``sep_shape``).
+    """
+
+    rooting: Rooting
+    sep: dict[Clique, Clique] = field(default_factory=dict)
+    up_axes: dict[Clique, tuple[int, ...]] = field(default_factory=dict)
+    down_axes: dict[Clique, tuple[int, ...]] = field(default_factory=dict)
+    in_parent: dict[Clique, tuple[int, ...]] = field(default_factory=dict)
+    sep_shape: dict[Clique, tuple[int, ...]] = field(default_factory=dict)
 
 
 class JunctionTree:
@@ -115,6 +137,7 @@ class JunctionTree:
         self.edges: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
             (self.maximal_cliques[i], self.maximal_cliques[j]) for i, j in idx_edges
         ]
+        self._rootings: dict[Clique, Rooting] = {}  # memo of rooting(), per root
 
     # ----------------------------------------------------------------- size
     def size_cells(self) -> int:
@@ -138,14 +161,19 @@ class JunctionTree:
         """Shared attributes of two cliques, in domain order."""
         return self.domain.canonical(set(a) & set(b))
 
-    def rooted(
-        self, root: tuple[str, ...] | None = None
-    ) -> tuple[list[tuple[str, ...]], dict[tuple[str, ...], tuple[str, ...] | None]]:
-        """Pre-order (root first) and parent map of the tree rooted at ``root``."""
-        nb = self.neighbors()
+    def rooting(self, root: Clique | None = None) -> Rooting:
+        """The tree rooted at ``root`` (default: the first maximal clique), memoised per root."""
         root = self.maximal_cliques[0] if root is None else root
+        got = self._rootings.get(root)
+        if got is None:
+            got = self._rooting(root)
+            self._rootings[root] = got
+        return got
+
+    def _rooting(self, root: Clique) -> Rooting:
+        nb = self.neighbors()
         order = [root]
-        parent: dict[tuple[str, ...], tuple[str, ...] | None] = {root: None}
+        parent: dict[Clique, Clique | None] = {root: None}
         i = 0
         while i < len(order):
             c = order[i]
@@ -154,7 +182,34 @@ class JunctionTree:
                 if d not in parent:
                     parent[d] = c
                     order.append(d)
-        return order, parent
+        children: dict[Clique, list[Clique]] = {c: [] for c in order}
+        below: dict[Clique, set[str]] = {c: set(c) for c in order}
+        for c in order:
+            if parent[c] is not None:
+                children[parent[c]].append(c)
+        for c in reversed(order):
+            if parent[c] is not None:
+                below[parent[c]] |= below[c]
+        frozen = {c: frozenset(v) for c, v in below.items()}
+        return Rooting(order=order, parent=parent, children=children, below=frozen)
+
+    @cached_property
+    def plan(self) -> MessagePlan:
+        """The belief-propagation schedule from the default root (built once per tree)."""
+        dom = self.domain
+        rooting = self.rooting()
+        plan = MessagePlan(rooting=rooting)
+        for c in rooting.order:
+            p = rooting.parent[c]
+            if p is None:
+                continue
+            s = self.separator(c, p)
+            plan.sep[c] = s
+            plan.up_axes[c] = tuple(i for i, a in enumerate(c) if a not in s)
+            plan.down_axes[c] = tuple(i for i, a in enumerate(p) if a not in s)
+            plan.in_parent[c] = tuple(dom[a] if a in s else 1 for a in p)
+            plan.sep_shape[c] = tuple(dom[a] for a in s)
+        return plan
 
     def containing(self, attrs: Iterable[str]) -> tuple[str, ...] | None:
         """The smallest maximal clique containing all of ``attrs``, or None."""

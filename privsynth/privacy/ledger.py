@@ -165,15 +165,15 @@ class PrivacyLedger:
         not monotone at the last digit cannot report a value a few ULPs above the request.
         """
         if self.budget is None:
-            raise ValueError("this ledger was created from rho; use epsilon_at(delta)")
+            raise ValueError(
+                "this ledger was created from rho: convert rho_spent with "
+                "privacy.accounting.rho_to_epsilon(rho, delta)"
+            )
         conv = self.budget.delta_conversion
         eps = rho_to_epsilon(self._rho_spent, conv)
         if self._rho_spent <= self.rho_budget:
             eps = min(eps, self.budget.epsilon)
         return eps, conv + self._delta_spent
-
-    def epsilon_at(self, delta: float) -> float:
-        return rho_to_epsilon(self._rho_spent, delta)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -120,20 +120,6 @@ def measure_marginal(
     return noise.discrete_gaussian(marginal(codes, domain, clique), sigma).astype(float)
 
 
-def measure_count(n_rows: int, rho: float, *, ledger: PrivacyLedger, noise: NoiseSource) -> float:
-    """Noisy row count (the true count is private), spending at most the share ``rho``."""
-    sigma = gaussian_scale(float(rho))
-    ledger.charge(
-        gaussian_charge(sigma),
-        what="row count",
-        mechanism="discrete Gaussian",
-        sensitivity=1.0,
-        scale=sigma,
-        implementation="OpenDP make_gaussian",
-    )
-    return float(noise.discrete_gaussian(np.array([n_rows]), sigma)[0])
-
-
 def select(
     scores: np.ndarray,
     *,

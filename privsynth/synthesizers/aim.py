@@ -36,7 +36,6 @@ from privsynth.synthesizers.workload import (
     freeze_workload,
     l1_errors,
     resolve_frozen,
-    workload_param,
 )
 
 ROUNDS_PER_COLUMN = 4
@@ -85,50 +84,41 @@ class AIMSynthesizer(GraphicalSynthesizer):
             quiet=quiet,
             progress=progress,
         )
-        frozen = freeze_workload(workload, target)
-        check_positive("max_model_size_mb", max_model_size_mb)
-        check_positive("rounds", rounds, integer=True, allow_none=True)
-        check_positive("round_iters", round_iters, integer=True)
+        self.workload = workload
+        self.target = target
+        self.max_model_size_mb = max_model_size_mb
+        self.rounds = rounds
+        self.alpha = alpha
+        self.round_iters = round_iters
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        freeze_workload(self.workload, self.target)
+        check_positive("max_model_size_mb", self.max_model_size_mb)
+        check_positive("rounds", self.rounds, integer=True, allow_none=True)
+        check_positive("round_iters", self.round_iters, integer=True)
+        alpha = self.alpha
         if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
             raise InputError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
-        self.workload = frozen
-        self.target = target
-        self.max_model_size_mb = float(max_model_size_mb)
-        self.rounds = None if rounds is None else int(rounds)
-        self.alpha = float(alpha)
-        self.round_iters = int(round_iters)
-
-    def params(self) -> dict[str, Any]:
-        out = super().params()
-        out.update(
-            {
-                "workload": workload_param(self.workload),
-                "target": self.target,
-                "max_model_size_mb": self.max_model_size_mb,
-                "rounds": self.rounds,
-                "alpha": self.alpha,
-                "round_iters": self.round_iters,
-            }
-        )
-        return out
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
-        workload = resolve_frozen(domain, self.workload, self.target)
+        frozen = freeze_workload(self.workload, self.target)
+        workload = resolve_frozen(domain, frozen, self.target)
         candidates = candidate_weights(workload)
         ledger = self.ledger_
         rho = ledger.rho_budget
         d = len(domain)
-        rounds = self.rounds if self.rounds is not None else default_rounds(d)
+        rounds = int(self.rounds) if self.rounds is not None else default_rounds(d)
         if rounds <= d:
             raise InputError(
                 f"rounds must exceed the number of columns ({d}): the one-way marginals alone "
                 f"use {d} rounds' worth of measurement budget"
             )
-        alpha = self.alpha
+        alpha = float(self.alpha)
         # rho shares of one round: measurement and selection (annealing multiplies both by 4)
         rho_measure = alpha * rho / rounds
         rho_select = (1.0 - alpha) * rho / rounds
-        self.progress.note(
+        self.reporter.note(
             f"AIM: {d} columns, domain size {float(domain.size()):.3g} cells, "
             f"{len(workload)} workload marginals, {len(candidates)} candidates, "
             f"model-size cap {self.max_model_size_mb:g} MB, rho budget {rho:.4g}"
@@ -138,7 +128,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
         size_filter = SizeFilter(domain)
         self.history_: list[dict[str, Any]] = []
 
-        with self.progress.task("AIM", total=100) as advance:
+        with self.reporter.task("AIM", total=100) as advance:
             shown = 0.0
 
             def show(text: str) -> None:
@@ -211,7 +201,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
 
             model = self._estimate(model, self.pgm_iters)
         self._finish(model)
-        self.progress.note(
+        self.reporter.note(
             f"AIM: {t} rounds, {len(self.measurements_)} measurements, "
             f"model {model.fit_info.get('size_mb', 0.0):.3g} MB, {self._budget_text()}"
         )

@@ -1,10 +1,18 @@
 """The estimator API every synthesizer shares: parameters in ``__init__``, data in ``fit``.
 
-``__init__`` validates the request once into a frozen :class:`~privsynth.privacy.budget.Budget`
-(``synth.budget.rho`` is known before any data is read). ``fit(table, schema)`` encodes the table
-under the public schema, opens a privacy ledger on that budget and lets the method spend it in rho
-shares; ``sample(n)`` draws synthetic records from what was learned (post-processing: no further
-privacy cost).
+scikit-learn's conventions: ``__init__`` stores its keyword arguments untouched (one attribute per
+parameter, same name); :meth:`Synthesizer.get_params` reads them back by introspection of the
+``__init__`` signatures, so no class lists its parameters by hand. ``fit`` validates them first
+(an :class:`~privsynth.errors.InputError` naming the parameter, before any data is read or budget
+spent), encodes the table under the public schema, opens a privacy ledger on the
+:class:`~privsynth.privacy.budget.Budget` and lets the method spend it in rho shares. The budget is
+also a property: ``synth.budget.rho`` is known (and validated) before any data is read.
+
+Fitted attributes end in ``_``. A ``fit`` that raises leaves the estimator as it was before the
+call (every attribute the attempt set is rolled back), so a failed first fit leaves it unfitted and
+``sample()`` raises :class:`~privsynth.errors.NotFittedError`, never a half-fitted state.
+``sample(n)`` draws synthetic records from what was learned (post-processing: no further privacy
+cost).
 
 Two kinds of randomness, never mixed:
 
@@ -18,7 +26,11 @@ Two kinds of randomness, never mixed:
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -69,6 +81,10 @@ def check_codes(codes: Any, domain: Domain) -> np.ndarray:
     return codes.astype(np.int64, copy=False)
 
 
+# parameters never published in the manifest: the seeds (private run record) and the display
+_UNPUBLISHED = frozenset({"seed", "noise_seed", "quiet", "progress"})
+
+
 class Synthesizer(ABC):
     """Base class: a differentially private generator of synthetic tables."""
 
@@ -84,14 +100,90 @@ class Synthesizer(ABC):
         quiet: bool = True,
         progress: Progress | None = None,
     ) -> None:
-        self.budget = (
-            epsilon if isinstance(epsilon, Budget) else Budget(epsilon=epsilon, delta=delta)
-        )
-        self.epsilon = self.budget.epsilon
-        self.delta = self.budget.delta
-        self.seed = _check_seed("seed", seed)
-        self.noise_seed = _check_seed("noise_seed", noise_seed)
-        self.progress = progress if progress is not None else (QUIET if quiet else Progress())
+        self.epsilon = epsilon
+        self.delta = delta
+        self.seed = seed
+        self.noise_seed = noise_seed
+        self.quiet = quiet
+        self.progress = progress
+
+    # -- parameters -----------------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The ``__init__`` parameters, base class's first (the manifest's stable order)."""
+        names: dict[str, None] = {}
+        for klass in reversed(cls.__mro__):
+            init = klass.__dict__.get("__init__")
+            if init is None or not issubclass(klass, Synthesizer):
+                continue
+            for p in inspect.signature(init).parameters.values():
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                    names.setdefault(p.name, None)
+        own = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        return [n for n in names if n in own]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters, as given (scikit-learn's ``get_params``)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Change constructor parameters (validated by the next ``fit``)."""
+        names = set(self._param_names())
+        for key, value in params.items():
+            if key not in names:
+                raise InputError(f"{type(self).__name__} has no parameter {key!r}")
+            setattr(self, key, value)
+        return self
+
+    def params(self) -> dict[str, Any]:
+        """Constructor parameters for the public manifest (seeds excluded: see ``run_settings``)."""
+        return {
+            name: self._public_value(name, value)
+            for name, value in self.get_params().items()
+            if name not in _UNPUBLISHED
+        }
+
+    def _public_value(self, name: str, value: Any) -> Any:
+        """A parameter as the manifest records it (the budget's validated numbers)."""
+        if name in ("epsilon", "delta"):
+            return getattr(self.budget, name)
+        return value.item() if isinstance(value, np.generic) else value  # JSON: no numpy scalars
+
+    def run_settings(self) -> dict[str, Any]:
+        """The run's seeds, for the private run record only (never a publishable file)."""
+        return {
+            "seed": _check_seed("seed", self.seed),
+            "noise_seed": _check_seed("noise_seed", self.noise_seed),
+        }
+
+    @property
+    def budget(self) -> Budget:
+        """The validated (epsilon, delta) request and its rho (``epsilon`` may be a Budget)."""
+        if isinstance(self.epsilon, Budget):
+            return self.epsilon
+        key = (type(self.epsilon), self.epsilon, type(self.delta), self.delta)
+        memo = self.__dict__.get("_budget_memo")  # the conversion to rho takes a few ms
+        if memo is None or memo[0] != key:
+            memo = (key, Budget(epsilon=self.epsilon, delta=self.delta))
+            self.__dict__["_budget_memo"] = memo
+        return memo[1]
+
+    def _validate_params(self) -> None:
+        """Raise InputError for a bad constructor parameter (subclasses extend it)."""
+        _ = self.budget
+        _check_seed("seed", self.seed)
+        _check_seed("noise_seed", self.noise_seed)
+
+    @property
+    def reporter(self) -> Progress:
+        """Where progress and notes go: ``progress``, else silent (``quiet``) or stderr."""
+        if self.progress is not None:
+            return self.progress
+        return QUIET if self.quiet else self._stderr_progress
+
+    @cached_property
+    def _stderr_progress(self) -> Progress:
+        return Progress()
 
     # -- public API -----------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame | EncodedTable, schema: Schema) -> Self:
@@ -100,27 +192,45 @@ class Synthesizer(ABC):
         ``data`` is a DataFrame (encoded in memory) or a table an engine already encoded
         (``privsynth.engines.encode_table``): the synthesizer then only asks it for marginals.
         """
-        table = encode_table(data, schema)
-        for note in table.notes:
-            self.progress.warn(note)
-        self.schema_ = schema
-        if table.engine == "numpy":
-            return self.fit_codes(table.codes(), table.domain)
-        return self._fit_data(table, table.domain)
+        with self._fitting():
+            table = encode_table(data, schema)
+            for note in table.notes:
+                self.reporter.warn(note)
+            self.schema_ = schema
+            if table.engine == "numpy":
+                return self.fit_codes(table.codes(), table.domain)
+            return self._fit_data(table, table.domain)
+
+    @contextmanager
+    def _fitting(self) -> Iterator[None]:
+        """Validate the parameters; on any exception restore every attribute as it was."""
+        self._validate_params()
+        before = dict(vars(self))
+        try:
+            yield
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
 
     def fit_codes(self, codes: np.ndarray, domain: Domain) -> Self:
         """``fit`` on data already encoded to integer codes over ``domain``."""
-        return self._fit_data(check_codes(codes, domain), domain)
+        with self._fitting():
+            return self._fit_data(check_codes(codes, domain), domain)
 
     def _fit_data(self, codes: np.ndarray | MarginalOracle, domain: Domain) -> Self:
         """Fit on codes or a marginal oracle (``privsynth.marginals``): the methods only count."""
+        seed, noise_seed = (
+            _check_seed("seed", self.seed),
+            _check_seed("noise_seed", self.noise_seed),
+        )
         self.domain_ = domain
         self.ledger_ = PrivacyLedger(self.budget)
-        self.noise_ = NoiseSource(self.noise_seed)
-        if self.seed is not None:
-            self._rng = np.random.default_rng([self.seed, 1])
-        elif self.noise_seed is not None:
-            self._rng = np.random.default_rng([self.noise_seed, 2])
+        self.noise_ = NoiseSource(noise_seed)
+        if seed is not None:
+            self._rng = np.random.default_rng([seed, 1])
+        elif noise_seed is not None:
+            self._rng = np.random.default_rng([noise_seed, 2])
         else:
             self._rng = np.random.default_rng()
         self._fit(codes, domain)
@@ -141,14 +251,6 @@ class Synthesizer(ABC):
             return pd.DataFrame(codes, columns=list(self.domain_.attrs))
         return decode(codes, self.schema_, self._rng)
 
-    def params(self) -> dict[str, Any]:
-        """Constructor parameters for the public manifest (seeds excluded: see ``run_settings``)."""
-        return {"epsilon": self.epsilon, "delta": self.delta}
-
-    def run_settings(self) -> dict[str, Any]:
-        """The run's seeds, for the private run record only (never a publishable file)."""
-        return {"seed": self.seed, "noise_seed": self.noise_seed}
-
     # -- for subclasses -------------------------------------------------------------------------
     @abstractmethod
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
@@ -158,14 +260,17 @@ class Synthesizer(ABC):
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray: ...
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "ledger_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() first")
+        if "ledger_" not in vars(self):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet (or its last fit failed): call "
+                "fit(table, schema) first, then sample()"
+            )
 
     def _n_rows(self, n: int | None) -> int:
         if n is None:
             rows, warning = limits.clip_noisy_rows(self.total_)
             if warning:
-                self.progress.warn(warning)
+                self.reporter.warn(warning)
             return rows
         if isinstance(n, bool) or not isinstance(n, int | np.integer):
             raise InputError(f"the number of rows must be a positive integer, got {n!r}")

@@ -14,15 +14,21 @@ from typing import Any
 import numpy as np
 
 from privsynth.domain import Domain
-from privsynth.model.estimation import Measurement, estimate, estimate_total
+from privsynth.model.estimation import estimate
 from privsynth.model.factor import Factor
-from privsynth.model.graphical_model import GraphicalModel, _systematic_round
+from privsynth.model.graphical_model import GraphicalModel, systematic_round
 from privsynth.model.junction_tree import JunctionTree
+from privsynth.model.measurements import Measurement, estimate_total, project_simplex
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.mechanisms import gaussian_scale, measure_marginal
 from privsynth.synthesizers.base import Synthesizer
-from privsynth.synthesizers.postprocess import project_simplex
-from privsynth.synthesizers.workload import Clique, check_positive, check_sample_method
+from privsynth.synthesizers.workload import (
+    Clique,
+    check_positive,
+    check_sample_method,
+    freeze_workload,
+    workload_param,
+)
 
 # Floor (in records) put under every cell of a closed-form starting model, so that a cell that the
 # noisy one-way marginals put at zero can still gain mass in later (multiplicative) fitting steps.
@@ -102,7 +108,7 @@ class Compression:
             else:
                 n = np.array([float(rows.size)])
                 u = rng.uniform(1e-9, 1 - 1e-9, size=1)
-                counts = _systematic_round(self.weights[None, :] * n[0], n, u)[0]
+                counts = systematic_round(self.weights[None, :] * n[0], n, u)[0]
                 out[rng.permutation(rows)] = np.repeat(self.merged, counts)
         return out
 
@@ -133,14 +139,18 @@ class GraphicalSynthesizer(Synthesizer):
         super().__init__(
             epsilon, delta, seed=seed, noise_seed=noise_seed, quiet=quiet, progress=progress
         )
-        check_positive("pgm_iters", pgm_iters, integer=True)
-        self.pgm_iters = int(pgm_iters)
-        self.sample_method = check_sample_method(sample_method)
+        self.pgm_iters = pgm_iters
+        self.sample_method = sample_method
 
-    def params(self) -> dict[str, Any]:
-        out = super().params()
-        out.update({"pgm_iters": self.pgm_iters, "sample_method": self.sample_method})
-        return out
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_positive("pgm_iters", self.pgm_iters, integer=True)
+        check_sample_method(self.sample_method)
+
+    def _public_value(self, name: str, value: Any) -> Any:
+        if name == "workload":  # as JSON: a name or [[clique, weight], ...]
+            return workload_param(freeze_workload(value, getattr(self, "target", None)))
+        return super()._public_value(name, value)
 
     # -- helpers for _fit -----------------------------------------------------------------------
     def _start(self) -> None:
@@ -170,7 +180,7 @@ class GraphicalSynthesizer(Synthesizer):
             self.measurements_,
             total=self._noisy_total(),
             warm_start=warm,
-            iters=iters,
+            iters=int(iters),
         )
 
     def _finish(self, model: GraphicalModel) -> None:
@@ -192,6 +202,7 @@ class GraphicalSynthesizer(Synthesizer):
 
     def project(self, attrs: Clique) -> np.ndarray:
         """The fitted model's marginal on ``attrs`` (original domain; compressed codes spread)."""
+        self._check_fitted()
         attrs = tuple(attrs)
         out = np.asarray(self.model_.project(attrs), dtype=float)
         for i, a in enumerate(attrs):

@@ -11,15 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from privsynth.domain import Domain
+from privsynth.model.measurements import project_simplex, weighted_total
 from privsynth.privacy.mechanisms import gaussian_scale, measure_marginal
 from privsynth.synthesizers.base import Synthesizer
-from privsynth.synthesizers.postprocess import project_simplex
-
-
-def total_from_measurements(sums: np.ndarray, variances: np.ndarray) -> float:
-    """Inverse-variance weighted mean of the noisy totals of several measurements (at least 1)."""
-    w = 1.0 / np.asarray(variances, dtype=float)
-    return max(float(np.sum(w * sums) / np.sum(w)), 1.0)
 
 
 class IndependentSynthesizer(Synthesizer):
@@ -31,7 +25,7 @@ class IndependentSynthesizer(Synthesizer):
         d = len(domain)
         noisy: list[np.ndarray] = []
         sigmas: list[float] = []
-        with self.progress.task("measuring one-way marginals", total=d) as advance:
+        with self.reporter.task("measuring one-way marginals", total=d) as advance:
             for i, attr in enumerate(domain.attrs):
                 # an equal share of what is left: the last column takes exactly the rest
                 share = self.ledger_.rho_remaining / (d - i)
@@ -43,9 +37,9 @@ class IndependentSynthesizer(Synthesizer):
                 sigmas.append(gaussian_scale(share))
                 advance()
         # The row count is private: estimate it from the noisy marginals' sums (free).
-        sums = np.array([y.sum() for y in noisy])
-        variances = np.array([s**2 * y.size for s, y in zip(sigmas, noisy, strict=True)])
-        self.total_ = total_from_measurements(sums, variances)
+        self.total_ = weighted_total(
+            (float(y.sum()), s**2 * y.size) for s, y in zip(sigmas, noisy, strict=True)
+        )
         self.probabilities_ = []
         for y in noisy:
             p = project_simplex(y, self.total_)

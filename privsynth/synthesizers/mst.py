@@ -26,7 +26,8 @@ import numpy as np
 
 from privsynth.domain import Domain
 from privsynth.marginals import compress
-from privsynth.model.estimation import Measurement
+from privsynth.model.disjoint_set import DisjointSet
+from privsynth.model.measurements import Measurement, estimate_total
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.mechanisms import select
 from privsynth.synthesizers.graphical import (
@@ -38,21 +39,6 @@ from privsynth.synthesizers.workload import TrueAnswers, l1_errors
 
 # values whose noisy one-way count is below this many sigmas are merged (the reference's rule)
 _COMPRESS_SIGMAS = 3.0
-_MERGED_FROM_TOTAL = True
-
-
-class _DisjointSet:
-    def __init__(self, items: Any) -> None:
-        self.parent = {x: x for x in items}
-
-    def find(self, x: Any) -> Any:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: Any, b: Any) -> None:
-        self.parent[self.find(a)] = self.find(b)
 
 
 class MSTSynthesizer(GraphicalSynthesizer):
@@ -83,24 +69,13 @@ class MSTSynthesizer(GraphicalSynthesizer):
             quiet=quiet,
             progress=progress,
         )
-        self.compress = bool(compress)
-
-    def params(self) -> dict[str, Any]:
-        out = super().params()
-        out["compress"] = self.compress
-        return out
+        self.compress = compress
 
     def _noisy_total(self) -> float:
         """As the base, but the one-way measurements count on the data's (uncompressed) domain."""
-        raw = self._raw_oneway
-        pairs = [(m, self.domain_) for m in raw]
-        pairs += [(m, self.fit_domain_) for m in self.measurements_[len(raw) :]]
-        num = den = 0.0
-        for m, dom in pairs:
-            var = m.sigma**2 * dom.size(m.clique)
-            num += float(m.values.sum()) / var
-            den += 1.0 / var
-        return max(num / den, 1.0) if den > 0 else 1.0
+        raw, later = self._raw_oneway, self.measurements_[len(self._raw_oneway) :]
+        domains = [self.domain_] * len(raw) + [self.fit_domain_] * len(later)
+        return estimate_total([*raw, *later], domains)
 
     def _compress(self, codes: np.ndarray) -> np.ndarray:
         """Merge each column's values with noisy count below ``3 sigma`` into one (post-processing).
@@ -129,11 +104,10 @@ class MSTSynthesizer(GraphicalSynthesizer):
             sizes[a] = c.new_size
             k = float(y.size - keep.size)
             merged = float(y[c.merged].sum())
-            if _MERGED_FROM_TOTAL:
-                # total - kept: variance ~ (keep.size + 1) sigma^2 (the total is much more precise)
-                other = total - float(y[keep].sum())
-                v1, v2 = k, keep.size + 1.0
-                merged = (merged / v1 + other / v2) / (1 / v1 + 1 / v2)
+            # total - kept: variance ~ (keep.size + 1) sigma^2 (the total is much more precise)
+            other = total - float(y[keep].sum())
+            v1, v2 = k, keep.size + 1.0
+            merged = (merged / v1 + other / v2) / (1 / v1 + 1 / v2)
             new_meas.append(Measurement(m.clique, np.append(y[keep], merged), m.sigma))
         self.compression_ = comp
         self.fit_domain_ = Domain.from_dict(sizes)
@@ -145,7 +119,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
         ledger = self.ledger_
         rho = ledger.rho_budget
         d = len(domain)
-        self.progress.note(
+        self.reporter.note(
             f"MST: {d} columns, domain size {float(domain.size()):.3g} cells, "
             f"model-size cap: none needed (a tree of {max(d - 1, 0)} two-way marginals), "
             f"rho budget {rho:.4g}"
@@ -156,7 +130,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
         # parts of the budget: one-way, selection, two-way (no selection when the tree is forced)
         parts = (1 / 3, 1 / 3, 1 / 3) if d > 2 else ((1.0, 0.0, 0.0) if d == 1 else (0.5, 0.0, 0.5))
         steps = d + 2 * max(d - 1, 0)
-        with self.progress.task("MST", total=steps) as advance:
+        with self.reporter.task("MST", total=steps) as advance:
             rho1 = parts[0] * rho / d
             for a in domain.attrs:
                 if d == 1:  # the only measurement takes exactly the whole budget
@@ -183,7 +157,7 @@ class MSTSynthesizer(GraphicalSynthesizer):
             self.tree_ = [tuple(e) for e in tree]
         model = self._estimate(model, self.pgm_iters)
         self._finish(model)
-        self.progress.note(f"MST: tree {self.tree_}, {self._budget_text()}")
+        self.reporter.note(f"MST: tree {self.tree_}, {self._budget_text()}")
 
     def _select_tree(
         self, codes: np.ndarray, domain: Domain, model: Any, rho_edge: float, advance: Any
@@ -192,10 +166,10 @@ class MSTSynthesizer(GraphicalSynthesizer):
         d = len(domain)
         pairs = list(itertools.combinations(domain.attrs, 2))
         errors = dict(zip(pairs, l1_errors(TrueAnswers(codes, domain), model, pairs), strict=True))
-        ds = _DisjointSet(domain.attrs)
+        ds = DisjointSet(domain.attrs)
         tree: list[tuple[str, ...]] = []
         for i in range(d - 1):
-            cands = [e for e in pairs if ds.find(e[0]) != ds.find(e[1])]
+            cands = [e for e in pairs if not ds.connected(*e)]
             idx = select(
                 np.array([errors[e] for e in cands]),
                 sensitivity=1.0,

@@ -37,7 +37,6 @@ from privsynth.synthesizers.workload import (
     freeze_workload,
     l1_errors,
     resolve_frozen,
-    workload_param,
 )
 
 # Fraction of each round's rho that goes to the measurement (the rest selects).
@@ -81,46 +80,37 @@ class MWEMSynthesizer(GraphicalSynthesizer):
             quiet=quiet,
             progress=progress,
         )
-        frozen = freeze_workload(workload, target)
-        check_positive("rounds", rounds, integer=True, allow_none=True)
-        check_positive("max_model_size_mb", max_model_size_mb)
-        check_positive("round_iters", round_iters, integer=True)
-        self.workload = frozen
+        self.workload = workload
         self.target = target
-        self.rounds = None if rounds is None else int(rounds)
-        self.max_model_size_mb = float(max_model_size_mb)
-        self.round_iters = int(round_iters)
+        self.rounds = rounds
+        self.max_model_size_mb = max_model_size_mb
+        self.round_iters = round_iters
 
-    def params(self) -> dict[str, Any]:
-        out = super().params()
-        out.update(
-            {
-                "workload": workload_param(self.workload),
-                "target": self.target,
-                "rounds": self.rounds,
-                "max_model_size_mb": self.max_model_size_mb,
-                "round_iters": self.round_iters,
-            }
-        )
-        return out
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        freeze_workload(self.workload, self.target)
+        check_positive("rounds", self.rounds, integer=True, allow_none=True)
+        check_positive("max_model_size_mb", self.max_model_size_mb)
+        check_positive("round_iters", self.round_iters, integer=True)
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
-        workload = resolve_frozen(domain, self.workload, self.target)
+        frozen = freeze_workload(self.workload, self.target)
+        workload = resolve_frozen(domain, frozen, self.target)
         cliques = list(workload)
         ledger = self.ledger_
         rho = ledger.rho_budget
-        rounds = self.rounds if self.rounds is not None else default_rounds(len(domain))
+        rounds = int(self.rounds) if self.rounds is not None else default_rounds(len(domain))
         # rho shares per round: measure and select; the last measurement takes exactly the rest
         rho_measure = MEASURE_SHARE * rho / rounds
         rho_select = (1.0 - MEASURE_SHARE) * rho / rounds
         sigma = gaussian_scale(rho_measure)
-        cap = self.max_model_size_mb
+        cap = float(self.max_model_size_mb)
         size_filter = SizeFilter(domain)
         if not size_filter([], cliques, cap):
             raise InputError(
                 f"every workload marginal alone makes a model larger than max_model_size_mb={cap:g}"
             )
-        self.progress.note(
+        self.reporter.note(
             f"MWEM: {len(domain)} columns, domain size {float(domain.size()):.3g} cells, "
             f"{len(cliques)} workload marginals, {rounds} rounds, model-size cap {cap:g} MB, "
             f"rho budget {rho:.4g}"
@@ -129,7 +119,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
         truth = TrueAnswers(codes, domain)
         self.history_: list[dict[str, Any]] = []
         model = None
-        with self.progress.task("MWEM", total=rounds) as advance:
+        with self.reporter.task("MWEM", total=rounds) as advance:
             for t in range(1, rounds + 1):
                 last = t == rounds
                 measured = [m.clique for m in self.measurements_]
@@ -158,7 +148,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
                 )
                 advance(description=f"MWEM round {t} ({self._budget_text()})")
         self._finish(model)
-        self.progress.note(
+        self.reporter.note(
             f"MWEM: {rounds} rounds, model {model.fit_info.get('size_mb', 0.0):.3g} MB, "
             f"{self._budget_text()}"
         )

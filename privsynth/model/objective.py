@@ -1,0 +1,135 @@
+"""The estimator's objective: measurements merged per clique, the loss and its gradient.
+
+Objective (a convex function of the model's clique marginals ``mu``)::
+
+    L(mu) = sum_r ||mu_r - y_r||^2 / sigma_r^2
+
+where ``mu_r`` is the model's marginal (counts, scaled to ``total``) on measurement ``r``'s clique.
+Measurements of one clique merge exactly into one :class:`MeasuredGroup`: weight
+``w = sum_r 1/sigma_r^2``, target the weighted mean ``ybar``, and a constant
+``sum_r w_r ||y_r||^2 - w ||ybar||^2`` that keeps the loss value equal to the sum above. Each group
+lives in the smallest maximal clique (``host``) holding it. Everything here is post-processing of
+noisy measurements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from privsynth.domain import Domain
+from privsynth.model.factor import Factor, logsumexp_axes
+from privsynth.model.graphical_model import GraphicalModel
+from privsynth.model.junction_tree import JunctionTree
+from privsynth.model.measurements import Measurement, project_simplex
+
+__all__ = ["MeasuredGroup", "group_measurements", "loss_and_gradients", "warm_theta"]
+
+Clique = tuple[str, ...]
+
+
+@dataclass
+class MeasuredGroup:
+    """All measurements of one clique, merged: weight ``w`` = sum 1/sigma^2, target = weighted mean."""
+
+    host: Clique  # maximal clique holding it
+    clique: Clique  # the measured attributes, canonical order
+    sum_axes: tuple[int, ...]  # host axes summed out to reach the clique
+    bshape: tuple[int, ...]  # clique marginal's broadcast shape in the host
+    target: np.ndarray  # canonical-order array
+    weight: float
+    const: float  # loss offset from merging: sum_r w_r ||y_r||^2 - w ||ybar||^2
+    feasible: np.ndarray  # target projected onto {x >= 0, sum x = total}
+
+
+def group_measurements(
+    domain: Domain, tree: JunctionTree, measurements: Sequence[Measurement], total: float
+) -> list[MeasuredGroup]:
+    """Merge measurements per clique, attach each to its host; largest clique first.
+
+    The order lets :func:`loss_and_gradients` sum a small marginal from an already computed bigger
+    one instead of from the whole host clique.
+    """
+    acc: dict[Clique, list] = {}
+    for m in measurements:
+        canon = domain.canonical(m.clique)
+        if len(canon) != len(m.clique):
+            raise ValueError(f"measurement clique {m.clique} has unknown or repeated attributes")
+        shape = domain.project(m.clique).shape
+        if m.values.size != int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(f"measurement on {m.clique}: {m.values.size} values for shape {shape}")
+        y = m.values.reshape(shape).transpose([m.clique.index(a) for a in canon])
+        w = 1.0 / m.sigma**2
+        entry = acc.setdefault(canon, [0.0, np.zeros(domain.project(canon).shape), 0.0])
+        entry[0] += w
+        entry[1] = entry[1] + w * y
+        entry[2] += w * float(np.sum(y * y))
+    out = []
+    for canon, (w, wy, wyy) in acc.items():
+        host = tree.containing(canon)
+        target = wy / w
+        out.append(
+            MeasuredGroup(
+                host=host,
+                clique=canon,
+                sum_axes=tuple(i for i, a in enumerate(host) if a not in canon),
+                bshape=tuple(domain[a] if a in canon else 1 for a in host),
+                target=target,
+                weight=w,
+                const=wyy - w * float(np.sum(target * target)),
+                feasible=project_simplex(target, total),
+            )
+        )
+    return sorted(out, key=lambda g: -g.target.size)
+
+
+def loss_and_gradients(
+    groups: list[MeasuredGroup], mu: dict[Clique, np.ndarray]
+) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+    """Loss, per-group marginals and per-group gradients ``dL/dmu_r = 2 w (mu_r - ybar)``."""
+    loss = 0.0
+    margs, grads = [], []
+    done: list[tuple[Clique, set[str], np.ndarray]] = []  # marginals computed so far (reused)
+    for g in groups:  # largest first (see group_measurements)
+        src = None
+        for attrs, aset, arr in done:
+            if set(g.clique) <= aset and (src is None or arr.size < src[2].size):
+                src = (attrs, aset, arr)
+        if src is None:
+            m = mu[g.host].sum(axis=g.sum_axes) if g.sum_axes else mu[g.host]
+        else:
+            axes = tuple(i for i, a in enumerate(src[0]) if a not in g.clique)
+            m = src[2].sum(axis=axes) if axes else src[2]
+        done.append((g.clique, set(g.clique), m))
+        diff = m - g.target
+        loss += g.weight * float(np.sum(diff * diff)) + g.const
+        margs.append(m)
+        grads.append(2.0 * g.weight * diff)
+    return loss, margs, grads
+
+
+def warm_theta(
+    domain: Domain, tree: JunctionTree, warm: GraphicalModel
+) -> dict[Clique, np.ndarray]:
+    """Carry a previous model's log-potentials into a new tree.
+
+    A potential whose clique fits inside a new maximal clique is added there (exact: the new model
+    starts as the old distribution). One that fits nowhere (the old tree had fill-in the new one
+    lacks) is log-marginalised onto its largest overlap with a new clique: an approximate start.
+    """
+    theta = {c: np.zeros(domain.project(c).shape) for c in tree.maximal_cliques}
+    for c, f in warm.potentials.items():
+        host = tree.containing(c)
+        if host is not None:
+            theta[host] += Factor(domain.project(c), f.values).aligned(domain.project(host))
+            continue
+        host = max(tree.maximal_cliques, key=lambda h: (len(set(h) & set(c)), -domain.size(h)))
+        shared = tuple(a for a in c if a in host)
+        if not shared:
+            continue
+        drop = tuple(i for i, a in enumerate(c) if a not in shared)
+        vals = logsumexp_axes(f.values, drop)
+        theta[host] += Factor(domain.project(shared), vals).aligned(domain.project(host))
+    return theta
