@@ -1,5 +1,9 @@
-"""The synthesis pipeline behind ``privsynth synth``: read, fit, sample, write the table, its public
-manifest and its private run record (``privsynth.manifest``; docs/privacy.md, "What is published")."""
+"""The release steps the workflows share: read, fit, sample, write the table, its public manifest
+and its private run record (``privsynth.manifest``; docs/privacy.md, "What is published").
+
+``privsynth.workflows`` orders these steps (``synthesize_release``, ``certify``); this module takes
+paths and settings, never command-line flags (the CLI resolves ``--example`` and explains a
+missing schema: ``privsynth.cli.inputs``)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,9 @@ def _no_seeded_noise(*args: object, **kwargs: object) -> None:
 
 
 def _certify(monkeypatch, out: Path, *extra: str, data: Path | None = None) -> object:
-    monkeypatch.setattr("privsynth.cli.certify._secrets.randbits", lambda k: RANDOM_SEED)
+    monkeypatch.setattr(
+        "privsynth.workflows.certification._secrets.randbits", lambda k: RANDOM_SEED
+    )
     monkeypatch.setattr("privsynth.privacy.noise.sample_discrete_gaussian", _no_seeded_noise)
     source = ["--example"] if data is None else [str(data), "-s", str(example_path(EXAMPLE_SCHEMA))]
     args = ["certify", *source, "--epsilon", "1", "-m", "independent", "--out", str(out)]
@@ -110,7 +112,9 @@ def test_public_run_files_carry_no_seed_hash_or_exact_count(public: Path, small:
 @pytest.mark.slow
 def test_acceptance_certify_example_epsilon_1(monkeypatch, tmp_path: Path) -> None:
     """``privsynth certify --example --epsilon 1 --out D`` exactly (AIM on the bundled Adult)."""
-    monkeypatch.setattr("privsynth.cli.certify._secrets.randbits", lambda k: RANDOM_SEED)
+    monkeypatch.setattr(
+        "privsynth.workflows.certification._secrets.randbits", lambda k: RANDOM_SEED
+    )
     monkeypatch.setattr("privsynth.privacy.noise.sample_discrete_gaussian", _no_seeded_noise)
     out = tmp_path / "D"
     result = runner.invoke(app, ["certify", "--example", "--epsilon", "1", "--out", str(out)])

@@ -207,7 +207,7 @@ def _option_name(param: Any) -> str:
 def _range_phrase(low: Any, high: Any) -> str | None:
     if low is None and high is None:
         return None
-    if high is None and low in (0, 1):
+    if high is None and isinstance(low, int) and low in (0, 1):
         return "a non-negative integer" if low == 0 else "a positive integer"
     if high is None:
         return f"at least {low}"

@@ -21,12 +21,7 @@ from privsynth.cli import options as opt
 from privsynth.cli.app import err_console, handle_errors, print_verdict
 from privsynth.errors import InputError
 from privsynth.progress import Progress
-
-
-def _num(x: float) -> str:
-    from reports.fmt import num
-
-    return num(x)
+from reports.fmt import num
 
 
 def result_table(result: Any) -> Table:
@@ -40,11 +35,11 @@ def result_table(result: Any) -> Table:
             table.add_row(a.attack, "-", "-", "-", f"{a.status}: {a.message}")
         for m in a.metrics:
             e = m.estimate
-            null = "-" if m.null_value is None else _num(m.null_value)
-            ci = f"[{_num(e.ci_low)}, {_num(e.ci_high)}]"
+            null = "-" if m.null_value is None else num(m.null_value)
+            ci = f"[{num(e.ci_low)}, {num(e.ci_high)}]"
             if abs(e.confidence - 0.95) > 1e-9:
                 ci += f" ({e.confidence:.3g})"
-            table.add_row(m.name, _num(e.value), ci, null, a.status)
+            table.add_row(m.name, num(e.value), ci, null, a.status)
     return table
 
 

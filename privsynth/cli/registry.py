@@ -21,6 +21,7 @@ from rich.table import Table
 from privsynth.cli import options as opt
 from privsynth.cli.app import handle_errors
 from privsynth.errors import InputError
+from reports.fmt import num
 
 registry_app = typer.Typer(help="Create or migrate a release registry.", no_args_is_help=True)
 source_app = typer.Typer(
@@ -49,12 +50,6 @@ def _need(registry: str | None) -> str:
 
 def _emit(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _fmt(x: float | None) -> str:
-    from reports.fmt import num
-
-    return num(x)
 
 
 # -- registry -------------------------------------------------------------------------------------
@@ -141,9 +136,9 @@ def source_list(registry: str | None = RegistryOption, as_json: bool = JsonOptio
     for s in sources:
         table.add_row(
             s.id,
-            _fmt(s.epsilon(s.cap_rho)),
-            _fmt(s.epsilon(s.spent_rho)),
-            _fmt(s.epsilon(s.left_rho)),
+            num(s.epsilon(s.cap_rho)),
+            num(s.epsilon(s.spent_rho)),
+            num(s.epsilon(s.left_rho)),
             f"{s.spent_rho:.6g} / {s.cap_rho:.6g}",
             str(s.releases),
         )
@@ -181,7 +176,7 @@ def _release_table(rels: list[Any], *, title: str) -> Table:
             r.status + (" (past retention)" if r.past_retention() else ""),
             r.kind,
             r.method or "-",
-            _fmt(r.epsilon),
+            num(r.epsilon),
             f"{r.delta:g}",
             f"{r.rho:.6g}",
             r.verdict or "-",
