@@ -17,6 +17,14 @@ Every column contributes a squared distance in [0, 1] between two records:
   embeddings, used before, added noise of about +-0.18 to every distance).
 
 The record distance is the Euclidean distance of the encodings (sqrt of the sum of contributions).
+
+Why range scaling stays the default (measured on Adult, 12,800 train / 3,200 holdout, 400
+training records jittered as in ``benchmarks/leak_catalogue.py``: age +-1, hours +1..2, fnlwgt
++-3%): with range scaling the source record is the jittered copy's nearest training record in
+98.5% of cases (median squared distance 0.0003, against 0.08 from the source to its nearest
+holdout record); with quantile scaling 88%, because mid-rank scaling turns a step off a heavily
+tied value (40 hours a week, 47% of records) into a jump of about 0.25. The geometry already sees
+such near-copies; what limits their detection is the membership test's power at 1% FPR.
 """
 
 from __future__ import annotations

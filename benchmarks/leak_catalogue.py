@@ -159,7 +159,8 @@ def near_copies(share: float) -> Callable[[Split, np.random.Generator], pd.DataF
     return make
 
 
-def _jitter(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def jitter_rows(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Adult rows with small numeric noise: age +-1, hours-per-week +1..2, fnlwgt +-3%."""
     rows = rows.copy()
     k = len(rows)
     rows["age"] = rows["age"] + rng.integers(-1, 2, k)
@@ -172,7 +173,7 @@ def jitter(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
         k = _count(s, share)
         rows = s.train.iloc[rng.choice(len(s.train), size=k, replace=False)].reset_index(drop=True)
-        return _plant(_base(s, rng), _jitter(rows, rng), rng)
+        return _plant(_base(s, rng), jitter_rows(rows, rng), rng)
 
     return make
 
@@ -227,7 +228,7 @@ def linkage(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame
 def subgroup_overfit(s: Split, rng: np.random.Generator) -> pd.DataFrame:
     country = s.train["native-country"].value_counts().index[1]  # the largest non-US group
     src = np.flatnonzero((s.train["native-country"] == country).to_numpy())
-    rows = _jitter(s.train.iloc[src].reset_index(drop=True), rng)
+    rows = jitter_rows(s.train.iloc[src].reset_index(drop=True), rng)
     return _plant(_base(s, rng), rows, rng)
 
 
