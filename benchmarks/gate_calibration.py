@@ -134,6 +134,8 @@ def bounds(args: argparse.Namespace) -> None:
     m = len(pol.checks)
     got: dict[tuple[str, str, str], list[tuple[float, float, float]]] = defaultdict(list)
     for row, audit in rows(args.files):
+        if args.complete_only and not complete(audit):
+            continue
         metrics = audit.metrics()
         for c in pol.checks:
             if c.metric not in metrics:
@@ -229,6 +231,7 @@ def main() -> None:
     b = sub.add_parser("bounds")
     b.add_argument("files", nargs="+")
     b.add_argument("--policy", default="standard")
+    b.add_argument("--complete-only", action="store_true", help="skip seeds missing an attack")
     args = ap.parse_args()
     {"run": run, "table": table, "bounds": bounds}[args.cmd](args)
 
