@@ -4,7 +4,9 @@ Modules, one concept each: ``canaries`` (target records, worst-case bases), ``ge
 one adapter to privsynth's synthesizers; external commands), ``game`` (runs on ``D`` and ``D + x``,
 in parallel), ``scores`` (black- and white-box), ``bounds`` (epsilon and Gaussian-DP mu lower
 bounds with Clopper-Pearson confidence), ``store`` (resumable JSONL), ``report`` (verdict),
-``audit`` (the whole audit in one call). See docs/dp-audit.md.
+``audit`` (the whole audit in one call; the release report's section), ``conditional`` (the
+exact conditional epsilon bound; the ceiling at a run count), ``onerun`` (one-run auditing),
+``command`` (what the CLI runs). See docs/dp-audit.md.
 """
 
 from privsynth.dpaudit.audit import audit_for_report, run_audit
@@ -12,6 +14,7 @@ from privsynth.dpaudit.bounds import Bound, GameBounds, game_bounds, gdp_epsilon
 from privsynth.dpaudit.canaries import Canary, worst_case_base
 from privsynth.dpaudit.game import AuditConfig
 from privsynth.dpaudit.generators import GeneratorSpec
+from privsynth.dpaudit.onerun import OneRunConfig, OneRunReport, one_run_audit
 from privsynth.dpaudit.report import AuditReport
 
 __all__ = [
@@ -21,9 +24,12 @@ __all__ = [
     "Canary",
     "GameBounds",
     "GeneratorSpec",
+    "OneRunConfig",
+    "OneRunReport",
     "audit_for_report",
     "game_bounds",
     "gdp_epsilon",
+    "one_run_audit",
     "run_audit",
     "worst_case_base",
 ]

@@ -42,6 +42,36 @@ def _digest(codes: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(codes, dtype=np.int64).tobytes()).hexdigest()[:16]
 
 
+def store_header(
+    spec: GeneratorSpec, base: np.ndarray, can: cn.Canary, config: AuditConfig
+) -> dict[str, Any]:
+    """The run store's fingerprint of an audit: a store of another audit is refused."""
+    return {
+        "generator": spec.describe(),
+        "canary": {"kind": can.kind, "codes": list(can.codes)},
+        "base_sha": _digest(base),
+        "scores": list(config.scores),
+        "seed": config.seed,
+    }
+
+
+def _prepare(
+    spec: GeneratorSpec,
+    base_codes: np.ndarray,
+    domain: Domain,
+    canary: str | cn.Canary,
+    schema: Schema | None,
+) -> tuple[np.ndarray, cn.Canary]:
+    """Validate the inputs; choose the canary and the game's base table."""
+    base_codes = np.asarray(base_codes, dtype=np.int64)
+    if base_codes.ndim != 2 or base_codes.shape[1] != len(domain) or base_codes.shape[0] < 1:
+        raise InputError(f"the base table must be a non-empty (n, {len(domain)}) array of codes")
+    if spec.command is not None and schema is None:
+        raise InputError("an external generator needs the schema (to write and read its tables)")
+    can = canary if isinstance(canary, cn.Canary) else cn.choose(canary, base_codes, domain)
+    return cn.base_for(can, base_codes), can
+
+
 def run_audit(
     spec: GeneratorSpec,
     base_codes: np.ndarray,
@@ -55,26 +85,12 @@ def run_audit(
 ) -> AuditReport:
     """Audit ``spec`` on ``base_codes`` (integer codes over ``domain``) with the given canary."""
     config = config or AuditConfig()
-    base_codes = np.asarray(base_codes, dtype=np.int64)
-    if base_codes.ndim != 2 or base_codes.shape[1] != len(domain) or base_codes.shape[0] < 1:
-        raise InputError(f"the base table must be a non-empty (n, {len(domain)}) array of codes")
-    if spec.command is not None and schema is None:
-        raise InputError("an external generator needs the schema (to write and read its tables)")
-    can = canary if isinstance(canary, cn.Canary) else cn.choose(canary, base_codes, domain)
-    base = cn.base_for(can, base_codes)
-    header = {
-        "generator": spec.describe(),
-        "canary": {"kind": can.kind, "codes": list(can.codes)},
-        "base_sha": _digest(base),
-        "scores": list(config.scores),
-        "seed": config.seed,
-    }
-    store = RunStore(store_path, header)
+    base, can = _prepare(spec, base_codes, domain, canary, schema)
+    store = RunStore(store_path, store_header(spec, base, can, config))
     workdir = new_workdir()
     t0 = time.perf_counter()
     try:
-        game = Game(spec, base, domain, can, schema, config.scores, workdir)
-        play(game, config, store, progress)
+        play(Game(spec, base, domain, can, schema, config.scores, workdir), config, store, progress)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     arrays = score_arrays(store, config)
@@ -118,25 +134,36 @@ def _values(can: cn.Canary, schema: Schema | None) -> dict[str, Any] | None:
 
 
 def audit_for_report(
+    *,
     method: str,
     epsilon: float,
     delta: float,
-    base_codes: np.ndarray,
     domain: Domain,
-    *,
     runs: int = 200,
-    canary: str = "out-of-support",
+    canary: str = "empty-cell",
+    rows: int = cn.PUBLIC_BASE_ROWS,
     jobs: int = 1,
     progress: Progress = QUIET,
 ) -> dict[str, Any]:
-    """A ``dp_audit`` section for the release report (``privsynth certify --dp-audit``)."""
+    """The ``dp_audit`` section of a release report (``privsynth certify --dp-audit``).
+
+    It takes the PUBLIC domain only, never the private table: the base is
+    ``canaries.public_base(domain, rows)``, a table built from the domain alone, and the canary
+    is chosen on it. DP holds for every pair of neighbouring tables, so auditing the release's
+    method and budget on this public pair tests the same guarantee, and the section (scores,
+    canary, bounds: functions of public data and fresh noise only) adds no privacy cost. An audit
+    on the private table would not: its run scores and canary are functions of the private rows,
+    outside any DP accounting. Cost: ``2 * runs`` fits of ``method`` on ``rows`` rows of the
+    domain (all its columns); pass a projected domain for a faster, smaller audit.
+    """
     spec = GeneratorSpec(method=method, epsilon=epsilon, delta=delta)
+    base = cn.public_base(domain, rows)
     report = run_audit(
         spec,
-        base_codes,
+        base,
         domain,
         canary=canary,
         config=AuditConfig(runs=runs, jobs=jobs),
         progress=progress,
     )
-    return report.to_dict()
+    return report.section()

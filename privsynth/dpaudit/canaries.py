@@ -15,6 +15,13 @@ of integer codes over the public domain (schema codes), so any generator can rec
 
 ``worst_case_base(domain, n)``: ``n`` copies of one record; with the ``out-of-support`` canary
 (which then differs from it in every column) this is the standard small worst-case table.
+
+``public_base(domain, n)``: a table built from the public domain alone (row ``r`` takes code
+``r mod size`` in every column), so an audit on it reads no private data (the release report's
+audit, ``audit.audit_for_report``). Every one-way cell holds about ``n / size`` rows, so the
+``empty-cell`` canary it gets (code 0 everywhere, but one pair of columns in an empty two-way
+cell of non-empty values) sits in large one-way cells that post-processing (simplex projection,
+MST's compression) does not clip or merge, and in a two-way cell a pair measurement sees.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from privsynth.domain import Domain
 from privsynth.errors import InputError
 
 KINDS = ("out-of-support", "empty-cell", "isolated")
+PUBLIC_BASE_ROWS = 300
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,3 +143,11 @@ def worst_case_base(domain: Domain, n: int, record: np.ndarray | None = None) ->
         raise InputError(f"the worst-case base table needs at least 1 row, got {n}")
     rec = np.zeros(len(domain), dtype=np.int64) if record is None else np.asarray(record)
     return np.tile(rec.astype(np.int64), (n, 1))
+
+
+def public_base(domain: Domain, n: int = PUBLIC_BASE_ROWS) -> np.ndarray:
+    """``n`` rows from the domain alone: row ``r`` has code ``r mod size_j`` in column ``j``."""
+    if n < 2:
+        raise InputError(f"the public base table needs at least 2 rows, got {n}")
+    r = np.arange(n, dtype=np.int64)[:, None]
+    return r % np.asarray(domain.shape, dtype=np.int64)[None, :]

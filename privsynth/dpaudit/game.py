@@ -12,6 +12,7 @@ on ``jobs``). The score distributions go to ``bounds.game_bounds``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -35,6 +36,7 @@ from privsynth.schema import Schema
 
 WORLDS = ("out", "in")
 MAX_JOBS = 2
+BATCH_SECONDS = 0.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,7 +115,8 @@ def play_one(world: str, run: int, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     if game.spec.method is not None:
         noise_seed = None if game.spec.noise == "opendp" else seed
-        output = fit_privsynth(game.spec, codes, game.domain, noise_seed)
+        sample = any(s in scoring.BLACK_BOX for s in game.scores)
+        output = fit_privsynth(game.spec, codes, game.domain, noise_seed, sample=sample)
     else:
         assert game.schema is not None
         wd = Path(game.workdir) / f"{os.getpid()}"
@@ -136,32 +139,50 @@ def _todo(store: RunStore, config: AuditConfig) -> Iterator[tuple[str, int, int]
                 yield world, i, run_seed(config.seed, world, i)
 
 
+def play_batch(jobs: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """Several runs in one worker call (fewer round trips when a run takes milliseconds)."""
+    return [play_one(*job) for job in jobs]
+
+
+def _batches(todo: list[tuple[str, int, int]], size: int) -> Iterator[list[tuple[str, int, int]]]:
+    for s in range(0, len(todo), size):
+        yield todo[s : s + size]
+
+
 def play(game: Game, config: AuditConfig, store: RunStore, progress: Progress = QUIET) -> None:
-    """Run every missing run of the game (in ``config.jobs`` processes) into ``store``."""
+    """Run every missing run of the game (in ``config.jobs`` processes) into ``store``.
+
+    Runs go to the workers in batches (``BATCH_SECONDS`` of work each, after timing the first
+    run), so cheap runs are not dominated by inter-process overhead.
+    """
     todo = list(_todo(store, config))
     with progress.task("dp-audit runs", total=2 * config.runs) as advance:
         advance(2 * config.runs - len(todo))
+        if not todo:
+            return
+        _install(game)
+        first = play_one(*todo[0])
+        store.add(first)
+        advance()
+        todo = todo[1:]
         if config.jobs == 1 or len(todo) < 4:
-            _install(game)
             for world, i, seed in todo:
                 store.add(play_one(world, i, seed))
                 advance()
             return
+        size = int(min(max(BATCH_SECONDS / max(first["seconds"], 1e-4), 1), 500))
         with ProcessPoolExecutor(config.jobs, initializer=_install, initargs=(game,)) as pool:
-            pending = set()
-            it = iter(todo)
-            for job in it:
-                pending.add(pool.submit(play_one, *job))
-                if len(pending) >= 4 * config.jobs:
-                    break
+            it = _batches(todo, size)
+            pending = {pool.submit(play_batch, b) for b in itertools.islice(it, 3 * config.jobs)}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    store.add(f.result())
-                    advance()
+                    batch = f.result()
+                    store.add_many(batch)
+                    advance(len(batch))
                     nxt = next(it, None)
                     if nxt is not None:
-                        pending.add(pool.submit(play_one, *nxt))
+                        pending.add(pool.submit(play_batch, nxt))
 
 
 def score_arrays(store: RunStore, config: AuditConfig) -> dict[str, tuple[np.ndarray, np.ndarray]]:

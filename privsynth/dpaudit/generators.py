@@ -22,6 +22,7 @@ with the schema; a value outside it is an error naming the column.
 
 from __future__ import annotations
 
+import functools
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from privsynth.encoding import decode, encode
 from privsynth.errors import InputError
 from privsynth.io import read_table
 from privsynth.privacy.accounting import epsilon_to_rho, rho_to_epsilon
+from privsynth.privacy.budget import Budget
 from privsynth.schema import Schema
 from privsynth.synthesizers import METHODS, get_synthesizer
 
@@ -112,18 +114,28 @@ class Output:
     fitted: Any = None
 
 
+@functools.lru_cache(maxsize=16)
+def _budget(epsilon: float, delta: float) -> Budget:
+    """The run's budget, converted to rho once per process (the conversion is a bisection)."""
+    return Budget(epsilon=epsilon, delta=delta)
+
+
 def fit_privsynth(
-    spec: GeneratorSpec, codes: np.ndarray, domain: Domain, seed: int | None
+    spec: GeneratorSpec, codes: np.ndarray, domain: Domain, seed: int | None, *, sample: bool = True
 ) -> Output:
     """THE adapter to privsynth's synthesizers: every audit run of a method goes through here.
 
     ``seed`` is the run's fresh noise seed (``None`` for OpenDP noise). ``fit_codes`` is ``fit``
     on data already encoded under the schema (the same mechanism; no decode/encode round trip).
+    ``sample=False`` skips drawing the synthetic table when only the white-box score (the
+    released measurements) is read: the mechanism, and so what is audited, is the same.
     """
     cls = get_synthesizer(str(spec.method))
-    synth = cls(epsilon=spec.fit_epsilon(), delta=spec.delta, noise_seed=seed, **dict(spec.params))
+    budget = _budget(spec.fit_epsilon(), spec.delta)
+    synth = cls(epsilon=budget, noise_seed=seed, **dict(spec.params))
     synth.fit_codes(codes, domain)
-    return Output(synth.sample_codes(), synth)
+    synth_codes = synth.sample_codes() if sample else np.zeros((0, len(domain)), dtype=np.int64)
+    return Output(synth_codes, synth)
 
 
 def run_command(

@@ -22,6 +22,7 @@ from privsynth.dpaudit.bounds import Bound, GameBounds, gdp_epsilon
 from privsynth.privacy.accounting import epsilon_to_rho
 
 VIOLATION, CONSISTENT, NO_CLAIM = "violation", "consistent", "no claim"
+SECTION_FORMAT = "privsynth-dpaudit-section/1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,10 +100,19 @@ class AuditReport:
             "columns": list(self.columns),
             "runs_per_world": self.runs_per_world,
             "seconds": round(self.seconds, 2),
-            "selection": "score, direction and threshold chosen on the first runs of each world "
-            "(epsilon_test.n_out of them are the held-out rest); bounds computed once on the "
-            "held-out runs (Clopper-Pearson, Bonferroni over FPR and FNR)",
+            "selection": "score, direction, threshold and method chosen on the first runs of each "
+            "world (epsilon_test.n_out of them are the held-out rest); bounds computed once on "
+            "the held-out runs (Clopper-Pearson with Bonferroni over FPR and FNR, or the exact "
+            "conditional test of one DP inequality, epsilon_test.method)",
         }
+
+    def section(self) -> dict[str, Any]:
+        """The release report's ``dp_audit`` section: the report without the per-run scores."""
+        doc = self.to_dict()
+        doc.pop("run_scores")
+        doc["format"] = SECTION_FORMAT
+        doc["base"] = "public: built from the domain alone (canaries.public_base); no private data"
+        return doc
 
     def summary_lines(self) -> list[str]:
         e, m = self.bounds.epsilon, self.bounds.mu
@@ -110,8 +120,8 @@ class AuditReport:
         lines = [
             f"dp-audit: {self.runs_per_world} runs per world, canary {self.canary['kind']}, "
             f"base {self.base_rows} rows x {len(self.columns)} columns",
-            f"epsilon lower bound {e.epsilon_lb:.3f} at delta {self.delta:g} ({conf}; score "
-            f"{e.score}, {e.false_positives}/{e.n_out} FP, {e.false_negatives}/{e.n_in} FN)",
+            f"epsilon lower bound {e.epsilon_lb:.3f} at delta {self.delta:g} ({conf}, {e.method}; "
+            f"score {e.score}, {e.false_positives}/{e.n_out} FP, {e.false_negatives}/{e.n_in} FN)",
             f"Gaussian-DP mu lower bound {m.mu_lb:.3f} ({conf}; score {m.score})",
         ]
         if self.claim_epsilon is None:

@@ -62,10 +62,15 @@ class RunStore:
         return (world, run) in self.runs
 
     def add(self, record: dict[str, Any]) -> None:
-        self.runs[(record["world"], int(record["run"]))] = record
-        if self.path is not None:
+        self.add_many([record])
+
+    def add_many(self, records: list[dict[str, Any]]) -> None:
+        """Record finished runs (one append and flush for the lot)."""
+        for record in records:
+            self.runs[(record["world"], int(record["run"]))] = record
+        if self.path is not None and records:
             with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record, sort_keys=True) + "\n")
+                fh.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
                 fh.flush()
 
     def scores(self, world: str, n: int) -> list[dict[str, float]]:
