@@ -10,15 +10,30 @@ What is read from the data, and how:
   released. The set of keys depends on the data, so this is approximate DP; the threshold is set so
   that a category held by one record is released with probability at most the delta reserved for
   it. Every categorical column gets ``"other": true`` for the categories that were not released;
-- numeric bounds come from the same mechanism on a PUBLIC grid of bins (round numbers from -1e9 to
-  1e9, calendar years 1900-2100), never from values in the data: the lower (upper) bound is the
-  lower (upper) edge of the released bin holding the 0.5th (99.5th) percentile of the released
-  noisy counts, so bounds lie on grid edges and integers are rounded outward;
+- numeric bounds come from a PLAIN noisy histogram (discrete Gaussian on every bin, no threshold,
+  no delta) on a PUBLIC coverage grid: 0 and +-{1, 2, 5} x 10^k, calendar years for datetimes.
+  The bins are fixed before the data is read, so releasing a noisy count for each of them is an
+  ordinary Gaussian mechanism (add/remove one record moves one count by 1: L2 sensitivity 1);
+  thresholding is only needed for keys taken from the data (the categories). The bounds are then
+  chosen by post-processing, aiming at COVERAGE (clipping real values harms a release far more
+  than a wide range does): seeds are the bins (or the largest bin of any window of three bins)
+  that stand 4 sigma out of the noise; grow outward one bin at a time while the next three bins
+  hold a noisy total of at least 0.75 sigma of that sum (2 sigma to cross 0); add a margin of one
+  bin, two where that test could miss 1% of the values or the edge bin is weak (never across 0);
+  and let a positive range that spans a factor of two or more start at 0 (a negative one end at
+  0). The share of values inside is estimated from the noisy counts next to the bounds and written
+  into the column's note; a bound whose next three bins still hold 2 sigma or more of noisy mass,
+  or whose coverage is surely below 99%, is flagged as looking clipped (docs/schema.md);
+- a column whose name is empty or pandas' ``Unnamed: k`` (a written row index), or an integer
+  column whose values are unique or run in order like a row number, is flagged ``exclude`` by the
+  public-metadata rule;
 - ``nullable`` is true for every column: it costs nothing and only adds a code.
 
-Neighbouring relation: add/remove one record. Each column is one measurement
-(``privsynth.privacy.threshold.private_keys``), charged to a PrivacyLedger before the data is read
-for it; the charged delta is the exact discrete Gaussian tail ``P(Z >= T - 1)``. With
+Neighbouring relation: add/remove one record. Each column is one measurement, charged to a
+PrivacyLedger before the data is read for it: a categorical column's thresholded histogram
+(``privsynth.privacy.threshold.private_keys``; the charged delta is the exact discrete Gaussian
+tail ``P(Z >= T - 1)``), a numeric column's plain histogram (OpenDP's zCDP map of the discrete
+Gaussian, delta 0). Delta is reserved for thresholds only when a categorical column is measured. With
 ``seed=None`` the noise comes from OpenDP; with a seed from numpy: reproducible, NOT FOR RELEASE
 (anyone with the seed can remove the noise), and the provenance says so.
 """
@@ -26,6 +41,8 @@ for it; the charged delta is the exact discrete Gaussian tail ``P(Z >= T - 1)``.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,6 +52,7 @@ from privsynth.encoding import category_keys
 from privsynth.errors import InputError
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.ledger import PrivacyLedger
+from privsynth.privacy.mechanisms import gaussian_charge, gaussian_scale
 from privsynth.privacy.noise import NoiseSource
 from privsynth.privacy.threshold import private_keys, threshold_for
 from privsynth.progress import QUIET, Progress
@@ -48,14 +66,21 @@ __all__ = [
     "infer_schema_dp",
     "number_grid",
     "threshold_for",
+    "noisy_histogram",
+    "covering_bins",
 ]
 
-# Bounds: the 0.5th and 99.5th percentiles of the released noisy histogram (docs/schema.md).
-LOWER_QUANTILE = 0.005
-UPPER_QUANTILE = 0.995
-# Public grid for numbers: 0 and +-m * 10^k for the mantissas below and 10^-3 <= 10^k <= 10^8, then
-# +-1e9: steps of 10-25%, the round numbers a person would write as bounds.
-GRID_MANTISSAS = np.array([1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+# Bounds (module docstring): seed bins, the growth window and its z, the clipped-bound z.
+SEED_Z = 4.0
+GROW_WINDOW = 3
+GROW_Z = 0.75
+CLIP_Z = 2.0
+# A bound whose estimated coverage is surely (2 sigma) below this looks clipped.
+MIN_COVERAGE = 0.99
+# The public coverage grid for numbers: 0, +-m * 10^k for these mantissas, then +-GRID_LIMIT.
+COVERAGE_MANTISSAS = np.array([1.0, 2.0, 5.0])
+# Public grid for numbers: 0 and +-m * 10^k for 10^-3 <= 10^k <= 10^8 (m in COVERAGE_MANTISSAS),
+# then +-1e9: the round numbers a person would write as bounds.
 GRID_MIN_EXP = -3
 GRID_MAX_EXP = 8
 GRID_LIMIT = 1e9
@@ -81,6 +106,11 @@ NO_BIN_NOTE = (
     "whole public range: set public bounds by hand or spend more epsilon"
 )
 
+COVERAGE_NOTE = (
+    "the bounds hold an estimated {share:.1%} of the values (a DP estimate from the noisy counts "
+    "next to them)"
+)
+CLIPPED_NOTE = "The {sides} bound looks clipped: widen it by hand or spend more epsilon."
 ONE_VALUE_NOTE = (
     "only one value was common enough to be released at this budget: widen the bounds by hand if "
     "the column should vary"
@@ -88,17 +118,16 @@ ONE_VALUE_NOTE = (
 
 
 # -- public grids ----------------------------------------------------------------------------------
-def number_grid(integer: bool) -> np.ndarray:
-    """Public bin edges for numbers: 0 and +-m * 10^k (m in GRID_MANTISSAS), then +-GRID_LIMIT.
+def number_grid(integer: bool, mantissas: np.ndarray = COVERAGE_MANTISSAS) -> np.ndarray:
+    """Public bin edges for numbers: 0 and +-m * 10^k (m in ``mantissas``), then +-GRID_LIMIT.
 
-    Integers use the integral edges only (and every integer from -9 to 9). Sorted, data-independent.
+    Integers use the integral edges only. Sorted, data-independent.
     """
     decades = 10.0 ** np.arange(GRID_MIN_EXP, GRID_MAX_EXP + 1)
-    pos = np.array([float(f"{v:.6g}") for v in (decades[:, None] * GRID_MANTISSAS).ravel()])
+    pos = np.array([float(f"{v:.6g}") for v in (decades[:, None] * mantissas).ravel()])
     pos = np.append(pos, GRID_LIMIT)
     if integer:
-        pos = np.concatenate([pos[pos == np.round(pos)], np.arange(1.0, 10.0)])
-        pos = pos[pos >= 1]
+        pos = pos[(pos == np.round(pos)) & (pos >= 1)]
     pos = np.unique(pos)
     return np.concatenate([-pos[::-1], [0.0], pos])
 
@@ -115,14 +144,32 @@ def bin_keys(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 # -- the draft --------------------------------------------------------------------------------------
-def column_type(values: pd.Series) -> tuple[str, str | None, str]:
+ROW_INDEX_NAME = re.compile(r"^(|index|Unnamed: \d+)$")
+# An integer column whose consecutive values increase in at least this share of rows runs in order.
+IN_ORDER_SHARE = 0.99
+
+
+def looks_like_row_index(name: str, present: pd.Series) -> bool:
+    """A written row index (public rule): unnamed, or integers unique or running in order."""
+    if ROW_INDEX_NAME.match(name.strip()):
+        return True
+    if not pd.api.types.is_integer_dtype(present) or len(present) < 20:
+        return False
+    x = present.to_numpy()
+    return bool(np.mean(np.diff(x) > 0) >= IN_ORDER_SHARE and looks_like_identifier(present))
+
+
+def column_type(values: pd.Series, name: str | None = None) -> tuple[str, str | None, str]:
     """(type, datetime format, note) by the public-metadata rule of ``schema_infer.infer_column``.
 
-    The same decisions as the non-private draft, made on the distinct values for speed.
+    The same decisions as the non-private draft, made on the distinct values for speed, plus the
+    row-index rule (:func:`looks_like_row_index`) when ``name`` is given.
     """
     present = values.dropna()
     if present.empty:
         return "exclude", None, "no values at all"
+    if name is not None and looks_like_row_index(str(name), present):
+        return "exclude", None, "unnamed or running in order: looks like a row index"
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         x = present.to_numpy(dtype=float)
         if np.all(x == np.round(x)):
@@ -151,11 +198,44 @@ def infer_schema_dp(
     """A differentially private draft schema of ``df``, spending at most (epsilon, delta).
 
     Column names and types are public metadata (module docstring); categories and bounds are
-    private. Every modelled column is one thresholded-histogram measurement with an equal share of
-    rho and of the reserved delta. The provenance holds the spent (epsilon, delta, rho) and the
-    ledger.
+    private. Every modelled column is one measurement with an equal share of rho (and, for a
+    categorical column, of the delta reserved for thresholds). The provenance holds the spent
+    (epsilon, delta, rho) and the ledger.
     """
-    budget = Budget(epsilon=epsilon, delta=delta, delta_reserve=delta * THRESHOLD_DELTA_SHARE)
+    types = _check_and_type(df, bins)
+    measured = [t[0] for t in types if t[0] != "exclude"]
+    reserve = delta * THRESHOLD_DELTA_SHARE if "categorical" in measured else 0.0
+    ledger = PrivacyLedger(Budget(epsilon=epsilon, delta=delta, delta_reserve=reserve))
+    noise = NoiseSource(seed)
+    left, n_cat = len(measured), measured.count("categorical")
+    columns: list[ColumnSpec] = []
+    flagged: list[ColumnSpec] = []
+    with progress.task("private schema", total=len(types)) as advance:
+        for col, (kind, fmt, note) in zip(df.columns, types, strict=True):
+            name, values = str(col), df[col]
+            if kind == "exclude":
+                columns.append(ColumnSpec(name, "exclude", note=note))
+                advance()
+                continue
+            # equal shares of what is left: the last column takes exactly the rest
+            rho_col, left = ledger.rho_remaining / left, left - 1
+            if kind == "categorical":
+                delta_col, n_cat = ledger.delta_remaining / n_cat, n_cat - 1
+                spec = _categorical_spec(name, values, rho_col, delta_col, ledger, noise)
+                warn = bool(spec.note)
+            else:
+                spec, warn = _numeric_spec(
+                    name, values.dropna(), kind, fmt, rho_col, bins, ledger, noise
+                )
+            columns.append(spec)
+            flagged += [spec] if warn else []
+            advance()
+    for spec in flagged:
+        progress.warn(f"column {spec.name!r}: {spec.note}")
+    return Schema(columns, provenance=_provenance(ledger, noise, seed))
+
+
+def _check_and_type(df: pd.DataFrame, bins: int) -> list[tuple[str, str | None, str]]:
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
         raise InputError(f"bins must be a positive integer, got {bins}")
     if len(df) == 0:
@@ -163,57 +243,19 @@ def infer_schema_dp(
     names = [str(c) for c in df.columns]
     if len(set(names)) != len(names):
         raise InputError("the table has duplicate column names")
-    types = [column_type(df[c]) for c in df.columns]
-    n_measured = sum(t[0] != "exclude" for t in types)
-    if n_measured == 0:
+    types = [column_type(df[c], str(c)) for c in df.columns]
+    if all(t[0] == "exclude" for t in types):
         raise InputError("every column is empty or looks like an identifier; nothing to synthesize")
+    return types
 
-    ledger = PrivacyLedger(budget)
-    noise = NoiseSource(seed)
-    left = n_measured
 
-    columns: list[ColumnSpec] = []
-    flagged: list[tuple[str, str]] = []
-    with progress.task("private schema", total=len(names)) as advance:
-        for name, col, (kind, fmt, note) in zip(names, df.columns, types, strict=True):
-            values = df[col]
-            if kind != "exclude":
-                # equal shares of what is left: the last column takes exactly the rest
-                rho_col, delta_col = ledger.rho_remaining / left, ledger.delta_remaining / left
-                left -= 1
-            if kind == "exclude":
-                spec = ColumnSpec(name, "exclude", note=note)
-            elif kind == "categorical":
-                released = private_keys(
-                    lambda values=values: category_keys(values.dropna()),
-                    rho_col,
-                    delta_col,
-                    ledger=ledger,
-                    noise=noise,
-                    what=f"column {name!r}: categories",
-                )
-                cats = sorted(released)
-                if not cats:
-                    cats, note = ["other"], NO_CATEGORY_NOTE
-                    flagged.append((name, note))
-                spec = ColumnSpec(name, "categorical", True, categories=cats, other=True, note=note)
-            else:
-                spec = _numeric_spec(
-                    name, values.dropna(), kind, fmt, rho_col, delta_col, bins, ledger, noise
-                )
-                if spec.note:
-                    flagged.append((name, spec.note))
-            columns.append(spec)
-            advance()
-
-    for name, note in flagged:
-        progress.warn(f"column {name!r}: {note}")
+def _provenance(ledger: PrivacyLedger, noise: NoiseSource, seed: int | None) -> dict[str, Any]:
     eps_spent, delta_spent = ledger.spent_epsilon_delta()
-    provenance: dict[str, Any] = {
+    return {
         "source": DP_SOURCE,
         "public_metadata": "column names and types, read from the data and not protected",
-        "bounds": f"{100 * LOWER_QUANTILE:g}th and {100 * UPPER_QUANTILE:g}th percentiles of a "
-        "thresholded histogram on a public grid",
+        "bounds": "chosen to cover the values, from a plain noisy histogram on a public grid "
+        "(0 and +-{1, 2, 5} x 10^k; calendar years)",
         "review": REVIEW_NOTE,
         "dp": {
             "epsilon": eps_spent,
@@ -224,7 +266,121 @@ def infer_schema_dp(
             "ledger": ledger.to_dict(),
         },
     }
-    return Schema(columns, provenance=provenance)
+
+
+def _categorical_spec(
+    name: str,
+    values: pd.Series,
+    rho: float,
+    delta: float,
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+) -> ColumnSpec:
+    released = private_keys(
+        lambda: category_keys(values.dropna()),
+        rho,
+        delta,
+        ledger=ledger,
+        noise=noise,
+        what=f"column {name!r}: categories",
+    )
+    cats, note = sorted(released), ""
+    if not cats:
+        cats, note = ["other"], NO_CATEGORY_NOTE
+    return ColumnSpec(name, "categorical", True, categories=cats, other=True, note=note)
+
+
+def noisy_histogram(
+    keys: Callable[[], np.ndarray],
+    n_bins: int,
+    rho: float,
+    *,
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+    what: str,
+) -> tuple[np.ndarray, float]:
+    """Noisy counts of every bin of a PUBLIC grid (``keys()`` gives each record's bin), and sigma.
+
+    The bins are fixed before the data is read, so this is the plain discrete Gaussian mechanism
+    (L2 sensitivity 1 under add/remove one record), charged OpenDP's zCDP map before ``keys`` is
+    called; no threshold and no delta.
+    """
+    sigma = gaussian_scale(float(rho))
+    ledger.charge(
+        gaussian_charge(sigma),
+        what=what,
+        mechanism="discrete Gaussian",
+        sensitivity=1.0,
+        scale=sigma,
+        cells=int(n_bins),
+        implementation="OpenDP make_gaussian",
+    )
+    counts = np.bincount(np.asarray(keys(), dtype=np.int64), minlength=n_bins)
+    return noise.discrete_gaussian(counts, sigma).astype(float), sigma
+
+
+def covering_bins(
+    y: np.ndarray, sigma: float, edges: np.ndarray | None = None
+) -> tuple[int, int, float, list[str]] | None:
+    """Post-processing of a noisy histogram (module docstring): the first and last bin of the
+    bounds, the estimated share of values inside them and the sides that look clipped;
+    ``None`` when nothing stands out of the noise (``SEED_Z`` sigma)."""
+    b, need = len(y), GROW_Z * sigma * math.sqrt(GROW_WINDOW)
+    # seeds: bins, or windows of GROW_WINDOW bins (a far mode spread thin), that stand out by SEED_Z
+    runs = np.convolve(y, np.ones(GROW_WINDOW), mode="valid") >= SEED_Z * sigma * math.sqrt(
+        GROW_WINDOW
+    )
+    starts = np.flatnonzero(runs)
+    tops = starts + np.array([int(np.argmax(y[i : i + GROW_WINDOW])) for i in starts], dtype=int)
+    seeds = np.union1d(np.flatnonzero(y >= SEED_Z * sigma), tops)  # a window's largest bin
+    if seeds.size == 0:
+        return None
+    lo, hi = int(seeds.min()), int(seeds.max())
+    # growing across 0 (the bin edge at index `zero`) takes CLIP_Z, not GROW_Z: a sign needs evidence
+    zero = int(np.searchsorted(edges, 0.0)) if edges is not None else -1
+    cross = CLIP_Z * sigma * math.sqrt(GROW_WINDOW)
+    while hi + 1 < b and y[hi + 1 : hi + 1 + GROW_WINDOW].sum() >= (
+        cross if hi + 1 == zero else need
+    ):
+        hi += 1
+    while lo > 0 and y[max(lo - GROW_WINDOW, 0) : lo].sum() >= (cross if lo == zero else need):
+        lo -= 1
+    # a margin (never across 0) for the tail the noise hides: one bin, two where the growth test
+    # could miss a tail of (1 - MIN_COVERAGE) of the values or beyond a weak edge bin
+    hidden = need >= (1.0 - MIN_COVERAGE) * max(float(np.maximum(y[lo : hi + 1], 0).sum()), 1.0)
+    for _ in range(1 + int(hidden or y[hi] < SEED_Z * sigma)):
+        hi += int(hi + 1 < b and hi + 1 != zero)
+    for _ in range(1 + int(hidden or y[lo] < SEED_Z * sigma)):
+        lo -= int(lo > 0 and lo != zero)
+    left = y[max(lo - GROW_WINDOW, 0) : lo].sum()
+    right = y[hi + 1 : hi + 1 + GROW_WINDOW].sum()
+    clip = CLIP_Z * sigma * math.sqrt(GROW_WINDOW)
+    sides = [side for side, mass in (("lower", left), ("upper", right)) if mass >= clip]
+    inside = float(np.maximum(y[lo : hi + 1], 0.0).sum())
+    # unbiased noisy masses outside; the share is clamped to [0, 1] after the ratio
+    share = min(max(inside / max(inside + left + right, 1.0), 0.0), 1.0)
+    # its upper confidence limit (2 sigma of the outside sums): below 99% is a loud warning
+    spread = CLIP_Z * sigma * math.sqrt(2 * GROW_WINDOW) / max(inside, 1.0)
+    if share + spread < MIN_COVERAGE and not sides:
+        sides = ["lower" if left > right else "upper"]
+    return lo, hi, share, sides
+
+
+def _bounds(edges: np.ndarray, y: np.ndarray, sigma: float) -> tuple[float, float, str, bool]:
+    """Bounds (grid edges), the note that goes with them and whether to warn."""
+    found = covering_bins(y, sigma, edges)
+    if found is None:
+        return float(edges[0]), float(edges[-1]), NO_BIN_NOTE, True
+    i_lo, i_hi, share, sides = found
+    lo, hi = float(edges[i_lo]), float(edges[i_hi + 1])
+    if 0 < lo <= hi / 2:  # a positive magnitude spanning a factor of 2: start at 0
+        lo = 0.0
+    if lo < 0 and hi < 0 and hi >= lo / 2:  # and a negative one ends at 0
+        hi = 0.0
+    note = COVERAGE_NOTE.format(share=share)
+    if sides:
+        note += " " + CLIPPED_NOTE.format(sides=" and ".join(sides))
+    return lo, hi, note, bool(sides)
 
 
 def _numeric_spec(
@@ -233,53 +389,38 @@ def _numeric_spec(
     kind: str,
     fmt: str | None,
     rho: float,
-    delta: float,
     bins: int,
     ledger: PrivacyLedger,
     noise: NoiseSource,
-) -> ColumnSpec:
-    """Bounds from the released bins of a public grid (module docstring)."""
+) -> tuple[ColumnSpec, bool]:
+    """Bounds from a plain noisy histogram on a public grid (module docstring)."""
     edges = date_grid() if kind == "datetime" else number_grid(kind == "integer")
 
-    def keys() -> pd.Series:
+    def keys() -> np.ndarray:
         if kind == "datetime":
-            stamps = pd.to_datetime(present.astype(str), format=fmt)
-            x = datetime_seconds(stamps)
+            x = datetime_seconds(pd.to_datetime(present.astype(str), format=fmt))
         else:
             x = present.to_numpy(dtype=float)
-        return pd.Series(bin_keys(x, edges))
+        return bin_keys(np.asarray(x, dtype=float), edges)
 
-    released = private_keys(
-        keys,
-        rho,
-        delta,
-        ledger=ledger,
-        noise=noise,
-        what=f"column {name!r}: bounds (histogram on the public grid)",
-    )
-    note = ""
-    if released:
-        idx = np.array(sorted(int(k) for k in released))
-        mass = np.maximum(np.array([released[str(i)] for i in idx], dtype=float), 0.0)
-        cdf = np.cumsum(mass) / mass.sum()
-        i_lo = idx[min(int(np.searchsorted(cdf, LOWER_QUANTILE, side="left")), len(idx) - 1)]
-        i_hi = idx[min(int(np.searchsorted(cdf, UPPER_QUANTILE, side="left")), len(idx) - 1)]
-        lo, hi = float(edges[i_lo]), float(edges[i_hi + 1])
-    else:
-        lo, hi, note = float(edges[0]), float(edges[-1]), NO_BIN_NOTE
+    what = f"column {name!r}: bounds (noisy histogram on the public grid)"
+    y, sigma = noisy_histogram(keys, len(edges) - 1, rho, ledger=ledger, noise=noise, what=what)
+    lo, hi, note, warn = _bounds(edges, y, sigma)
     if kind == "integer":
         lo_i, hi_i = math.floor(lo), math.ceil(hi)
         if hi_i > lo_i and hi < edges[-1]:
             hi_i -= 1  # bin [a, b) of integers holds a .. b-1 (the last bin is open: keep b)
         width = hi_i - lo_i + 1
-        if width == 1 and not note:
-            note = ONE_VALUE_NOTE
+        if width == 1 and not warn:
+            note, warn = ONE_VALUE_NOTE, True
         n_bins = width if width <= UNIT_BINS_MAX else bins
-        return ColumnSpec(name, "integer", True, lower=lo_i, upper=hi_i, bins=n_bins, note=note)
+        spec = ColumnSpec(name, "integer", True, lower=lo_i, upper=hi_i, bins=n_bins, note=note)
+        return spec, warn
     if kind == "float":
-        return ColumnSpec(name, "float", True, lower=lo, upper=hi, bins=bins, note=note)
+        return ColumnSpec(name, "float", True, lower=lo, upper=hi, bins=bins, note=note), warn
     lower = pd.Timestamp(lo, unit="s").strftime(fmt)
     upper = pd.Timestamp(hi, unit="s").strftime(fmt)
-    return ColumnSpec(
+    spec = ColumnSpec(
         name, "datetime", True, format=fmt, lower=lower, upper=upper, bins=bins, note=note
     )
+    return spec, warn

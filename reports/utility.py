@@ -7,6 +7,7 @@ are cut at training-data deciles for the marginal distances.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,36 +186,7 @@ def compute_utility(
         numeric = _is_numeric(train[c], types.get(c))
         t, s, n = _codes(train[c], synthetic[c], numeric)
         cols.append(_Col(c, numeric, t, s, n))
-    one = {c.name: _tvd(c.train, c.synth, c.n_codes) for c in cols}
-    section.worst_columns = [
-        {"column": k, "tvd": round(v, 6)} for k, v in sorted(one.items(), key=lambda kv: -kv[1])[:5]
-    ]
-    pair_cols = cols[:MAX_PAIR_COLUMNS]
-    if len(cols) > MAX_PAIR_COLUMNS:
-        section.notes.append(f"2-way measures use the first {MAX_PAIR_COLUMNS} columns")
-    names = [c.name for c in pair_cols]
-    heat, two, assoc, corr = _pairs(pair_cols, train, synthetic)
-    for i, c in enumerate(pair_cols):
-        heat[i, i] = one[c.name]
-    section.worst_pairs = [
-        {"columns": list(k), "tvd": round(v, 6)}
-        for k, v in sorted(two.items(), key=lambda kv: -kv[1])[:5]
-    ]
-    section.worst_associations = [
-        {"columns": list(k), "abs_diff": round(v, 6)}
-        for k, v in sorted(assoc.items(), key=lambda kv: -kv[1])[:5]
-    ]
-    metrics = [
-        _plain("utility.marginal_1way.max_tvd", max(one.values(), default=0.0)),
-        _plain("utility.marginal_1way.mean_tvd", float(np.mean(list(one.values()) or [0.0]))),
-    ]
-    if two:
-        metrics += [
-            _plain("utility.marginal_2way.max_tvd", max(two.values())),
-            _plain("utility.marginal_2way.mean_tvd", float(np.mean(list(two.values())))),
-            _plain("utility.correlation.max_abs_diff", max(assoc.values())),
-            _plain("utility.correlation.mean_abs_diff", float(np.mean(list(assoc.values())))),
-        ]
+    metrics, heatmap, corr = _marginals(section, cols, train, synthetic)
     preds = None
     if target is None:
         section.notes.append("no target column given: train-on-synthetic test skipped")
@@ -239,8 +211,45 @@ def compute_utility(
     fid["fit_for"] = fidelity.fit_for(values, fid.get("constraints"))
     section.fidelity = fid
     section.metrics = metrics
-    heatmap = {"columns": names, "tvd": [[round(float(x), 6) for x in row] for row in heat]}
     return section, heatmap
+
+
+def _worst(scores: dict, key: str, value: str) -> list[dict[str, Any]]:
+    """The five largest ``scores`` as ``{key: k, value: v}`` rows (cliques as lists)."""
+    top = sorted(scores.items(), key=lambda kv: -kv[1])[:5]
+    return [{key: k if isinstance(k, str) else list(k), value: round(v, 6)} for k, v in top]
+
+
+def _marginals(
+    section: UtilitySection, cols: list[_Col], train: pd.DataFrame, synthetic: pd.DataFrame
+) -> tuple[list[Metric], dict[str, Any], dict[str, Any]]:
+    """1- and 2-way marginal and association errors: metrics, the heat map, the correlations."""
+    one = {c.name: _tvd(c.train, c.synth, c.n_codes) for c in cols}
+    section.worst_columns = _worst(one, "column", "tvd")
+    pair_cols = cols[:MAX_PAIR_COLUMNS]
+    if len(cols) > MAX_PAIR_COLUMNS:
+        section.notes.append(f"2-way measures use the first {MAX_PAIR_COLUMNS} columns")
+    heat, two, assoc, corr = _pairs(pair_cols, train, synthetic)
+    for i, c in enumerate(pair_cols):
+        heat[i, i] = one[c.name]
+    section.worst_pairs = _worst(two, "columns", "tvd")
+    section.worst_associations = _worst(assoc, "columns", "abs_diff")
+    metrics = [
+        _plain("utility.marginal_1way.max_tvd", max(one.values(), default=0.0)),
+        _plain("utility.marginal_1way.mean_tvd", float(np.mean(list(one.values()) or [0.0]))),
+    ]
+    if two:
+        metrics += [
+            _plain("utility.marginal_2way.max_tvd", max(two.values())),
+            _plain("utility.marginal_2way.mean_tvd", float(np.mean(list(two.values())))),
+            _plain("utility.correlation.max_abs_diff", max(assoc.values())),
+            _plain("utility.correlation.mean_abs_diff", float(np.mean(list(assoc.values())))),
+        ]
+    heatmap = {
+        "columns": [c.name for c in pair_cols],
+        "tvd": [[round(float(x), 6) for x in row] for row in heat],
+    }
+    return metrics, heatmap, corr
 
 
 def _fidelity(
@@ -299,60 +308,17 @@ def _ml(
     seed: int,
     max_rows: int,
 ) -> tuple[dict[str, Any], list[Metric], dict[str, Any] | None]:
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from threadpoolctl import threadpool_limits
-
+    """Train on real and on synthetic rows, score both on the holdout, with bootstrap intervals."""
     rng = np.random.default_rng(seed)
-
-    def sub(df: pd.DataFrame) -> pd.DataFrame:
-        if len(df) <= max_rows:
-            return df
-        return df.iloc[np.sort(rng.choice(len(df), max_rows, replace=False))]
-
-    tr, sy, te = sub(train), sub(synthetic), sub(holdout)
-    numeric = {c.name: c.numeric for c in cols}
-    features = [c.name for c in cols if c.name != target]
-    (x_tr, x_sy, x_te), cat_mask = _features([tr, sy, te], features, numeric)
+    data = _ml_data(train, holdout, synthetic, target, regression, cols, rng, max_rows)
+    y_tr, y_sy, y_te = data["y"]
+    x_tr, x_sy, x_te = data["x"]
+    p_real = _fit_predict(x_tr, y_tr, x_te, len(y_te), regression, data["cat_mask"], seed)
+    p_syn = _fit_predict(x_sy, y_sy, x_te, len(y_te), regression, data["cat_mask"], seed)
+    score_name, score = _scorer(regression, y_te, {id(p_real): p_real, id(p_syn): p_syn})
     if regression:
-        y = [pd.to_numeric(f[target], errors="coerce").to_numpy(dtype=float) for f in (tr, sy, te)]
-    else:
-        y = [
-            f[target].astype(object).map(lambda v: "\0missing" if pd.isna(v) else str(v))
-            for f in (tr, sy, te)
-        ]
-        y = [v.to_numpy() for v in y]
-    keep = [~pd.isna(v) if regression else np.ones(len(v), bool) for v in y]
-    x_tr, x_sy, x_te = x_tr[keep[0]], x_sy[keep[1]], x_te[keep[2]]
-    y_tr, y_sy, y_te = y[0][keep[0]], y[1][keep[1]], y[2][keep[2]]
-
-    def fit_predict(x: np.ndarray, yy: np.ndarray) -> np.ndarray:
-        if not regression and len(np.unique(yy)) < 2:
-            return np.full(len(y_te), yy[0] if len(yy) else "", dtype=object)
-        cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
-        model = cls(max_iter=100, random_state=seed, categorical_features=np.array(cat_mask))
-        # one OpenMP thread: on a busy or small machine HistGradientBoosting's threads spin
-        # against each other (a 1 s fit took 30 s on 2 shared cores)
-        with threadpool_limits(1, "openmp"):
-            model.fit(x, yy)
-            return model.predict(x_te)
-
-    p_real, p_syn = fit_predict(x_tr, y_tr), fit_predict(x_sy, y_sy)
-    if regression:
-
-        def score(p: np.ndarray, idx: np.ndarray) -> float:
-            yt = y_te[idx]
-            ss = ((yt - yt.mean()) ** 2).sum()
-            return float(1 - ((yt - p[idx]) ** 2).sum() / ss) if ss > 0 else 0.0
-
-        score_name = "R^2"
         baseline = 0.0
     else:
-        right_real, right_syn = p_real == y_te, p_syn == y_te
-
-        def score(p: np.ndarray, idx: np.ndarray) -> float:
-            return float((right_real if p is p_real else right_syn)[idx].mean())
-
-        score_name = "accuracy"
         _, counts = np.unique(y_tr, return_counts=True)
         baseline = float((y_te == np.unique(y_tr)[np.argmax(counts)]).mean())
     full = np.arange(len(y_te))
@@ -364,40 +330,11 @@ def _ml(
         boots.append((s_syn, s_real, s_real - s_syn))
     b = np.asarray(boots)
     lo, hi = np.quantile(b, 0.025, axis=0), np.quantile(b, 0.975, axis=0)
-
-    def est(i: int, v: float) -> Estimate:
-        return Estimate(
-            v, min(float(lo[i]), v), max(float(hi[i]), v), 0.95, "bootstrap (test rows)"
-        )
-
-    task = "regression" if regression else "classification"
-    desc = f" ({score_name}, target {target})"
-    metrics = [
-        Metric(
-            "utility.ml.tstr",
-            est(0, tstr),
-            UTILITY_METRICS["utility.ml.tstr"] + desc,
-            null_value=trtr,
-            higher_is_riskier=False,
-        ),
-        Metric(
-            "utility.ml.trtr",
-            est(1, trtr),
-            UTILITY_METRICS["utility.ml.trtr"] + desc,
-            null_value=None,
-            higher_is_riskier=False,
-        ),
-        Metric(
-            "utility.ml.gap",
-            est(2, trtr - tstr),
-            UTILITY_METRICS["utility.ml.gap"] + desc,
-            null_value=0.0,
-            higher_is_riskier=True,
-        ),
-    ]
+    values = {"utility.ml.tstr": tstr, "utility.ml.trtr": trtr, "utility.ml.gap": trtr - tstr}
+    metrics = _ml_metrics(values, lo, hi, f" ({score_name}, target {target})")
     ml = {
         "target": target,
-        "task": task,
+        "task": "regression" if regression else "classification",
         "model": "HistGradientBoosting" + ("Regressor" if regression else "Classifier"),
         "score": score_name,
         "tstr": round(tstr, 6),
@@ -411,10 +348,113 @@ def _ml(
     if not regression:
         classes, counts = np.unique(y_sy, return_counts=True)
         preds = {
-            "test": te[keep[2]].reset_index(drop=True),
+            "test": data["test"],
             "y": y_te,
             "p_real": np.asarray(p_real),
             "p_syn": np.asarray(p_syn),
             "positive": str(classes[np.argmin(counts)]) if len(classes) == 2 else None,
         }
     return ml, metrics, preds
+
+
+def _ml_data(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    target: str,
+    regression: bool,
+    cols: list[_Col],
+    rng: np.random.Generator,
+    max_rows: int,
+) -> dict[str, Any]:
+    """Features and labels of the (subsampled) real, synthetic and test rows; missing
+    regression labels dropped."""
+
+    def sub(df: pd.DataFrame) -> pd.DataFrame:
+        if len(df) <= max_rows:
+            return df
+        return df.iloc[np.sort(rng.choice(len(df), max_rows, replace=False))]
+
+    frames = [sub(train), sub(synthetic), sub(holdout)]
+    numeric = {c.name: c.numeric for c in cols}
+    features = [c.name for c in cols if c.name != target]
+    xs, cat_mask = _features(frames, features, numeric)
+    if regression:
+        y = [pd.to_numeric(f[target], errors="coerce").to_numpy(dtype=float) for f in frames]
+    else:
+        y = [
+            f[target].astype(object).map(lambda v: "\0missing" if pd.isna(v) else str(v))
+            for f in frames
+        ]
+        y = [v.to_numpy() for v in y]
+    keep = [~pd.isna(v) if regression else np.ones(len(v), bool) for v in y]
+    return {
+        "x": [x[k] for x, k in zip(xs, keep, strict=True)],
+        "y": [v[k] for v, k in zip(y, keep, strict=True)],
+        "cat_mask": cat_mask,
+        "test": frames[2][keep[2]].reset_index(drop=True),
+    }
+
+
+def _fit_predict(
+    x: np.ndarray,
+    yy: np.ndarray,
+    x_te: np.ndarray,
+    n_te: int,
+    regression: bool,
+    cat_mask: list[bool],
+    seed: int,
+) -> np.ndarray:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    if not regression and len(np.unique(yy)) < 2:
+        return np.full(n_te, yy[0] if len(yy) else "", dtype=object)
+    cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+    model = cls(max_iter=100, random_state=seed, categorical_features=np.array(cat_mask))
+    # one OpenMP thread: on a busy or small machine HistGradientBoosting's threads spin
+    # against each other (a 1 s fit took 30 s on 2 shared cores)
+    with threadpool_limits(1, "openmp"):
+        model.fit(x, yy)
+        return model.predict(x_te)
+
+
+def _scorer(
+    regression: bool, y_te: np.ndarray, preds: dict[int, np.ndarray]
+) -> tuple[str, Callable[[np.ndarray, np.ndarray], float]]:
+    """The score's name and ``score(predictions, test-row indices)``: R^2 or accuracy."""
+    if regression:
+
+        def r2(p: np.ndarray, idx: np.ndarray) -> float:
+            yt = y_te[idx]
+            ss = ((yt - yt.mean()) ** 2).sum()
+            return float(1 - ((yt - p[idx]) ** 2).sum() / ss) if ss > 0 else 0.0
+
+        return "R^2", r2
+    right = {k: p == y_te for k, p in preds.items()}  # compared once, not per bootstrap draw
+
+    def accuracy(p: np.ndarray, idx: np.ndarray) -> float:
+        return float(right[id(p)][idx].mean())
+
+    return "accuracy", accuracy
+
+
+def _ml_metrics(
+    values: dict[str, float], lo: np.ndarray, hi: np.ndarray, desc: str
+) -> list[Metric]:
+    """TSTR, TRTR and their gap as metrics with 95% bootstrap intervals (``lo``/``hi`` in that
+    order)."""
+    nulls = {"utility.ml.tstr": values["utility.ml.trtr"], "utility.ml.trtr": None}
+    out = []
+    for i, (name, v) in enumerate(values.items()):
+        est = Estimate(v, min(float(lo[i]), v), max(float(hi[i]), v), 0.95, "bootstrap (test rows)")
+        out.append(
+            Metric(
+                name,
+                est,
+                UTILITY_METRICS[name] + desc,
+                null_value=nulls.get(name, 0.0),
+                higher_is_riskier=name == "utility.ml.gap",
+            )
+        )
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,15 @@ import pytest
 from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.marginals import marginal
+from privsynth.model.estimation import estimate_total
 from privsynth.privacy.ledger import PrivacyLedger
-from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale
+from privsynth.privacy.mechanisms import gaussian_rho
+from privsynth.synthesizers.affordable import (
+    NOISE_SIGNAL_RATIO,
+    affordable,
+    one_way_share,
+    one_way_weights,
+)
 from privsynth.synthesizers.aim import AIMSynthesizer, default_rounds
 from privsynth.synthesizers.workload import candidate_weights, downward_closure, resolve_workload
 
@@ -65,12 +73,84 @@ def test_default_rounds_are_4d(aim: AIMSynthesizer) -> None:
     d = len(aim.domain_)
     assert default_rounds(d) == 4 * d and aim.params()["rounds"] is None
     rho = aim.ledger_.rho_budget
-    # one-way marginals and round 1 are priced from T = 4 d: sigma_0 = sigma(alpha rho / T)
-    sigma0 = gaussian_scale(0.9 * rho / (4 * d))
-    assert aim.measurements_[0].sigma == pytest.approx(sigma0, rel=1e-12)
-    assert aim.history_[0]["sigma"] == pytest.approx(sigma0, rel=1e-12)
+    # the one-way marginals are priced from T = 4 d: d alpha rho / T in all, split by k^(2/3)
+    probe = [gaussian_rho(m.sigma) for m in aim.measurements_[:d]]
+    assert sum(probe) == pytest.approx(d * 0.9 * rho / (4 * d), rel=1e-12)
+    assert np.allclose(np.array(probe) / sum(probe), one_way_weights(aim.domain_), rtol=1e-12)
+    # round 1 measures at alpha rho / T, or 4^j times that if annealed before spending
+    ratio = gaussian_rho(aim.history_[0]["sigma"]) / (0.9 * rho / (4 * d))
+    assert math.log(ratio, 4) == pytest.approx(round(math.log(ratio, 4)), abs=1e-9)
     # each round costs at least rho / T, the one-way marginals d alpha rho / T
     assert len(aim.history_) <= 4 * d - d + 1
+
+
+def test_affordable_rule_caps_clique_size_by_n_and_sigma(adult_pgm: pd.DataFrame) -> None:
+    codes, domain = data(adult_pgm)
+    cands = list(candidate_weights(resolve_workload(domain, "all-2way")))
+    sigma = 10.0
+    for n in (100.0, 1e3, 1e4, 1e6):
+        kept = affordable(cands, domain, sigma, n)
+        assert all(len(c) > 1 for c in kept)
+        for c in cands:
+            if len(c) > 1:  # kept exactly when sqrt(2/pi) sigma |c| <= 0.25 n
+                ok = math.sqrt(2 / math.pi) * sigma * domain.size(c) <= NOISE_SIGNAL_RATIO * n
+                assert (c in kept) == ok
+    assert affordable(cands, domain, sigma, 100.0) == []
+    assert len(affordable(cands, domain, sigma, 1e6)) == len([c for c in cands if len(c) > 1])
+    # the one-way share grows as n x rho shrinks, from the probe's share up to everything
+    shares = [
+        one_way_share(domain, rho, n, 0.225) for rho, n in ((1, 1e6), (1e-2, 1e3), (1e-4, 300))
+    ]
+    assert shares == sorted(shares) and shares[0] == 0.225 and shares[-1] > 0.9
+
+
+def test_small_very_private_table_ends_as_the_independent_split(adult_pgm: pd.DataFrame) -> None:
+    codes, domain = data(adult_pgm, 300)
+    synth = AIMSynthesizer(epsilon=0.1, noise_seed=3, round_iters=5, pgm_iters=20).fit_codes(
+        codes, domain
+    )
+    # nothing of two columns is worth its noise: no round, only one-way marginals
+    assert synth.history_ == [] and all(len(m.clique) == 1 for m in synth.measurements_)
+    rho = synth.ledger_.rho_budget
+    per_column = {a: 0.0 for a in domain.attrs}
+    for e in synth.ledger_.entries:
+        assert e.mechanism == "discrete Gaussian"
+        per_column[e.what.removeprefix("marginal ('").removesuffix("',)")] += e.rho
+    assert synth.ledger_.rho_spent == pytest.approx(rho, rel=1e-12)
+    # every column ends at its k^(2/3) share of the whole budget
+    got = np.array([per_column[a] for a in domain.attrs]) / rho
+    assert np.allclose(got, one_way_weights(domain), rtol=1e-9)
+
+
+def test_neighbouring_tables_take_the_same_one_way_phase(adult_pgm: pd.DataFrame) -> None:
+    """One row added (an odd one: the rarest code of every column), noise pinned: the one-way
+    probe and its top-up (what is measured, at which rho) are the same, since the top-up depends
+    on the data only through the noisy total."""
+    codes, domain = data(adult_pgm, 400)
+    odd = np.array([[int(np.argmin(np.bincount(codes[:, j], minlength=k))) for j, k in
+                     enumerate(domain.shape)]])  # fmt: skip
+    runs = []
+    for table in (codes, np.vstack([codes, odd])):
+        synth = AIMSynthesizer(epsilon=0.5, noise_seed=7, round_iters=5, pgm_iters=20)
+        runs.append(synth.fit_codes(table, domain))
+    a, b = (r.ledger_ for r in runs)
+    d = len(domain)
+    names = [f"marginal {(x,)}" for x in domain.attrs]
+    assert [e.what for e in a.entries[: 2 * d]] == names + names  # the probe, then a top-up
+    assert [e.rho for e in a.entries[:d]] == [e.rho for e in b.entries[:d]]
+    rho, base = a.rho_budget, 0.9 / 4
+    totals = []
+    for run in runs:
+        # the probe's noisy total: with the same noise it moves by exactly the added row
+        n_hat = estimate_total(run.measurements_[:d], domain)
+        totals.append(n_hat)
+        # the top-up is the rule's function of that noisy total alone, charged exactly
+        top_up = sum(e.rho for e in run.ledger_.entries[d : 2 * d])
+        assert base + top_up / rho == pytest.approx(
+            one_way_share(domain, rho, n_hat, base), rel=1e-9
+        )
+        assert run.ledger_.rho_spent == pytest.approx(rho, rel=1e-12)
+    assert totals[1] - totals[0] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_selected_cliques_come_from_the_workload_closure(aim: AIMSynthesizer) -> None:

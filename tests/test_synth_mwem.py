@@ -96,3 +96,19 @@ def test_bad_params_raise(adult_pgm: pd.DataFrame, bad: dict) -> None:
     codes, domain = data(adult_pgm, 200)
     with pytest.raises(InputError):
         MWEMSynthesizer(**bad).fit_codes(codes, domain)
+
+
+def test_small_very_private_table_stops_rounds_for_one_ways(adult_pgm: pd.DataFrame) -> None:
+    codes, domain = data(adult_pgm, 300)
+    synth = MWEMSynthesizer(epsilon=0.1, noise_seed=2, round_iters=5, pgm_iters=20)
+    synth.fit_codes(codes, domain)
+    # round 1 picks a marginal blind to n; then nothing is worth its noise at 300 rows
+    assert len(synth.history_) == 1
+    tail = synth.ledger_.entries[2:]
+    assert [e.what for e in tail] == [f"marginal {(a,)}" for a in domain.attrs]
+    rest = synth.ledger_.rho_budget * (1 - 1 / default_rounds(len(domain)))
+    assert sum(e.rho for e in tail) == pytest.approx(rest, rel=1e-9)
+    assert synth.ledger_.rho_spent == pytest.approx(synth.ledger_.rho_budget, rel=1e-12)
+    # at a larger budget the rounds run to the end
+    big = MWEMSynthesizer(epsilon=5.0, noise_seed=2, round_iters=5, pgm_iters=20)
+    assert len(big.fit_codes(codes, domain).history_) == default_rounds(len(domain))

@@ -26,6 +26,7 @@ from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.mechanisms import gaussian_scale, select, selection_scale
+from privsynth.synthesizers.affordable import affordable, one_way_share, one_way_weights
 from privsynth.synthesizers.graphical import GraphicalSynthesizer, independent_model
 from privsynth.synthesizers.workload import (
     SizeFilter,
@@ -102,11 +103,60 @@ class AIMSynthesizer(GraphicalSynthesizer):
             raise InputError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
 
     def _fit(self, codes: np.ndarray, domain: Domain) -> None:
-        frozen = freeze_workload(self.workload, self.target)
-        workload = resolve_frozen(domain, frozen, self.target)
-        candidates = candidate_weights(workload)
+        candidates, rounds = self._plan(domain)
         ledger = self.ledger_
-        rho = ledger.rho_budget
+        # rho shares of one round: measurement and selection (annealing multiplies both by 4)
+        shares = (
+            float(self.alpha) * ledger.rho_budget / rounds,
+            (1 - float(self.alpha)) * ledger.rho_budget / rounds,
+        )
+        self._start()
+        truth = TrueAnswers(codes, domain)
+        size_filter = SizeFilter(domain)
+        self.history_: list[dict[str, Any]] = []
+        with self.reporter.task("AIM", total=100) as advance:
+            shown = 0.0
+
+            def show(text: str) -> None:
+                nonlocal shown
+                pct = 100.0 * ledger.rho_spent / ledger.rho_budget
+                advance(pct - shown, description=f"AIM {text} ({self._budget_text()})")
+                shown = pct
+
+            base = len(domain) * shares[0] / ledger.rho_budget
+            self._remeasure_one_ways(codes, domain, base * ledger.rho_budget)
+            # the record count, from the noisy one-way marginals just charged (never the data's)
+            n_hat = self._noisy_total()
+            share = one_way_share(domain, ledger.rho_budget, n_hat, base)
+            if share > base:  # small n x rho: the one-way marginals get more before any round
+                self._remeasure_one_ways(codes, domain, (share - base) * ledger.rho_budget)
+                n_hat = self._noisy_total()
+            model = independent_model(domain, self.measurements_, n_hat)
+            show("one-way marginals")
+            last = False
+            while not last:
+                step = self._next_round(shares, candidates, size_filter, n_hat)
+                if step is None:  # no marginal of 2+ columns is worth its noise any more
+                    self._remeasure_one_ways(codes, domain)
+                    break
+                shares, cands, limit, last = step
+                model, shares = self._round(codes, truth, model, candidates, cands, shares, last)
+                self.history_[-1]["size_cap_mb"] = limit
+                show(f"round {len(self.history_)}")
+            if all(len(m.clique) == 1 for m in self.measurements_):
+                model = independent_model(domain, self.measurements_, self._noisy_total())
+            else:
+                model = self._estimate(model, self.pgm_iters)
+        self._finish(model)
+        self.reporter.note(
+            f"AIM: {len(self.history_)} rounds, {len(self.measurements_)} measurements, "
+            f"model {model.fit_info.get('size_mb', 0.0):.3g} MB, {self._budget_text()}"
+        )
+
+    def _plan(self, domain: Domain) -> tuple[dict[tuple[str, ...], float], int]:
+        """The candidates (with their weights) and the number of rounds; checked before spending."""
+        workload = resolve_frozen(domain, freeze_workload(self.workload, self.target), self.target)
+        candidates = candidate_weights(workload)
         d = len(domain)
         rounds = int(self.rounds) if self.rounds is not None else default_rounds(d)
         if rounds <= d:
@@ -114,94 +164,111 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 f"rounds must exceed the number of columns ({d}): the one-way marginals alone "
                 f"use {d} rounds' worth of measurement budget"
             )
-        alpha = float(self.alpha)
-        # rho shares of one round: measurement and selection (annealing multiplies both by 4)
-        rho_measure = alpha * rho / rounds
-        rho_select = (1.0 - alpha) * rho / rounds
         self.reporter.note(
             f"AIM: {d} columns, domain size {float(domain.size()):.3g} cells, "
             f"{len(workload)} workload marginals, {len(candidates)} candidates, "
-            f"model-size cap {self.max_model_size_mb:g} MB, rho budget {rho:.4g}"
+            f"model-size cap {self.max_model_size_mb:g} MB, rho budget {self.ledger_.rho_budget:.4g}"
         )
-        self._start()
-        truth = TrueAnswers(codes, domain)
-        size_filter = SizeFilter(domain)
-        self.history_: list[dict[str, Any]] = []
+        return candidates, rounds
 
-        with self.reporter.task("AIM", total=100) as advance:
-            shown = 0.0
+    def _next_round(
+        self,
+        shares: tuple[float, float],
+        candidates: Mapping[tuple[str, ...], float],
+        size_filter: SizeFilter,
+        n_hat: float,
+    ) -> tuple[tuple[float, float], list[tuple[str, ...]], float, bool] | None:
+        """The next round's shares, candidates, size cap and whether it is the last; ``None`` when
+        no candidate of two or more columns is affordable even with all that is left.
 
-            def show(text: str) -> None:
-                nonlocal shown
-                pct = 100.0 * ledger.rho_spent / rho
-                advance(pct - shown, description=f"AIM {text} ({self._budget_text()})")
-                shown = pct
+        A round where nothing is affordable is annealed before it spends anything (4x the rho:
+        fewer, better measured rounds), down to one last round that takes all that is left.
+        """
+        ledger = self.ledger_
+        rho_measure, rho_select = shares
+        while True:
+            remaining = ledger.rho_remaining
+            last = remaining < 2.0 * (rho_measure + rho_select)
+            if last:  # the last round spends exactly what is left: alpha of it measuring
+                rho_measure = float(self.alpha) * remaining
+                rho_select = remaining - rho_measure
+            planned = ledger.rho_spent + rho_measure + rho_select
+            limit = self.max_model_size_mb * min(planned / ledger.rho_budget, 1.0)
+            fits = size_filter([m.clique for m in self.measurements_], candidates, limit)
+            worth = set(affordable(fits, self.domain_, gaussian_scale(rho_measure), n_hat))
+            if worth:
+                cands = [c for c in fits if c in worth]
+                return (rho_measure, rho_select), cands, limit, last
+            if last:
+                return None
+            rho_measure, rho_select = 4.0 * rho_measure, 4.0 * rho_select
 
-            for a in domain.attrs:
-                self._measure(codes, (a,), rho_measure)
-            model = independent_model(domain, self.measurements_, self._noisy_total())
-            show("one-way marginals")
-
-            t = 0
-            last = False
-            while not last:
-                t += 1
-                remaining = ledger.rho_remaining
-                if remaining < 2.0 * (rho_measure + rho_select):
-                    # the last round spends exactly what is left: alpha of it measuring
-                    rho_measure = alpha * remaining
-                    rho_select = remaining - rho_measure
-                    last = True
-                sigma = gaussian_scale(rho_measure)
-                planned = ledger.rho_spent + rho_measure + rho_select
-                limit = self.max_model_size_mb * min(planned / rho, 1.0)
-                measured = [m.clique for m in self.measurements_]
-                cands = size_filter(measured, candidates, limit)
-                weights = np.array([candidates[c] for c in cands])
-                bias = np.array([expected_noise_l1(sigma, domain.size(c)) for c in cands])
-                scores = weights * (l1_errors(truth, model, cands) - bias)
-                idx = select(
-                    scores,
-                    sensitivity=float(weights.max()),
-                    rho=rho_select,
-                    ledger=ledger,
-                    noise=self.noise_,
-                    what=f"AIM round {t}: select 1 of {len(cands)} candidates",
-                )
-                cl = cands[idx]
-                before = np.ravel(model.project(cl))
-                if last:  # the measurement takes exactly the rest (no rounding left over)
-                    rho_measure = ledger.rho_remaining
-                    sigma = gaussian_scale(rho_measure)
-                self._measure(codes, cl, rho_measure)
-                model = self._estimate(model, self.round_iters)
-                moved = float(np.abs(np.ravel(model.project(cl)) - before).sum())
-                annealed = (not last) and moved <= expected_noise_l1(sigma, domain.size(cl))
-                self.history_.append(
-                    {
-                        "round": t,
-                        "clique": cl,
-                        "rho_measure": rho_measure,
-                        "rho_select": rho_select,
-                        "sigma": sigma,
-                        # the selection's epsilon, as in its ledger entry
-                        "epsilon": 2.0
-                        * float(weights.max())
-                        / selection_scale(rho_select, float(weights.max())),
-                        "candidates": len(cands),
-                        "size_cap_mb": limit,
-                        "model_mb": float(model.fit_info.get("size_mb", 0.0)),
-                        "annealed": annealed,
-                    }
-                )
-                if annealed:  # halve sigma and double the selection epsilon: 4x the rho
-                    rho_measure *= 4.0
-                    rho_select *= 4.0
-                show(f"round {t}")
-
-            model = self._estimate(model, self.pgm_iters)
-        self._finish(model)
-        self.reporter.note(
-            f"AIM: {t} rounds, {len(self.measurements_)} measurements, "
-            f"model {model.fit_info.get('size_mb', 0.0):.3g} MB, {self._budget_text()}"
+    def _round(
+        self,
+        codes: np.ndarray,
+        truth: TrueAnswers,
+        model: Any,
+        candidates: Mapping[tuple[str, ...], float],
+        cands: list[tuple[str, ...]],
+        shares: tuple[float, float],
+        last: bool,
+    ) -> tuple[Any, tuple[float, float]]:
+        """One select-measure-refit round; returns the model and the next round's shares."""
+        rho_measure, rho_select = shares
+        domain, t = self.domain_, len(self.history_) + 1
+        sigma = gaussian_scale(rho_measure)
+        weights = np.array([candidates[c] for c in cands])
+        bias = np.array([expected_noise_l1(sigma, domain.size(c)) for c in cands])
+        idx = select(
+            weights * (l1_errors(truth, model, cands) - bias),
+            sensitivity=float(weights.max()),
+            rho=rho_select,
+            ledger=self.ledger_,
+            noise=self.noise_,
+            what=f"AIM round {t}: select 1 of {len(cands)} candidates",
         )
+        cl = cands[idx]
+        before = np.ravel(model.project(cl))
+        if last:  # the measurement takes exactly the rest (no rounding left over)
+            rho_measure = self.ledger_.rho_remaining
+            sigma = gaussian_scale(rho_measure)
+        self._measure(codes, cl, rho_measure)
+        model = self._estimate(model, self.round_iters)
+        moved = float(np.abs(np.ravel(model.project(cl)) - before).sum())
+        annealed = (not last) and moved <= expected_noise_l1(sigma, domain.size(cl))
+        self.history_.append(
+            {
+                "round": t,
+                "clique": cl,
+                "rho_measure": rho_measure,
+                "rho_select": rho_select,
+                "sigma": sigma,
+                # the selection's epsilon, as in its ledger entry
+                "epsilon": 2.0
+                * float(weights.max())
+                / selection_scale(rho_select, float(weights.max())),
+                "candidates": len(cands),
+                "model_mb": float(model.fit_info.get("size_mb", 0.0)),
+                "annealed": annealed,
+            }
+        )
+        factor = 4.0 if annealed else 1.0  # halve sigma and double the selection epsilon
+        return model, (factor * shares[0], factor * shares[1])
+
+    def _remeasure_one_ways(
+        self, codes: np.ndarray, domain: Domain, rho: float | None = None
+    ) -> None:
+        """Spend ``rho`` (default: all that is left) on the one-way marginals, split by
+        :func:`one_way_weights` (``k^(2/3)``); when it is all that is left the last column takes
+        exactly the rest.
+
+        The estimator weighs each measurement by ``1 / sigma^2``, so two measurements of a column
+        at rho shares ``a`` and ``b`` are worth one at ``a + b``.
+        """
+        ledger = self.ledger_
+        everything = rho is None or rho >= ledger.rho_remaining * (1.0 - 1e-9)
+        total = ledger.rho_remaining if everything else rho
+        weights = one_way_weights(domain)
+        for i, a in enumerate(domain.attrs):
+            last = everything and i == len(domain) - 1
+            self._measure(codes, (a,), ledger.rho_remaining if last else total * weights[i])

@@ -15,6 +15,12 @@ rounds spends ``rho / T``:
 ``a = 0.9`` (90% of each round to measurement) is fixed, not a tuning knob. Candidates whose
 addition would grow the model's junction tree beyond the cap (scaled by the fraction of rounds
 done) are skipped. The last round's measurement takes exactly what is left of the budget.
+
+Budget awareness (see :mod:`privsynth.synthesizers.affordable`): from round 2 on, the record count
+is estimated from the noisy measurements made so far (post-processing), and when no candidate's
+measurement at this round's sigma would carry expected L1 noise below ``0.25 n`` the rounds stop
+and all that is left measures the one-way marginals; on a small or very private table MWEM then
+ends close to the independent baseline instead of spending its rounds on pure-noise marginals.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.mechanisms import gaussian_scale, select
+from privsynth.synthesizers.affordable import affordable, one_way_weights
 from privsynth.synthesizers.graphical import GraphicalSynthesizer
 from privsynth.synthesizers.workload import (
     SizeFilter,
@@ -110,11 +117,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
             raise InputError(
                 f"every workload marginal alone makes a model larger than max_model_size_mb={cap:g}"
             )
-        self.reporter.note(
-            f"MWEM: {len(domain)} columns, domain size {float(domain.size()):.3g} cells, "
-            f"{len(cliques)} workload marginals, {rounds} rounds, model-size cap {cap:g} MB, "
-            f"rho budget {rho:.4g}"
-        )
+        self._note_start(domain, len(cliques), rounds, cap, rho)
         self._start()
         truth = TrueAnswers(codes, domain)
         self.history_: list[dict[str, Any]] = []
@@ -128,6 +131,9 @@ class MWEMSynthesizer(GraphicalSynthesizer):
                 )
                 if not cands:  # the model is full: the rest of the budget re-measures
                     cands = list(dict.fromkeys(measured))
+                if t > 1 and not affordable(cands, domain, sigma, self._noisy_total()):
+                    self._one_ways_take_the_rest(codes, domain, t)  # see module docstring
+                    break
                 bias = np.array([expected_noise_l1(sigma, domain.size(c)) for c in cands])
                 scores = l1_errors(truth, model, cands) - bias
                 idx = select(
@@ -147,8 +153,29 @@ class MWEMSynthesizer(GraphicalSynthesizer):
                     {"round": t, "clique": cl, "sigma": sigma_t, "candidates": len(cands)}
                 )
                 advance(description=f"MWEM round {t} ({self._budget_text()})")
+        if len(self.history_) < rounds:  # stopped early: refit on everything measured
+            model = self._estimate(model, self.pgm_iters)
         self._finish(model)
         self.reporter.note(
-            f"MWEM: {rounds} rounds, model {model.fit_info.get('size_mb', 0.0):.3g} MB, "
+            f"MWEM: {len(self.history_)} rounds, model {model.fit_info.get('size_mb', 0.0):.3g} MB, "
             f"{self._budget_text()}"
         )
+
+    def _note_start(
+        self, domain: Domain, n_cliques: int, rounds: int, cap: float, rho: float
+    ) -> None:
+        self.reporter.note(
+            f"MWEM: {len(domain)} columns, domain size {float(domain.size()):.3g} cells, "
+            f"{n_cliques} workload marginals, {rounds} rounds, model-size cap {cap:g} MB, "
+            f"rho budget {rho:.4g}"
+        )
+
+    def _one_ways_take_the_rest(self, codes: np.ndarray, domain: Domain, t: int) -> None:
+        """No workload marginal is worth its noise at this budget: spend what is left on the
+        one-way marginals (split by ``k^(2/3)``, the last column takes exactly the rest)."""
+        weights = one_way_weights(domain)
+        total = self.ledger_.rho_remaining
+        for i, a in enumerate(domain.attrs):
+            last = i == len(domain) - 1
+            self._measure(codes, (a,), self.ledger_.rho_remaining if last else total * weights[i])
+        self.reporter.note(f"MWEM: round {t}: nothing affordable, the rest measures one-ways")
