@@ -112,7 +112,11 @@ def test_neighbouring_tables_spend_the_same(tmp_path: Path, method: str) -> None
         synth = get_synthesizer(method)(1.0, 1e-9, **FAST[method]).fit_codes(codes, domain)
         ledgers.append(synth.ledger_)
     a, b = ledgers
-    assert a.rho_spent == b.rho_spent and a.rho_spent <= a.rho_budget
+    assert a.rho_spent <= a.rho_budget and b.rho_spent <= b.rho_budget
+    # AIM and MWEM split the budget by a rule on their noisy record count (post-processing), so
+    # the float sum of the shares may differ in the last place; the total is the budget in both
+    assert a.rho_spent == pytest.approx(b.rho_spent, rel=1e-12, abs=0)
+    assert a.rho_spent == pytest.approx(a.rho_budget, rel=1e-12, abs=0)
     if method == "independent":  # nothing adapts: the very same entries
         assert [(e.what, e.rho, e.scale) for e in a.entries] == [
             (e.what, e.rho, e.scale) for e in b.entries
