@@ -123,6 +123,7 @@ def test_certify_writes_everything_and_exits_with_the_verdict(certified) -> None
     assert int(suite.get("failures")) == 0
 
 
+@pytest.mark.slow
 def test_small_sample_with_standard_preset_is_inconclusive(
     small_adult: Path, tmp_path: Path
 ) -> None:
@@ -138,6 +139,7 @@ def test_small_sample_with_standard_preset_is_inconclusive(
     assert "FAIL" not in status.values()
 
 
+@pytest.mark.slow
 def test_interval_straddling_a_threshold_is_inconclusive(small_adult: Path, tmp_path: Path) -> None:
     policy = tmp_path / "tight.toml"
     check = {
@@ -196,6 +198,7 @@ def test_bad_policy_is_exit_2_before_any_work(small_adult: Path, tmp_path: Path)
     assert result.exit_code == 2 and "--jobs" in result.output and not out.exists()
 
 
+@pytest.mark.slow
 def test_copy_of_train_fails_and_names_the_checks(adult: pd.DataFrame, tmp_path: Path) -> None:
     from attacks import run_audit
 
