@@ -92,6 +92,7 @@ def test_split_is_seeded_and_disjoint() -> None:
     assert not set(a_tr) & set(a_ho) and len(set(a_tr) | set(a_ho)) == 100
 
 
+@pytest.mark.slow
 def test_certify_writes_everything_and_exits_with_the_verdict(certified) -> None:
     result, out = certified
     data = json.loads((out / "report.json").read_text())
@@ -157,6 +158,7 @@ def test_interval_straddling_a_threshold_is_inconclusive(small_adult: Path, tmp_
     assert only["status"] == "INCONCLUSIVE" and "straddles" in only["explanation"]
 
 
+@pytest.mark.slow
 def test_report_show(certified) -> None:
     _, out = certified
     result = runner.invoke(app, ["report", "show", str(out / "report.json")])
