@@ -41,6 +41,7 @@ def flagged(res: AuditResult, name: str) -> bool:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.slow
 def test_fresh_sample_does_not_fail_the_gate(seed):
     """Calibrated null check. The old test asserted that none of ~45 unadjusted 95% intervals
     excluded its null value: a family-wise false-alarm rate of about 14% per seed by its own
@@ -70,6 +71,7 @@ def _replace(synthetic: pd.DataFrame, rows: pd.DataFrame, seed: int) -> pd.DataF
     return out
 
 
+@pytest.mark.slow
 def test_copied_training_rows_are_flagged():
     train, holdout, synthetic = triple(10)
     leak = train.sample(n=N // 10, random_state=0)
@@ -84,6 +86,7 @@ def test_copied_training_rows_are_flagged():
         assert flagged(res, name), name
 
 
+@pytest.mark.slow
 def test_perturbed_training_rows_are_flagged_without_exact_matches():
     train, holdout, synthetic = triple(11)
     rng = np.random.default_rng(1)
@@ -97,6 +100,7 @@ def test_perturbed_training_rows_are_flagged_without_exact_matches():
         assert flagged(res, name), name
 
 
+@pytest.mark.slow
 def test_memorised_rare_records_are_flagged_and_listed():
     from attacks.geometry import encode_tables, infer_column_types
     from attacks.neighbors import NeighborIndex
@@ -115,6 +119,7 @@ def test_memorised_rare_records_are_flagged_and_listed():
     assert len(listed & set(rare.tolist())) >= 20
 
 
+@pytest.mark.slow
 def test_leaked_secret_column_is_flagged_by_attribute_inference():
     train, holdout, synthetic = triple(13)
     qi = ["age", "sex", "race", "marital-status", "education", "native-country"]
@@ -140,6 +145,7 @@ def test_leaked_secret_column_is_flagged_by_attribute_inference():
     assert top.ci_low >= res.metric(f"attribute.{secret}.excess").estimate.ci_low
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_number_of_threads():
     """Parallel secrets and multi-threaded searches give byte-identical results to one thread,
     including on a table with a planted leak (so the compared numbers are not all null)."""

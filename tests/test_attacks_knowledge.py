@@ -161,6 +161,7 @@ def test_singling_out_needs_declared_knowledge_to_see_a_partial_copy():
 
 
 # --- linkability -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_linkability_links_through_copied_rows_not_through_fresh_or_dp_data(adult_schema):
     from privsynth.synthesizers.independent import IndependentSynthesizer
 
@@ -189,6 +190,7 @@ def test_relative_numeric_tolerance():
     assert _hit(np.array([43.0]), np.array([40.0]), True, 0.05).tolist() == [False]
 
 
+@pytest.mark.slow
 def test_rare_class_leak_is_found_with_declared_knowledge():
     """Every training record of a rare occupation (< 5% of records): its QIs and occupation in
     an otherwise fresh row. Averaged over all targets the leak is small; the rare-class
@@ -210,6 +212,7 @@ def test_rare_class_leak_is_found_with_declared_knowledge():
     assert not _flagged(_metric(clean, "attribute.max_excess"))
 
 
+@pytest.mark.slow
 def test_attribute_maxima_cover_every_guess_and_knowledge_set():
     train, holdout, synthetic = _triple(4)
     d = AuditData.prepare(train, holdout, synthetic, seed=4, qi=QI, secrets=["income"])
@@ -244,6 +247,7 @@ def _csvs(tmp_path, seed=5):
     return paths
 
 
+@pytest.mark.slow
 def test_cli_knowledge_options_and_schema_roles(tmp_path):
     p = _csvs(tmp_path)
     base = ["audit", "-t", str(p["t"]), "-H", str(p["h"]), "-S", str(p["s"]), "-q"]
@@ -278,6 +282,7 @@ def test_cli_knowledge_options_and_schema_roles(tmp_path):
 
 
 # --- the report --------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_report_shows_knowledge_sets_and_exposed_rows_internal_only():
     from io import StringIO
     from pathlib import Path

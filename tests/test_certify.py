@@ -99,6 +99,7 @@ def test_split_is_seeded_and_disjoint() -> None:
     assert not set(a_tr) & set(a_ho) and len(set(a_tr) | set(a_ho)) == 100
 
 
+@pytest.mark.slow
 def test_certify_writes_everything_and_exits_with_the_verdict(certified) -> None:
     result, out = certified
     data = json.loads((out / "report.json").read_text())
@@ -130,6 +131,7 @@ def test_certify_writes_everything_and_exits_with_the_verdict(certified) -> None
     assert int(suite.get("failures")) == 0
 
 
+@pytest.mark.slow
 def test_small_sample_with_standard_preset_is_inconclusive(
     small_adult: Path, tmp_path: Path
 ) -> None:
@@ -145,6 +147,7 @@ def test_small_sample_with_standard_preset_is_inconclusive(
     assert "FAIL" not in status.values()
 
 
+@pytest.mark.slow
 def test_interval_straddling_a_threshold_is_inconclusive(small_adult: Path, tmp_path: Path) -> None:
     policy = tmp_path / "tight.toml"
     check = {
@@ -162,6 +165,7 @@ def test_interval_straddling_a_threshold_is_inconclusive(small_adult: Path, tmp_
     assert only["status"] == "INCONCLUSIVE" and "straddles" in only["explanation"]
 
 
+@pytest.mark.slow
 def test_report_show(certified) -> None:
     _, out = certified
     result = runner.invoke(app, ["report", "show", str(out / "report.json")])
@@ -203,6 +207,7 @@ def test_bad_policy_is_exit_2_before_any_work(small_adult: Path, tmp_path: Path)
     assert result.exit_code == 2 and "--jobs" in result.output and not out.exists()
 
 
+@pytest.mark.slow
 def test_copy_of_train_fails_and_names_the_checks(adult: pd.DataFrame, tmp_path: Path) -> None:
     from attacks import run_audit
 

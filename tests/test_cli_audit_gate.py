@@ -27,6 +27,7 @@ def triple(tmp_path_factory: pytest.TempPathFactory, adult: pd.DataFrame) -> dic
     return paths
 
 
+@pytest.mark.slow
 def test_copy_of_train_fails_the_gate_and_names_the_checks(
     triple: dict[str, Path], tmp_path: Path
 ) -> None:

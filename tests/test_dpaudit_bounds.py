@@ -62,6 +62,7 @@ def _games(
     return np.array(out)
 
 
+@pytest.mark.slow
 def test_null_study_false_alarm_rate_is_below_the_level() -> None:
     """Identical worlds: a positive bound is a false alarm; at 95% it must be rarer than 5%.
 

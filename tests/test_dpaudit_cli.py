@@ -100,6 +100,7 @@ def test_interrupted_audit_resumes_without_rerunning(tmp_path: Path) -> None:
     assert again.bounds == second.bounds and first.runs_per_world == 8
 
 
+@pytest.mark.slow
 def test_cli_flags_a_non_private_generator_with_exit_1(tmp_path: Path) -> None:
     gen = f"{sys.executable} {EXAMPLE} --in {{train}} --out {{out}} --seed {{seed}}"
     out = tmp_path / "report.json"

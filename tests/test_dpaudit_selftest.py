@@ -29,6 +29,7 @@ def small(adult: pd.DataFrame, adult_schema: Schema) -> tuple[np.ndarray, Schema
 
 
 @pytest.mark.parametrize("method", ["independent", "mst", "aim", "mwem"])
+@pytest.mark.slow
 def test_honest_mechanisms_stay_below_their_claim(method: str, small) -> None:
     codes, sub = small
     spec = GeneratorSpec(
@@ -46,6 +47,7 @@ def test_honest_mechanisms_stay_below_their_claim(method: str, small) -> None:
     assert set(report.score_summary) == {"count", "density", "nn", "whitebox"}
 
 
+@pytest.mark.slow
 def test_noise_scale_divided_by_ten_is_flagged(small) -> None:
     """Independent with sigma / 10 (rho x 100) while claiming epsilon 1: a violation.
 
@@ -71,6 +73,7 @@ def _external(mode: str) -> GeneratorSpec:
 
 
 @pytest.mark.parametrize(("mode", "runs"), [("marginals", 40), ("copy", 80)])
+@pytest.mark.slow
 def test_non_private_external_generators_are_flagged(mode: str, runs: int, small) -> None:
     """The example generator (exact marginals, or copying rows) on a worst-case base table.
 

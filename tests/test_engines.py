@@ -124,6 +124,7 @@ def test_keys_are_per_cell_not_per_column() -> None:
 
 
 # -- numpy and DuckDB agree -------------------------------------------------------------------
+@pytest.mark.slow
 def test_adult_identical_codes_and_marginals(adult_schema: Schema) -> None:
     path = example_path(EXAMPLE_TABLE)
     a = encode_table(path, adult_schema, engine="numpy")

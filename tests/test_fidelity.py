@@ -149,6 +149,7 @@ def test_sensitive_columns_checks_names(schema) -> None:
         sensitive_columns(schema, ["age"])
 
 
+@pytest.mark.slow
 def test_audit_gate_reports_rules_and_subgroups(tmp_path: Path, split, schema) -> None:
     from typer.testing import CliRunner
 

@@ -64,6 +64,7 @@ def test_exact_cap_beats_float_accumulation(registry_url: str) -> None:  # noqa:
         assert math.fsum(spends) <= 1.0
 
 
+@pytest.mark.slow
 def test_thousand_sequential_releases_exact(tmp_path: Path) -> None:
     """1,000 releases of 2^-10 fill a cap of 1000 * 2^-10 exactly; the next one is refused; the
     stored spends never sum above the cap. (SQLite; PostgreSQL runs the same code.)"""

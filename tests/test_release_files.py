@@ -19,6 +19,8 @@ RANDOM_SEED = 1618033988  # what the patched secrets.randbits returns: must appe
 PUBLISHABLE = ("synthetic.csv", "synthetic.csv.manifest.json", "datasheet.md")
 REPORTS = ("report.json", "report.html", "report.md", "report.junit.xml", "report.txt")
 
+pytestmark = pytest.mark.slow  # whole certify runs; CI runs them, the fast tier does not
+
 
 def _no_seeded_noise(*args: object, **kwargs: object) -> None:
     raise AssertionError("a certify run drew seeded numpy noise")

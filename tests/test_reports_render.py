@@ -165,6 +165,7 @@ def test_budget_from_manifest() -> None:
     assert not budget_from_manifest(None).known
 
 
+@pytest.mark.slow
 def test_no_training_value_in_any_output(tables, tmp_path: Path) -> None:
     train, holdout, synthetic = tables
     code = gate_audit(

@@ -243,6 +243,7 @@ def test_bad_parameters(adult: pd.DataFrame) -> None:
         infer_schema_dp(adult.iloc[:0], epsilon=1.0, delta=1e-9)
 
 
+@pytest.mark.slow
 def test_cli_infer_then_synth(tmp_path: Path) -> None:
     schema_path = tmp_path / "s.json"
     out = tmp_path / "out.csv"

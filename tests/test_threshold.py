@@ -48,6 +48,7 @@ def test_tail_for_huge_sigma_uses_the_integral_bound() -> None:
     assert approx <= bound <= approx * (1 + 1e-5)
 
 
+@pytest.mark.slow
 def test_one_record_key_release_rate_is_within_the_charged_delta() -> None:
     """100,000 one-record keys through OpenDP's own measurement at sigma 1, T 4."""
     sigma, threshold = 1.0, 4
