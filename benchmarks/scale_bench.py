@@ -4,7 +4,10 @@ Tables are Adult resampled with jittered numbers (``benchmarks/scale_gen.py``), 
 ``/tmp/scale`` (never committed; delete them when done). Two parts, both side by side in one run:
 
 * ``synth``: ``privsynth synth`` as a user runs it (a fresh process per run), per method and
-  engine: wall time, the child's peak RSS (``wait4``), rows/s (input rows / wall second). Output
+  engine: wall time, the child's CPU seconds and peak RSS (``wait4``), rows/s (input rows / wall
+  second). The label ``numpy@baseline`` runs the numpy path of an earlier checkout given by
+  ``--baseline`` (e.g. ``git worktree add /tmp/scale/baseline <ref>``), so "today's in-memory
+  path" and this tree's engines are measured side by side in one run. Output
   rows are fixed (``--out-rows``) because sampling is post-processing and its memory is the
   output's size, not the input's.
 * ``count``: in one process, the exact 1- and 2-way marginals of the table: numpy on codes
@@ -12,6 +15,8 @@ Tables are Adult resampled with jittered numbers (``benchmarks/scale_gen.py``), 
   and Spark local mode; the encode time of each is reported separately.
 
     python benchmarks/scale_bench.py synth --rows 2000000 --engines numpy duckdb --methods mst
+    python benchmarks/scale_bench.py synth --rows 2000000 --methods mst aim \
+        --engines numpy@baseline numpy duckdb --baseline /tmp/scale/baseline
     python benchmarks/scale_bench.py count --rows 1000000 --engines numpy duckdb spark
 
 Results are appended to ``benchmarks/results/scale_bench.jsonl`` with the load average.
@@ -55,9 +60,16 @@ def record(entry: dict) -> None:
     print(json.dumps(entry), flush=True)
 
 
-def run_synth(path: Path, rows: int, method: str, engine: str, args: argparse.Namespace) -> None:
-    out = DATA / f"synth_{method}_{engine}_{rows}.parquet"
-    cmd = [str(Path(sys.executable).with_name("privsynth")), "synth", str(path), "-s", str(SCHEMA)]
+def run_synth(path: Path, rows: int, method: str, label: str, args: argparse.Namespace) -> None:
+    """One ``privsynth synth`` run; ``label`` "numpy@baseline" runs the numpy path of the code
+    checked out at ``--baseline`` (the same interpreter and packages, that tree first on the path)."""
+    engine, _, tree = label.partition("@")
+    out = DATA / f"synth_{method}_{engine}_{tree}_{rows}.parquet"
+    cli = "import sys; from privsynth.cli import main; sys.argv[0] = 'privsynth'; sys.exit(main())"
+    cmd = [sys.executable, "-c", cli, "synth", str(path), "-s", str(SCHEMA)]
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = str(Path(args.baseline).resolve())
     cmd += ["-e", str(args.epsilon), "-m", method, "--seed", "0", "-n", str(args.out_rows)]
     cmd += ["--engine", engine, "-o", str(out), "-q"]
     if engine == "duckdb" and args.memory_limit:
@@ -65,7 +77,7 @@ def run_synth(path: Path, rows: int, method: str, engine: str, args: argparse.Na
     if engine == "spark":
         cmd += ["--spark-master", "local[2]"]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=DATA)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     err = proc.stderr.read() if proc.stderr else ""
@@ -75,10 +87,12 @@ def run_synth(path: Path, rows: int, method: str, engine: str, args: argparse.Na
             "rows": rows,
             "method": method,
             "engine": engine,
+            "code": f"baseline {args.baseline_ref}" if tree else "this tree",
             "epsilon": args.epsilon,
             "memory_limit": args.memory_limit if engine == "duckdb" else None,
             "exit": os.waitstatus_to_exitcode(status),
             "wall_s": round(wall, 2),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
             "rows_per_s": round(rows / wall),
             "error": err.strip().splitlines()[-1] if status and err.strip() else None,
@@ -117,10 +131,15 @@ def run_count(path: Path, rows: int, engines: list[str]) -> None:
                     "cliques": len(cliques),
                     "encode_s": round(t1 - t0, 2),
                     "marginals_s": round(t2 - t1, 2),
-                    "histogram_rows": None if local is None else int(local._codes.shape[0]),
+                    "histogram_rows": None if local is None else int(local.n_tuples),
                 }
             )
             enc.close()
+
+
+def _git_head(tree: str) -> str:
+    got = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"], capture_output=True)
+    return got.stdout.decode().strip() or "?"
 
 
 def main() -> None:
@@ -132,7 +151,13 @@ def main() -> None:
     ap.add_argument("--epsilon", type=float, default=1.0)
     ap.add_argument("--out-rows", type=int, default=100_000)
     ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument(
+        "--baseline",
+        default=None,
+        help="a checkout of earlier code (git worktree) for the engine label numpy@baseline",
+    )
     args = ap.parse_args()
+    args.baseline_ref = _git_head(args.baseline) if args.baseline else None
     for rows in args.rows:
         path = table(rows)
         if args.part == "count":
