@@ -13,11 +13,14 @@ Tables are Adult resampled with jittered numbers (``benchmarks/scale_gen.py``), 
 * ``count``: in one process, the exact 1- and 2-way marginals of the table: numpy on codes
   already in memory (bincount) against DuckDB (histogram + in-memory bincount, and GROUPING SETS),
   and Spark local mode; the encode time of each is reported separately.
+* ``infer``: the non-private schema draft with pandas and with DuckDB (``engines.profile``),
+  wall and CPU seconds, and whether the drafts are identical.
 
     python benchmarks/scale_bench.py synth --rows 2000000 --engines numpy duckdb --methods mst
     python benchmarks/scale_bench.py synth --rows 2000000 --methods mst aim \
         --engines numpy@baseline numpy duckdb --baseline /tmp/scale/baseline
     python benchmarks/scale_bench.py count --rows 1000000 --engines numpy duckdb spark
+    python benchmarks/scale_bench.py infer --rows 2000000
 
 Results are appended to ``benchmarks/results/scale_bench.jsonl`` with the load average.
 """
@@ -142,9 +145,36 @@ def _git_head(tree: str) -> str:
     return got.stdout.decode().strip() or "?"
 
 
+def run_infer(path: Path, rows: int) -> None:
+    """The non-private schema draft both ways in one process: pandas (read_table + infer_schema)
+    and DuckDB (engines.profile.infer_schema_file); wall and CPU seconds, and whether the two
+    drafts are byte-identical."""
+    from privsynth.engines.profile import infer_schema_file
+    from privsynth.io import read_table
+    from privsynth.schema_infer import infer_schema
+
+    drafts = {}
+    for way in ("duckdb", "pandas"):
+        w0, c0 = time.perf_counter(), time.process_time()
+        if way == "pandas":
+            drafts[way] = infer_schema(read_table(path)).to_json()
+        else:
+            drafts[way] = infer_schema_file(path).to_json()
+        record(
+            {
+                "part": "infer",
+                "rows": rows,
+                "way": way,
+                "wall_s": round(time.perf_counter() - w0, 2),
+                "cpu_s": round(time.process_time() - c0, 2),
+            }
+        )
+    record({"part": "infer", "rows": rows, "identical": drafts["pandas"] == drafts["duckdb"]})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["synth", "count"])
+    ap.add_argument("part", choices=["synth", "count", "infer"])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--engines", nargs="+", default=["numpy", "duckdb"])
     ap.add_argument("--methods", nargs="+", default=["mst"])
@@ -162,6 +192,9 @@ def main() -> None:
         path = table(rows)
         if args.part == "count":
             run_count(path, rows, args.engines)
+            continue
+        if args.part == "infer":
+            run_infer(path, rows)
             continue
         for method, engine in itertools.product(args.methods, args.engines):
             run_synth(path, rows, method, engine, args)
