@@ -4,15 +4,23 @@ Tables are Adult resampled with jittered numbers (``benchmarks/scale_gen.py``), 
 ``/tmp/scale`` (never committed; delete them when done). Two parts, both side by side in one run:
 
 * ``synth``: ``privsynth synth`` as a user runs it (a fresh process per run), per method and
-  engine: wall time, the child's peak RSS (``wait4``), rows/s (input rows / wall second). Output
+  engine: wall time, the child's CPU seconds and peak RSS (``wait4``), rows/s (input rows / wall
+  second). The label ``numpy@baseline`` runs the numpy path of an earlier checkout given by
+  ``--baseline`` (e.g. ``git worktree add /tmp/scale/baseline <ref>``), so "today's in-memory
+  path" and this tree's engines are measured side by side in one run. Output
   rows are fixed (``--out-rows``) because sampling is post-processing and its memory is the
   output's size, not the input's.
 * ``count``: in one process, the exact 1- and 2-way marginals of the table: numpy on codes
   already in memory (bincount) against DuckDB (histogram + in-memory bincount, and GROUPING SETS),
   and Spark local mode; the encode time of each is reported separately.
+* ``infer``: the non-private schema draft with pandas and with DuckDB (``engines.profile``),
+  wall and CPU seconds, and whether the drafts are identical.
 
     python benchmarks/scale_bench.py synth --rows 2000000 --engines numpy duckdb --methods mst
+    python benchmarks/scale_bench.py synth --rows 2000000 --methods mst aim \
+        --engines numpy@baseline numpy duckdb --baseline /tmp/scale/baseline
     python benchmarks/scale_bench.py count --rows 1000000 --engines numpy duckdb spark
+    python benchmarks/scale_bench.py infer --rows 2000000
 
 Results are appended to ``benchmarks/results/scale_bench.jsonl`` with the load average.
 """
@@ -55,9 +63,16 @@ def record(entry: dict) -> None:
     print(json.dumps(entry), flush=True)
 
 
-def run_synth(path: Path, rows: int, method: str, engine: str, args: argparse.Namespace) -> None:
-    out = DATA / f"synth_{method}_{engine}_{rows}.parquet"
-    cmd = [str(Path(sys.executable).with_name("privsynth")), "synth", str(path), "-s", str(SCHEMA)]
+def run_synth(path: Path, rows: int, method: str, label: str, args: argparse.Namespace) -> None:
+    """One ``privsynth synth`` run; ``label`` "numpy@baseline" runs the numpy path of the code
+    checked out at ``--baseline`` (the same interpreter and packages, that tree first on the path)."""
+    engine, _, tree = label.partition("@")
+    out = DATA / f"synth_{method}_{engine}_{tree}_{rows}.parquet"
+    cli = "import sys; from privsynth.cli import main; sys.argv[0] = 'privsynth'; sys.exit(main())"
+    cmd = [sys.executable, "-c", cli, "synth", str(path), "-s", str(SCHEMA)]
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = str(Path(args.baseline).resolve())
     cmd += ["-e", str(args.epsilon), "-m", method, "--seed", "0", "-n", str(args.out_rows)]
     cmd += ["--engine", engine, "-o", str(out), "-q"]
     if engine == "duckdb" and args.memory_limit:
@@ -65,7 +80,7 @@ def run_synth(path: Path, rows: int, method: str, engine: str, args: argparse.Na
     if engine == "spark":
         cmd += ["--spark-master", "local[2]"]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=DATA)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     err = proc.stderr.read() if proc.stderr else ""
@@ -75,10 +90,12 @@ def run_synth(path: Path, rows: int, method: str, engine: str, args: argparse.Na
             "rows": rows,
             "method": method,
             "engine": engine,
+            "code": f"baseline {args.baseline_ref}" if tree else "this tree",
             "epsilon": args.epsilon,
             "memory_limit": args.memory_limit if engine == "duckdb" else None,
             "exit": os.waitstatus_to_exitcode(status),
             "wall_s": round(wall, 2),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
             "rows_per_s": round(rows / wall),
             "error": err.strip().splitlines()[-1] if status and err.strip() else None,
@@ -117,26 +134,67 @@ def run_count(path: Path, rows: int, engines: list[str]) -> None:
                     "cliques": len(cliques),
                     "encode_s": round(t1 - t0, 2),
                     "marginals_s": round(t2 - t1, 2),
-                    "histogram_rows": None if local is None else int(local._codes.shape[0]),
+                    "histogram_rows": None if local is None else int(local.n_tuples),
                 }
             )
             enc.close()
 
 
+def _git_head(tree: str) -> str:
+    got = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"], capture_output=True)
+    return got.stdout.decode().strip() or "?"
+
+
+def run_infer(path: Path, rows: int) -> None:
+    """The non-private schema draft both ways in one process: pandas (read_table + infer_schema)
+    and DuckDB (engines.profile.infer_schema_file); wall and CPU seconds, and whether the two
+    drafts are byte-identical."""
+    from privsynth.engines.profile import infer_schema_file
+    from privsynth.io import read_table
+    from privsynth.schema_infer import infer_schema
+
+    drafts = {}
+    for way in ("duckdb", "pandas"):
+        w0, c0 = time.perf_counter(), time.process_time()
+        if way == "pandas":
+            drafts[way] = infer_schema(read_table(path)).to_json()
+        else:
+            drafts[way] = infer_schema_file(path).to_json()
+        record(
+            {
+                "part": "infer",
+                "rows": rows,
+                "way": way,
+                "wall_s": round(time.perf_counter() - w0, 2),
+                "cpu_s": round(time.process_time() - c0, 2),
+            }
+        )
+    record({"part": "infer", "rows": rows, "identical": drafts["pandas"] == drafts["duckdb"]})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["synth", "count"])
+    ap.add_argument("part", choices=["synth", "count", "infer"])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--engines", nargs="+", default=["numpy", "duckdb"])
     ap.add_argument("--methods", nargs="+", default=["mst"])
     ap.add_argument("--epsilon", type=float, default=1.0)
     ap.add_argument("--out-rows", type=int, default=100_000)
     ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument(
+        "--baseline",
+        default=None,
+        help="a checkout of earlier code (git worktree) for the engine label numpy@baseline",
+    )
     args = ap.parse_args()
+    args.baseline_ref = _git_head(args.baseline) if args.baseline else None
     for rows in args.rows:
         path = table(rows)
         if args.part == "count":
             run_count(path, rows, args.engines)
+            continue
+        if args.part == "infer":
+            run_infer(path, rows)
             continue
         for method, engine in itertools.product(args.methods, args.engines):
             run_synth(path, rows, method, engine, args)

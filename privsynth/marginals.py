@@ -41,6 +41,38 @@ class MarginalOracle(Protocol):
         ...
 
 
+def code_dtype(size: int) -> type[np.signedinteger]:
+    """The smallest signed integer type that holds the codes ``0..size`` of an attribute."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if size <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def flat_index(columns: Sequence[np.ndarray], shape: Sequence[int]) -> np.ndarray:
+    """C-order flat index of per-attribute code arrays over ``shape`` (numpy's
+    ``ravel_multi_index``), in int32 where the clique's cells fit, built in place column by
+    column (no rows x clique matrix is formed)."""
+    cells = int(np.prod(shape, dtype=object))
+    dtype = np.int32 if cells < 2**31 else np.int64
+    flat = np.asarray(columns[0]).astype(dtype)
+    for col, k in zip(columns[1:], shape[1:], strict=True):
+        flat *= dtype(k)
+        flat += col
+    return flat
+
+
+def _count_columns(
+    columns: Sequence[np.ndarray], shape: Sequence[int], n: int, weights: np.ndarray | None
+) -> np.ndarray:
+    if len(columns) == 0:
+        total = n if weights is None else int(np.sum(weights))
+        return np.array([total], dtype=np.int64)
+    flat = flat_index(columns, shape) if len(columns) > 1 else columns[0]
+    out = np.bincount(flat, weights=weights, minlength=int(np.prod(shape)))
+    return np.rint(out).astype(np.int64) if weights is not None else out.astype(np.int64)
+
+
 def count_codes(
     codes: np.ndarray, domain: Domain, clique: Sequence[str], weights: np.ndarray | None = None
 ) -> np.ndarray:
@@ -51,20 +83,17 @@ def count_codes(
     """
     clique = tuple(clique)
     shape = domain.project(clique).shape
-    if len(clique) == 0:
-        total = codes.shape[0] if weights is None else int(np.sum(weights))
-        return np.array([total], dtype=np.int64)
-    cols = codes[:, domain.axes(clique)]
-    flat = np.ravel_multi_index(tuple(cols.T), shape) if len(clique) > 1 else cols[:, 0]
-    out = np.bincount(flat, weights=weights, minlength=int(np.prod(shape)))
-    return np.rint(out).astype(np.int64) if weights is not None else out.astype(np.int64)
+    columns = [codes[:, j] for j in domain.axes(clique)]
+    return _count_columns(columns, shape, codes.shape[0], weights)
 
 
 class CodesOracle:
-    """The in-memory oracle: a code matrix, optionally with a weight (multiplicity) per row.
+    """The in-memory oracle: codes, optionally with a weight (multiplicity) per row.
 
-    A weighted matrix is the table's histogram of distinct code tuples: the SQL engines count it
-    once in the database and answer every later marginal from it here, exactly.
+    A weighted table is the table's histogram of distinct code tuples: the SQL engines count it
+    once in the database and answer every later marginal from it here, exactly. The codes are
+    held as one contiguous array per attribute in the smallest integer type that holds them
+    (``code_dtype``), so a marginal reads only its clique's columns, at 1-2 bytes a cell.
     """
 
     def __init__(
@@ -73,7 +102,30 @@ class CodesOracle:
         codes = np.asarray(codes)
         if codes.ndim != 2 or codes.shape[1] != len(domain):
             raise ValueError(f"codes must have shape (n, {len(domain)}), got {codes.shape}")
-        self._codes = codes
+        columns = [codes[:, j].astype(code_dtype(k)) for j, k in enumerate(domain.shape)]
+        self._init(columns, codes.shape[0], domain, weights)
+
+    @classmethod
+    def from_columns(
+        cls, columns: Sequence[np.ndarray], domain: Domain, weights: np.ndarray | None = None
+    ) -> CodesOracle:
+        """The oracle of one code array per attribute of ``domain`` (all of one length)."""
+        if len(columns) != len(domain) or len({np.shape(c) for c in columns}) > 1:
+            raise ValueError(f"need {len(domain)} code arrays of one length")
+        out = cls.__new__(cls)
+        n = int(np.shape(columns[0])[0]) if columns else 0
+        out._init([np.ascontiguousarray(c) for c in columns], n, domain, weights)
+        return out
+
+    def _init(
+        self,
+        columns: list[np.ndarray],
+        n: int,
+        domain: Domain,
+        weights: np.ndarray | None,
+    ) -> None:
+        self._columns = columns
+        self._n = n
         self._domain = domain
         self._weights = None if weights is None else np.asarray(weights, dtype=np.float64)
 
@@ -83,10 +135,20 @@ class CodesOracle:
 
     @property
     def n_rows(self) -> int:
-        return self._codes.shape[0] if self._weights is None else int(self._weights.sum())
+        return self._n if self._weights is None else int(self._weights.sum())
+
+    @property
+    def n_tuples(self) -> int:
+        """The number of (weighted) code tuples held."""
+        return self._n
 
     def marginals(self, cliques: Sequence[Sequence[str]]) -> dict[Clique, np.ndarray]:
-        return {tuple(c): count_codes(self._codes, self._domain, c, self._weights) for c in cliques}
+        out = {}
+        for c in cliques:
+            c = tuple(c)
+            cols = [self._columns[j] for j in self._domain.axes(c)]
+            out[c] = _count_columns(cols, self._domain.project(c).shape, self._n, self._weights)
+        return out
 
 
 class CompressedOracle:

@@ -20,6 +20,14 @@ from privsynth.engines import EngineConfig, encode_table
 from privsynth.io import EXAMPLE_TABLE, example_path
 from tests.test_engines import all_cliques, mixed_frame, mixed_schema
 
+# pyspark 4 warns that it does not fully support pandas 3 and uses a deprecated astype(copy=...);
+# the engine only receives integer arrays from Spark (histogram, marginals), checked cell for cell
+# below, so both warnings are harmless here
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
 
 def _missing() -> str | None:
     if importlib.util.find_spec("pyspark") is None:

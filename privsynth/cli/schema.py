@@ -9,6 +9,8 @@ from rich.markup import escape
 
 from privsynth.cli.app import err_console, handle_errors
 from privsynth.encoding import encode
+from privsynth.engines import choose_engine, encode_table
+from privsynth.engines.profile import infer_schema_file
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING, read_table, write_text
 from privsynth.limits import check_bins, check_epsilon
@@ -66,12 +68,18 @@ def infer(
         registry, source, None, kind="schema", epsilon=epsilon or 1.0, delta=delta
     )
     # Nothing is measured while loading: a failure here gives the reservation back.
+    markers = tuple(missing) if missing else DEFAULT_MISSING
+    # a large file's non-private draft is profiled in DuckDB, not read into pandas (docs/scaling.md)
+    large = epsilon is None and choose_engine(str(data)) == "duckdb"
     with release_on_error(reservation):
-        table = read_table(data, missing=tuple(missing) if missing else DEFAULT_MISSING)
-        if len(table) == 0:
+        table = None if large else read_table(data, missing=markers)
+        if table is not None and len(table) == 0:
             raise InputError(f"{data}: the table has no rows")
     if epsilon is None:
-        schema = infer_schema(table, bins=bins)
+        if table is None:
+            schema = infer_schema_file(data, bins=bins, missing=markers)
+        else:
+            schema = infer_schema(table, bins=bins)
         err_console.print(
             f"[bold yellow]WARNING:[/bold yellow] {escape(NOT_PRIVATE_WARNING)}", highlight=False
         )
@@ -95,8 +103,11 @@ def check(
 ) -> None:
     """Check that DATA fits SCHEMA: every column known, every value encodable."""
     loaded = load_schema(schema)
-    table = read_table(data)
-    encoded = encode(table, loaded)
+    if choose_engine(str(data)) == "duckdb":  # a large file: encoded in DuckDB, not pandas
+        encoded = encode_table(str(data), loaded, engine="duckdb")
+        encoded.close()
+    else:
+        encoded = encode(read_table(data), loaded)
     progress = Progress(quiet=quiet)
     for note in encoded.notes:
         progress.warn(escape(note))

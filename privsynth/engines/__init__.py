@@ -68,7 +68,8 @@ def get_engine(name: str, config: EngineConfig | None = None, **kwargs: Any) -> 
 
 def _files(source: str | os.PathLike[str]) -> list[Path]:
     text = os.fspath(source)
-    names = sorted(globlib.glob(text)) if globlib.has_magic(text) else [text]
+    literal = Path(text).is_file() or not globlib.has_magic(text)
+    names = [text] if literal else sorted(globlib.glob(text))
     return [Path(n) for n in names if Path(n).is_file()]
 
 
@@ -81,7 +82,8 @@ def choose_engine(source: Any, engine: str = "auto") -> str:
     if isinstance(source, pd.DataFrame):
         return "numpy"
     if isinstance(source, str | os.PathLike):
-        if globlib.has_magic(os.fspath(source)):
+        # an existing file is that file even if its name has glob characters ("[x].csv")
+        if globlib.has_magic(os.fspath(source)) and not Path(source).is_file():
             return "duckdb"
         files = _files(source)
         if files and sum(f.stat().st_size for f in files) >= AUTO_DUCKDB_BYTES:
@@ -120,7 +122,7 @@ def source_sha256(source: Any) -> str:
     A table name (Spark) has no bytes here: its hash is of the text ``table:NAME``.
     """
     files = _files(source) if isinstance(source, str | os.PathLike) else []
-    if len(files) == 1 and not globlib.has_magic(os.fspath(source)):
+    if len(files) == 1 and (Path(source).is_file() or not globlib.has_magic(os.fspath(source))):
         return sha256_file(files[0])
     if files:
         h = hashlib.sha256()

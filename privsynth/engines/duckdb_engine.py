@@ -88,8 +88,8 @@ class DuckDBTable(SqlTable):
             con.execute(f"CREATE TABLE hist AS {histogram_select(self._encode_sql, plans, sizes)}")
         except Exception as exc:
             raise InputError(f"duckdb could not read the table: {_first_line(exc)}") from exc
-        self._check()
         self._load_local()
+        self._check()
 
     @property
     def _hist_table(self) -> str:

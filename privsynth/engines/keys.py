@@ -31,7 +31,8 @@ FLOAT_TEXT = f"[+-]?(({_DIGITS})?[.]{_DIGITS}|{_DIGITS}[.]?)([eE][+-]?{_DIGITS})
 # pandas.to_numeric's grammar for numeric columns (no underscores)
 NUMBER_TEXT = "[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
 # what Python's str.strip() removes (io trims every text cell with it)
-WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+# (every such character is below U+3001; tests/test_engines_fast_paths.py checks the whole range)
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _EXACT = 2.0**53
 _FLOAT_RE = re.compile(FLOAT_TEXT)
 

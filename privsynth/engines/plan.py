@@ -22,6 +22,8 @@ source's column types only.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 from privsynth.engines.keys import (
@@ -220,6 +222,21 @@ def _bin_tree(d: Dialect, x: str, edges: list[float], base: int) -> str:
     return f"CASE WHEN {x} < {d.double(edges[mid])} THEN {lo} ELSE {hi} END"
 
 
+def _unit_bins(d: Dialect, x: str, edges: list[float]) -> str | None:
+    """``#{e in edges : e <= x}`` by arithmetic when the edges are consecutive integers (unit
+    bins, e.g. ages), else None. With ``lo = edges[0] - 1`` and ``hi = edges[-1]``, the count is
+    ``floor(min(max(x, lo), hi)) - lo``: an integer edge ``e <= x`` exactly when
+    ``e <= floor(x)``, and the clamp saturates as the count does. Every value is an integer below
+    2**52 in magnitude, so each double operation is exact."""
+    if len(edges) < 4 or not all(math.isfinite(e) and abs(e) < 2**52 for e in edges):
+        return None
+    steps = [b - a for a, b in itertools.pairwise(edges)]
+    if any(e != math.floor(e) for e in edges) or any(st != 1.0 for st in steps):
+        return None
+    lo, hi = d.double(edges[0] - 1.0), d.double(edges[-1])
+    return f"(floor(least(greatest({x}, {lo}), {hi})) - {lo})"
+
+
 def value_expr(d: Dialect, spec: ColumnSpec, v: str, kind: str) -> str:
     """Step 2: the cell's double (category number, number, or datetime seconds), else NULL."""
     if spec.type == "categorical":
@@ -247,7 +264,7 @@ def column_plan(d: Dialect, spec: ColumnSpec, v: str, x: str, kind: str) -> Colu
     ok = f"({x} IS NOT NULL AND {d.finite(x)})"
     edges = [float(e) for e in spec.bin_edges()[1:-1]]
     # the count of interior edges <= x saturates at both ends, so clipping x first changes nothing
-    code = _bin_tree(d, x, edges, 0)
+    code = _unit_bins(d, x, edges) or _bin_tree(d, x, edges, 0)
     return ColumnPlan(
         name=spec.name,
         code=f"CASE WHEN {v} IS NULL THEN {na} WHEN NOT {ok} THEN {NOT_PARSEABLE} ELSE {code} END",

@@ -76,8 +76,8 @@ class SparkTable(SqlTable):
             hist = spark.sql(histogram_select(self._encode_sql, self._plans, sizes))
             self._hist_frame = hist.persist(_storage_level())
             self._hist_frame.createOrReplaceTempView(self._hist_name)
-            self._check()
             self._load_local()
+            self._check()
         except (InputError, SchemaError):
             raise
         except Exception as exc:

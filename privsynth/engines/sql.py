@@ -1,9 +1,9 @@
 """What the SQL engines (DuckDB, Spark) share: one pass to a histogram, then marginals from it.
 
 The plan (``privsynth.engines.plan``) encodes each row; the engine groups the encoded rows by all
-their codes in the same pass, giving the table's histogram of distinct code tuples ``hist`` (codes
-plus a count ``n``, and per numeric column the number of clipped values). Everything afterwards
-reads ``hist`` only, never the rows again:
+their codes and clip flags in the same pass, giving the table's histogram of distinct code tuples
+``hist`` (packed keys plus a count ``n``; the only aggregate is ``count(*)``). Everything
+afterwards reads ``hist`` only, never the rows again:
 
 - the checks (missing values in non-nullable columns, unknown categories, unparseable numbers) and
   the operator's notes are sums over ``hist``;
@@ -36,7 +36,7 @@ from privsynth.engines.plan import (
     source_kind,
 )
 from privsynth.errors import SchemaError
-from privsynth.marginals import Clique, CodesOracle
+from privsynth.marginals import Clique, CodesOracle, code_dtype
 from privsynth.schema import Schema
 
 
@@ -56,14 +56,42 @@ def column_kinds(types: dict[str, str], schema: Schema) -> dict[str, str]:
 
 
 SENTINEL_OFFSET = 4  # codes are stored shifted by this, so the error sentinels -4..-1 pack too
+FLAGS_PER_SLOT = 30  # clip flags packed as bits, this many per slot
 
 
-def pack_groups(sizes: list[int]) -> list[list[tuple[int, int, int]]]:
-    """Columns packed into BIGINT keys: per key, (column, stride, radix) with product < 2**62."""
+def pack_slots(sizes: list[int], plans: list[ColumnPlan]) -> list[tuple[str, int]]:
+    """What the histogram's packed keys hold: each column's code (shifted by ``SENTINEL_OFFSET``,
+    radix ``k + 4``), then the clip flags of the numeric columns as bits, up to
+    ``FLAGS_PER_SLOT`` per slot. Returns (SQL expression over the encoded row, radix) per slot.
+
+    The clip flags are part of the key (not summed per group) so the one GROUP BY has only
+    ``count(*)`` to aggregate; a row with a clipped value differs from an unclipped row of the
+    same codes only in the flag bits, and clipping happens at the end bins only, so the histogram
+    grows by at most the number of distinct clipped code tuples.
+    """
+    slots = [
+        (f"CAST(c{j} + {SENTINEL_OFFSET} AS BIGINT)", k + SENTINEL_OFFSET)
+        for j, k in enumerate(sizes)
+    ]
+    flagged = [j for j, p in enumerate(plans) if p.clipped is not None]
+    for start in range(0, len(flagged), FLAGS_PER_SLOT):
+        part = flagged[start : start + FLAGS_PER_SLOT]
+        bits = " + ".join(f"CASE WHEN k{j} THEN {2**i} ELSE 0 END" for i, j in enumerate(part))
+        slots.append((f"CAST({bits} AS BIGINT)", 2 ** len(part)))
+    return slots
+
+
+def flag_bits(plans: list[ColumnPlan]) -> dict[int, tuple[int, int]]:
+    """Column j -> (flag slot number among the flag slots, bit) for every clipped column."""
+    flagged = [j for j, p in enumerate(plans) if p.clipped is not None]
+    return {j: (i // FLAGS_PER_SLOT, i % FLAGS_PER_SLOT) for i, j in enumerate(flagged)}
+
+
+def pack_groups(radices: list[int]) -> list[list[tuple[int, int, int]]]:
+    """Slots packed into BIGINT keys: per key, (slot, stride, radix) with product < 2**62."""
     groups: list[list[tuple[int, int, int]]] = [[]]
     stride = 1
-    for j, k in enumerate(sizes):
-        radix = k + SENTINEL_OFFSET
+    for j, radix in enumerate(radices):
         if groups[-1] and stride * radix >= 2**62:
             groups.append([])
             stride = 1
@@ -73,44 +101,79 @@ def pack_groups(sizes: list[int]) -> list[list[tuple[int, int, int]]]:
 
 
 def histogram_select(encode_sql: str, plans: list[ColumnPlan], sizes: list[int]) -> str:
-    """GROUP BY the packed codes: the histogram of distinct code tuples with clip counts."""
+    """GROUP BY the packed codes and clip flags: the histogram of distinct code tuples."""
+    slots = pack_slots(sizes, plans)
     keys = [
-        " + ".join(f"CAST(c{j} + {SENTINEL_OFFSET} AS BIGINT) * {stride}" for j, stride, _ in g)
-        for g in pack_groups(sizes)
+        " + ".join(f"{slots[j][0]} * {stride}" for j, stride, _ in g)
+        for g in pack_groups([r for _, r in slots])
     ]
     names = ", ".join(f"h{g}" for g in range(len(keys)))
-    clips = "".join(
-        f", sum(CASE WHEN k{j} THEN 1 ELSE 0 END) AS k{j}"
-        for j, p in enumerate(plans)
-        if p.clipped is not None
-    )
     cols = ", ".join(f"{e} AS h{g}" for g, e in enumerate(keys))
-    flags = "".join(f", k{j}" for j, p in enumerate(plans) if p.clipped is not None)
     return (
-        f"SELECT {names}, count(*) AS n{clips} FROM (SELECT {cols}{flags} FROM ({encode_sql}) "
-        f"AS e) AS p GROUP BY {names}"
+        f"SELECT {names}, count(*) AS n FROM (SELECT {cols} FROM ({encode_sql}) AS e) AS p "
+        f"GROUP BY {names}"
     )
 
 
 def unpacked_select(d: Dialect, table: str, plans: list[ColumnPlan], sizes: list[int]) -> str:
-    """The histogram with its codes unpacked again: columns c0.., n, k{j}."""
-    cols = []
-    for g, group in enumerate(pack_groups(sizes)):
+    """The histogram with its slots unpacked again: codes c0.., n, and k{j} = the number of
+    clipped values of column j in the group (n or 0)."""
+    slots = pack_slots(sizes, plans)
+    div = "//" if d.name == "duckdb" else "div"
+    value: dict[int, str] = {}
+    for g, group in enumerate(pack_groups([r for _, r in slots])):
         for j, stride, radix in group:
-            q = f"(h{g} // {stride})" if d.name == "duckdb" else f"(h{g} div {stride})"
-            cols.append(f"CAST({q} % {radix} AS INTEGER) - {SENTINEL_OFFSET} AS c{j}")
-    cols.sort(key=lambda c: int(c.rsplit(" AS c", 1)[1]))
-    flags = "".join(f", k{j}" for j, p in enumerate(plans) if p.clipped is not None)
-    return f"(SELECT {', '.join(cols)}, n{flags} FROM {table}) AS hv"
+            value[j] = f"((h{g} {div} {stride}) % {radix})"
+    d_cols = len(sizes)
+    cols = [f"CAST({value[j]} AS INTEGER) - {SENTINEL_OFFSET} AS c{j}" for j in range(d_cols)]
+    for j, (slot, bit) in flag_bits(plans).items():
+        cols.append(
+            f"CASE WHEN ({value[d_cols + slot]} {div} {2**bit}) % 2 = 1 THEN n ELSE 0 END AS k{j}"
+        )
+    return f"(SELECT {', '.join(cols)}, n FROM {table}) AS hv"
 
 
-def unpack_codes(keys: list[np.ndarray], sizes: list[int]) -> np.ndarray:
-    """numpy's version of :func:`unpacked_select`: the code matrix from the packed keys."""
-    out = np.empty((keys[0].shape[0] if keys else 0, len(sizes)), dtype=np.int64)
-    for g, group in enumerate(pack_groups(sizes)):
-        h = keys[g].astype(np.int64)
-        for j, stride, radix in group:
-            out[:, j] = (h // stride) % radix - SENTINEL_OFFSET
+def unpack_columns(
+    keys: list[np.ndarray], sizes: list[int], plans: list[ColumnPlan]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """numpy's version of :func:`unpacked_select`: one code array per column (sentinels kept),
+    and the clip-flag slots (bit ``b`` of slot ``s`` per :func:`flag_bits`)."""
+    radices = [r for _, r in pack_slots(sizes, plans)]
+    slots: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(radices)
+    for g, group in enumerate(pack_groups(radices)):
+        rest = np.asarray(keys[g], dtype=np.int64)
+        for j, _, radix in group:
+            rest, slots[j] = np.divmod(rest, radix)
+    columns = [(slots[j] - SENTINEL_OFFSET).astype(code_dtype(k)) for j, k in enumerate(sizes)]
+    return columns, slots[len(sizes) :]
+
+
+def local_checks(
+    columns: list[np.ndarray],
+    flags: list[np.ndarray],
+    weights: np.ndarray,
+    plans: list[ColumnPlan],
+    what: list[tuple[int, str]],
+) -> list[int]:
+    """:func:`checks_select`'s row computed in numpy on the histogram in memory: the row count,
+    then per (column, label) the weighted count of the sentinel, "other" or clipped values."""
+    sentinel = {"missing": -1, "unseen": -2, "unparseable": -3, "changed": -4}
+    bits = flag_bits(plans)
+    per_code: dict[int, np.ndarray] = {}
+    out = [int(np.rint(weights.sum()))]
+    for j, label in what:
+        if label == "clipped":
+            slot, bit = bits[j]
+            out.append(int(np.rint(weights[(flags[slot] >> bit) & 1 == 1].sum())))
+            continue
+        if j not in per_code:  # counts of every code of column j, shifted past the sentinels
+            per_code[j] = np.bincount(
+                columns[j].astype(np.int64) + SENTINEL_OFFSET, weights=weights
+            )
+        code = sentinel.get(label, plans[j].other_code)
+        idx = int(code) + SENTINEL_OFFSET  # type: ignore[arg-type]
+        counts = per_code[j]
+        out.append(int(np.rint(counts[idx])) if idx < counts.size else 0)
     return out
 
 
@@ -126,6 +189,8 @@ class SqlTable(ABC):
         self._domain = schema.domain()
         self._max_tuples = max_tuples
         self._local: CodesOracle | None = None
+        # the in-memory histogram's columns, flag slots and weights, until _check has used them
+        self._local_parts: tuple[list[np.ndarray], list[np.ndarray], np.ndarray] | None = None
         self._cache: dict[Clique, np.ndarray] = {}  # exact counts already fetched
         self._n_rows = 0
         self._notes: list[str] = []
@@ -165,7 +230,7 @@ class SqlTable(ABC):
     @property
     @abstractmethod
     def _hist_table(self) -> str:
-        """The name of the histogram table (packed keys h{g}, n, k{j})."""
+        """The name of the histogram table (packed keys h{g} and the count n)."""
 
     @property
     def _hist(self) -> str:
@@ -189,10 +254,11 @@ class SqlTable(ABC):
 
     def marginals(self, cliques: Sequence[Sequence[str]]) -> dict[Clique, np.ndarray]:
         cliques = [tuple(c) for c in cliques]
-        if self._local is not None:
-            return self._local.marginals(cliques)
         cache = self._cache
         todo = [c for c in dict.fromkeys(cliques) if len(c) > 0 and c not in cache]
+        if self._local is not None:
+            cache.update(self._local.marginals(todo))
+            todo = []
         for start in range(0, len(todo), CLIQUES_PER_QUERY):
             cache.update(self._count_batch(todo[start : start + CLIQUES_PER_QUERY]))
         total = np.array([self._n_rows], dtype=np.int64)
@@ -202,7 +268,12 @@ class SqlTable(ABC):
     def _check(self) -> None:
         """Totals, errors (first column, first kind, as encode) and notes, from ``hist``."""
         sql, what = checks_select(self._hist, self._plans, weight="n")
-        row = self._rows(sql)[0]
+        if self._local is not None and self._local_parts is not None:
+            columns, flags, weights = self._local_parts
+            row = local_checks(columns, flags, weights, self._plans, what)
+            self._local_parts = None  # the oracle keeps the columns; the flags are done with
+        else:
+            row = self._rows(sql)[0]
         self._n_rows = int(row[0] or 0)
         if self._n_rows == 0:
             raise SchemaError("the table has no rows")
@@ -254,15 +325,19 @@ class SqlTable(ABC):
         return f"{where}: value {value!r} at {at} is not {kind} ({count} rows)"
 
     def _load_local(self) -> None:
-        """Bring ``hist`` into memory when it is small enough."""
+        """Bring ``hist`` into memory (codes as one small-integer array per column) when small;
+        called before :meth:`_check`, which then sums in numpy instead of a query."""
         m = int(self._rows(f"SELECT count(*) FROM {self._hist_table}")[0][0])
         if m > self._max_tuples:
             return
         sizes = list(self._domain.shape)
-        keys = [f"h{g}" for g in range(len(pack_groups(sizes)))]
+        n_keys = len(pack_groups([r for _, r in pack_slots(sizes, self._plans)]))
+        keys = [f"h{g}" for g in range(n_keys)]
         arrays = self._arrays(f"SELECT {', '.join(keys)}, n FROM {self._hist_table}", [*keys, "n"])
-        codes = unpack_codes([arrays[k] for k in keys], sizes)
-        self._local = CodesOracle(codes, self._domain, arrays["n"].astype(np.float64))
+        columns, flags = unpack_columns([arrays[k] for k in keys], sizes, self._plans)
+        weights = arrays["n"].astype(np.float64)
+        self._local = CodesOracle.from_columns(columns, self._domain, weights)
+        self._local_parts = (columns, flags, weights)
 
     def _count_batch(self, cliques: list[Clique]) -> dict[Clique, np.ndarray]:
         index = {a: j for j, a in enumerate(self._domain.attrs)}
