@@ -84,25 +84,7 @@ def evaluate_check(
         status = "FAIL"
         text = f"estimate {_fmt(observed)} {bad} {_fmt(thr)}"
     else:
-        f = family_factor(family, est.confidence) if check.kind == "privacy" else 1.0
-        lo_f = est.value - (est.value - lo) * f
-        hi_f = est.value + (hi - est.value) * f
-        whole_bad = lo_f > thr if safe_max else hi_f < thr
-        if f > 1.0:
-            interval = f"[{_fmt(lo_f)}, {_fmt(hi_f)}] (Bonferroni over {family} checks)"
-        demonstrated = _demonstrated(check, metric, lo_f, hi_f)
-        if whole_bad:
-            status = "FAIL"
-            text = f"whole interval {interval} {bad} {_fmt(thr)}"
-        elif demonstrated:
-            status = "FAIL"
-            text = (
-                f"estimate {_fmt(est.value)} {bad} {_fmt(thr)} and interval {interval} excludes "
-                f"the no-leak value {_fmt(metric.null_value)}: a leak is demonstrated"
-            )
-        else:
-            status = "INCONCLUSIVE"
-            text = f"interval {interval} straddles {_fmt(thr)}: more data needed to decide"
+        status, text = _beyond_threshold(check, metric, family, interval, bad)
     return CheckResult(
         **base,
         status=status,
@@ -111,6 +93,28 @@ def evaluate_check(
         estimate=est,
         description=metric.description,
     )
+
+
+def _beyond_threshold(
+    check: Check, metric: Metric, family: int, interval: str, bad: str
+) -> tuple[str, str]:
+    """FAIL or INCONCLUSIVE for an interval statistic beyond its threshold (Bonferroni-widened
+    over the privacy family: FAIL when the whole interval is beyond, or a leak is demonstrated)."""
+    est, thr = metric.estimate, check.threshold
+    f = family_factor(family, est.confidence) if check.kind == "privacy" else 1.0
+    lo_f = est.value - (est.value - est.ci_low) * f
+    hi_f = est.value + (est.ci_high - est.value) * f
+    whole_bad = lo_f > thr if check.comparison == "max" else hi_f < thr
+    if f > 1.0:
+        interval = f"[{_fmt(lo_f)}, {_fmt(hi_f)}] (Bonferroni over {family} checks)"
+    if whole_bad:
+        return "FAIL", f"whole interval {interval} {bad} {_fmt(thr)}"
+    if _demonstrated(check, metric, lo_f, hi_f):
+        return "FAIL", (
+            f"estimate {_fmt(est.value)} {bad} {_fmt(thr)} and interval {interval} excludes "
+            f"the no-leak value {_fmt(metric.null_value)}: a leak is demonstrated"
+        )
+    return "INCONCLUSIVE", f"interval {interval} straddles {_fmt(thr)}: more data needed to decide"
 
 
 def _demonstrated(check: Check, metric: Metric, lo_f: float, hi_f: float) -> bool:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from privsynth.cli.app import handle_errors
+from privsynth.cli.inputs import resolve_inputs
 from privsynth.cli.options import Quiet
 from privsynth.dpaudit.canaries import KINDS
 from privsynth.dpaudit.command import CommandOptions, run_command
@@ -51,8 +52,9 @@ def dp_audit(
     quiet: Quiet = False,
 ) -> None:
     """Audit a generator's DP claim empirically: run it on D and D + canary, bound epsilon."""
+    data, schema = resolve_inputs(data, schema, example=example)
     opts = CommandOptions(
-        data=data, schema=schema, example=example, method=method, generator=generator,
+        data=data, schema=schema, method=method, generator=generator,
         epsilon=epsilon, delta=delta, param=tuple(param or ()), columns=columns, rows=rows,
         worst_case_base=worst_case, public_base=public, canary=canary, scores=scores, runs=runs,
         confidence=confidence, select_fraction=select, jobs=jobs, seed=seed, noise=noise,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -18,7 +19,7 @@ from privsynth.outputs import check_outputs
 from privsynth.privacy.ledger import validate_epsilon_delta
 from privsynth.progress import Progress
 from privsynth.registry.reservation import cli_commit, cli_reserve, release_on_error
-from privsynth.schema import DEFAULT_BINS, load_schema
+from privsynth.schema import DEFAULT_BINS, Schema, load_schema
 from privsynth.schema_infer import NOT_PRIVATE_WARNING, infer_schema
 
 QuietOption = typer.Option(
@@ -31,6 +32,35 @@ schema_app = typer.Typer(
 
 @schema_app.command("infer")
 @handle_errors
+def _draft(
+    data: Path,
+    table: Any,
+    *,
+    epsilon: float | None,
+    delta: float,
+    bins: int,
+    seed: int | None,
+    markers: tuple[str, ...],
+    progress: Progress,
+) -> Schema:
+    """The draft: DP with ``epsilon``, else read from the data (DuckDB profile when ``table`` is
+    None: a large file is not read into pandas)."""
+    if epsilon is not None:
+        from privsynth.schema_dp import infer_schema_dp
+
+        return infer_schema_dp(
+            table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, progress=progress
+        )
+    if table is None:
+        schema = infer_schema_file(data, bins=bins, missing=markers)
+    else:
+        schema = infer_schema(table, bins=bins)
+    err_console.print(
+        f"[bold yellow]WARNING:[/bold yellow] {escape(NOT_PRIVATE_WARNING)}", highlight=False
+    )
+    return schema
+
+
 def infer(
     data: Path = typer.Argument(..., help="Table to draft a schema for (CSV or Parquet)."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the schema JSON."),
@@ -75,20 +105,10 @@ def infer(
         table = None if large else read_table(data, missing=markers)
         if table is not None and len(table) == 0:
             raise InputError(f"{data}: the table has no rows")
-    if epsilon is None:
-        if table is None:
-            schema = infer_schema_file(data, bins=bins, missing=markers)
-        else:
-            schema = infer_schema(table, bins=bins)
-        err_console.print(
-            f"[bold yellow]WARNING:[/bold yellow] {escape(NOT_PRIVATE_WARNING)}", highlight=False
-        )
-    else:
-        from privsynth.schema_dp import infer_schema_dp
-
-        schema = infer_schema_dp(
-            table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, progress=progress
-        )
+    schema = _draft(
+        data, table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, markers=markers,
+        progress=progress,
+    )  # fmt: skip
     write_text(out, schema.to_json())
     cli_commit(reservation, out, input_path=data, quiet=quiet)
     progress.note(escape(f"wrote {out} ({len(schema.columns)} columns)"))

@@ -78,7 +78,6 @@ class CommandOptions:
 
     data: Path | None = None
     schema: Path | None = None
-    example: bool = False
     method: str | None = None
     generator: str | None = None
     epsilon: float | None = None
@@ -137,7 +136,7 @@ class CommandOptions:
 
 def load_base(opts: CommandOptions) -> tuple[np.ndarray, Schema]:
     """The base table's codes and schema (the given table, or a worst-case or public one)."""
-    inputs = load_inputs(opts.data, opts.schema, example=opts.example, missing=DEFAULT_MISSING)
+    inputs = load_inputs(opts.data, opts.schema, missing=DEFAULT_MISSING)
     enc = encode(inputs.data, inputs.schema)
     cols = [c.strip() for c in opts.columns.split(",")] if opts.columns else None
     codes, sch = base_table(enc.codes, inputs.schema, cols, opts.rows, opts.seed)

@@ -131,41 +131,43 @@ def profile_columns(
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
-    cols = []
-    for c, k in zip(raw, kinds, strict=True):
-        name = c.strip()
-        if k == "text":
-            values, counts = distinct[c]
-            cols.append(
-                ColumnProfile(
-                    name=name,
-                    kind="text",
-                    n_present=int(counts.sum()),
-                    n_null=nulls[c],
-                    values=values,
-                    counts=counts,
-                )
-            )
-        else:
-            lo, hi, nd = numeric[c]
-            if k == "float" and lo is not None and not (np.isfinite(lo) and np.isfinite(hi)):
-                bad = lo if not np.isfinite(lo) else hi
-                raise InputError(
-                    f"{path}: column {name!r}: value {bad!s} is not a finite number; remove it "
-                    "or give it as a missing value"
-                )
-            cols.append(
-                ColumnProfile(
-                    name=name,
-                    kind=k,
-                    n_present=n_rows - nulls[c],
-                    n_null=nulls[c],
-                    lower=lo,
-                    upper=hi,
-                    n_distinct=nd,
-                )
-            )
+    cols = [
+        _column_profile(str(path), c, k, n_rows, nulls[c], distinct.get(c), numeric.get(c))
+        for c, k in zip(raw, kinds, strict=True)
+    ]
     return TableProfile(n_rows=n_rows, columns=cols)
+
+
+def _column_profile(
+    path: str,
+    raw: str,
+    kind: str,
+    n_rows: int,
+    n_null: int,
+    distinct: tuple[np.ndarray, np.ndarray] | None,
+    numeric: tuple[Any, Any, Any] | None,
+) -> ColumnProfile:
+    """One column's profile from the scans' results (a non-finite float is refused by name)."""
+    name = raw.strip()
+    if kind == "text":
+        assert distinct is not None
+        values, counts = distinct
+        return ColumnProfile(
+            name=name, kind="text", n_present=int(counts.sum()), n_null=n_null,
+            values=values, counts=counts,
+        )  # fmt: skip
+    assert numeric is not None
+    lo, hi, nd = numeric
+    if kind == "float" and lo is not None and not (np.isfinite(lo) and np.isfinite(hi)):
+        bad = lo if not np.isfinite(lo) else hi
+        raise InputError(
+            f"{path}: column {name!r}: value {bad!s} is not a finite number; remove it "
+            "or give it as a missing value"
+        )
+    return ColumnProfile(
+        name=name, kind=kind, n_present=n_rows - n_null, n_null=n_null,
+        lower=lo, upper=hi, n_distinct=nd,
+    )  # fmt: skip
 
 
 def _check_names(path: str, raw: list[str]) -> None:
