@@ -46,6 +46,23 @@ def looks_like_identifier(values: pd.Series) -> bool:
     return n_distinct >= ID_MIN_DISTINCT and n_distinct >= ID_UNIQUE_SHARE * len(present)
 
 
+def datetime_spec(name: str, nullable: bool, text: pd.Series, bins: int) -> ColumnSpec | None:
+    """A datetime column's spec when every value has one detected format, else None."""
+    fmt = detect_datetime_format(text)
+    if fmt is None:
+        return None
+    stamps = pd.to_datetime(text, format=fmt)
+    return ColumnSpec(
+        name,
+        "datetime",
+        nullable,
+        format=fmt,
+        lower=stamps.min().strftime(fmt),
+        upper=stamps.max().strftime(fmt),
+        bins=bins,
+    )
+
+
 def infer_column(name: str, values: pd.Series, bins: int = DEFAULT_BINS) -> ColumnSpec:
     """A draft spec for one column, from its values."""
     nullable = bool(values.isna().any())
@@ -67,18 +84,9 @@ def infer_column(name: str, values: pd.Series, bins: int = DEFAULT_BINS) -> Colu
             return ColumnSpec(name, "integer", nullable, lower=lo_i, upper=hi_i, bins=n_bins)
         return ColumnSpec(name, "float", nullable, lower=lo, upper=hi, bins=bins)
     text = present.astype(str)
-    fmt = detect_datetime_format(text)
-    if fmt is not None:
-        stamps = pd.to_datetime(text, format=fmt)
-        return ColumnSpec(
-            name,
-            "datetime",
-            nullable,
-            format=fmt,
-            lower=stamps.min().strftime(fmt),
-            upper=stamps.max().strftime(fmt),
-            bins=bins,
-        )
+    spec = datetime_spec(name, nullable, text, bins)
+    if spec is not None:
+        return spec
     if looks_like_identifier(text):
         return ColumnSpec(
             name, "exclude", note="nearly every value unique: looks like an identifier"

@@ -30,8 +30,6 @@ schema_app = typer.Typer(
 )
 
 
-@schema_app.command("infer")
-@handle_errors
 def _draft(
     data: Path,
     table: Any,
@@ -61,6 +59,8 @@ def _draft(
     return schema
 
 
+@schema_app.command("infer")
+@handle_errors
 def infer(
     data: Path = typer.Argument(..., help="Table to draft a schema for (CSV or Parquet)."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the schema JSON."),

@@ -309,7 +309,7 @@ def infer_column_profile(col: ColumnProfile, bins: int = DEFAULT_BINS) -> Column
     from privsynth.schema_infer import (
         ID_MIN_DISTINCT,
         ID_UNIQUE_SHARE,
-        detect_datetime_format,
+        datetime_spec,
     )
 
     name, nullable = col.name, col.n_null > 0
@@ -331,18 +331,9 @@ def infer_column_profile(col: ColumnProfile, bins: int = DEFAULT_BINS) -> Column
         lo, hi = float(np.min(x.to_numpy(dtype=float))), float(np.max(x.to_numpy(dtype=float)))
         return _number_spec(name, nullable, lo, hi, integer, n_distinct, col.n_present, bins)
     text = values.astype(str)
-    fmt = detect_datetime_format(text)
-    if fmt is not None:
-        stamps = pd.to_datetime(text, format=fmt)
-        return ColumnSpec(
-            name,
-            "datetime",
-            nullable,
-            format=fmt,
-            lower=stamps.min().strftime(fmt),
-            upper=stamps.max().strftime(fmt),
-            bins=bins,
-        )
+    spec = datetime_spec(name, nullable, text, bins)
+    if spec is not None:
+        return spec
     n_distinct = int(text.nunique())
     if n_distinct >= ID_MIN_DISTINCT and n_distinct >= ID_UNIQUE_SHARE * col.n_present:
         return ColumnSpec(
