@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from reports.fmt import VERDICT_TEXT, interval, num, threshold
 from reports.model import Report
 
@@ -33,7 +35,7 @@ def render_markdown(report: Report) -> str:
         lines += ["", "**Attacks that could not run:**", ""]
         lines += [f"- `{a.attack}`: {_cell(a.message)}" for a in bad]
     b = report.budget
-    lines += ["", f"**Privacy budget:** {_cell(b.statement)}"]
+    lines += ["", f"**Privacy budget:** {_cell(b.statement)}", *dp_audit_lines(report.dp_audit)]
     if report.utility is not None:
         lines += ["", "<details><summary>Utility (what the privacy costs)</summary>", ""]
         lines += [f"- {m.name}: {num(m.estimate.value, 3)}" for m in report.utility.metrics]
@@ -69,6 +71,24 @@ def render_markdown(report: Report) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def dp_audit_lines(section: dict[str, Any] | None) -> list[str]:
+    """``certify --dp-audit``: the claim, the empirical lower bound and their ratio."""
+    if not section:
+        return []
+    claim = section.get("claim") or {}
+    bound = section.get("epsilon_lower_bound")
+    text = (
+        f"empirical epsilon lower bound {num(bound)} at delta {num(claim.get('delta'))} "
+        f"({num(100 * section.get('confidence', 0.95))}% confidence, "
+        f"{section.get('runs_per_world')} runs per world, base built from the public schema)"
+    )
+    if claim:
+        ratio = (section.get("tightness") or {}).get("epsilon")
+        text += f" against the claimed epsilon {num(claim.get('epsilon'))} (ratio {num(ratio)})"
+    verdict = section.get("verdict", "")
+    return ["", f"**Empirical DP audit:** {_cell(text)}; {_cell(str(verdict))}"]
 
 
 def _knowledge(report: Report) -> list[str]:

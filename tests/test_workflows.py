@@ -201,6 +201,9 @@ def test_certify_dp_audit_section_is_built_from_the_public_domain_alone(
     assert section["format"] == "privsynth-dpaudit-section/1"
     assert section["base"].startswith("public") and "run_scores" not in section
     assert section["claim"]["epsilon"] == 1.0 and section["runs_per_world"] == 10
+    md = (out / "report.md").read_text()
+    assert "**Empirical DP audit:** empirical epsilon lower bound" in md
+    assert f"; {section['verdict']}" in md and "public schema" in md
     alone = dp_audit_section(
         method="independent",
         epsilon=1.0,
