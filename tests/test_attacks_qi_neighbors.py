@@ -66,6 +66,7 @@ def test_matches_brute_force_with_ties_nan_and_fallbacks(k, qi):
     assert res.candidates == k
 
 
+@pytest.mark.slow
 def test_fallback_is_rare_on_adult_at_the_default():
     from tests.test_attacks_calibration import triple
 

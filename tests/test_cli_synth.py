@@ -32,6 +32,7 @@ def small(tmp_path_factory: pytest.TempPathFactory, adult: pd.DataFrame) -> Path
 SCHEMA = str(example_path("adult-schema.json"))
 
 
+@pytest.mark.slow
 def test_example_run_writes_table_and_manifest(tmp_path: Path, adult_schema: Schema) -> None:
     out = tmp_path / "synth.csv"
     code, output = invoke(

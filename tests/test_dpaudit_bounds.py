@@ -78,6 +78,7 @@ def test_null_study_false_alarm_rate_is_below_the_level() -> None:
         assert np.mean(res[:, 1] > 0) <= 0.05
 
 
+@pytest.mark.slow
 def test_coverage_when_the_worlds_differ() -> None:
     """A 1-GDP pair of worlds: the mu bound exceeds 1 (and epsilon its GDP value) rarely.
 

@@ -132,6 +132,7 @@ def test_cli_flags_a_non_private_generator_with_exit_1(tmp_path: Path) -> None:
     assert doc["canary"]["kind"] == "out-of-support"
 
 
+@pytest.mark.slow
 def test_cli_honest_method_passes_with_json(tmp_path: Path) -> None:
     code, text = _cli(
         "dp-audit",

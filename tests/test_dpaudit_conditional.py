@@ -26,6 +26,7 @@ def test_p_value_grows_with_epsilon() -> None:
     assert vals[0] < 0.01 and vals[-1] > 0.5
 
 
+@pytest.mark.slow
 def test_bound_exceeds_the_truth_rarely_at_the_dp_boundary() -> None:
     """Counts drawn exactly on p_h = e^eps p_l + delta (eps 1, delta 1e-5): at 95% the bound may
     exceed 1 in at most 5% of games. Measured: 4 of 150 games (2.7%) above 1, median bound 0.71."""

@@ -26,6 +26,7 @@ def test_p_value_without_delta_is_the_binomial_tail() -> None:
     assert vals == sorted(vals) and vals[0] < 0.01 < vals[-1]
 
 
+@pytest.mark.slow
 def test_bound_is_valid_on_randomized_response() -> None:
     """Each canary's output bit is randomized response on its inclusion at epsilon 1 (exactly
     1-DP per canary, and the top guesses are then exactly on the null's boundary): at 95% the
@@ -53,6 +54,7 @@ def test_config_is_validated() -> None:
     assert OneRunConfig(canaries=1000).k_in == 100
 
 
+@pytest.mark.slow
 def test_cli_one_run_flags_a_copying_generator() -> None:
     gen = f"{sys.executable} {EXAMPLE} --in {{train}} --out {{out}} --seed {{seed}} --mode copy"
     res = CliRunner().invoke(

@@ -262,6 +262,7 @@ def test_seeded_synthesis_identical_across_engines(method: str, adult_schema: Sc
 
 
 # -- the CLI ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_engine_options(tmp_path: Path, adult: pd.DataFrame) -> None:
     from typer.testing import CliRunner
 

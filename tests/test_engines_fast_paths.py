@@ -160,6 +160,7 @@ def profile_frame(n: int = 400, seed: int = 4) -> pd.DataFrame:
         "mixed-parquet",
     ],
 )
+@pytest.mark.slow
 def test_schema_draft_same_from_duckdb_profile(kind: str, tmp_path: Path) -> None:
     from privsynth.engines.profile import infer_schema_file, profile_columns
     from privsynth.io import EXAMPLE_TABLE, example_path, read_table

@@ -40,6 +40,7 @@ def split(adult: pd.DataFrame):
     return df.iloc[:3000].reset_index(drop=True), df.iloc[3000:].reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_copy_of_real_data_has_zero_subgroup_error_and_fairness_deltas(split, schema) -> None:
     train, holdout = split
     sec, _ = compute_utility(
@@ -63,6 +64,7 @@ def test_copy_of_real_data_has_zero_subgroup_error_and_fairness_deltas(split, sc
     assert np.allclose(corr["real"], corr["synthetic"])
 
 
+@pytest.mark.slow
 def test_shuffled_synthetic_shows_bias_loss_and_fails_fit(split, schema) -> None:
     train, holdout = split
     rng = np.random.default_rng(0)
@@ -124,6 +126,7 @@ def test_distributions_use_synthetic_labels_and_suppress_small_bins(split) -> No
     assert abs(sum(num["real"]) - 1) < 0.05 and len(num["labels"]) <= 17
 
 
+@pytest.mark.slow
 def test_report_renders_fidelity_and_validates(split, schema) -> None:
     train, holdout = split
     report = make_report(

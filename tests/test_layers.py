@@ -9,6 +9,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from attacks import AuditInputError
 from privsynth.errors import VERDICT_EXIT_CODES, ExitCode, InputError, PrivsynthError
 
@@ -19,6 +21,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("privsynth"))))
 """
 
 
+@pytest.mark.slow
 def test_reports_and_attacks_import_no_synthesizer_stack() -> None:
     out = subprocess.run(
         [sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True, timeout=120

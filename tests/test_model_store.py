@@ -143,6 +143,7 @@ def test_pipeline_enforces_schema_rules(adult: pd.DataFrame) -> None:
         assert len(table) == 5000 and schema.rules.satisfied(table).all(), method
 
 
+@pytest.mark.slow
 def test_cli_save_model_then_sample(tmp_path: Path) -> None:
     runner = CliRunner()
     model, out = tmp_path / "M", tmp_path / "s.csv"

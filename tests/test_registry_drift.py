@@ -43,6 +43,7 @@ def test_null_study_random_halves_never_recommend_refresh(adult: pd.DataFrame) -
     assert alarms == 0 and worst == 0.0
 
 
+@pytest.mark.slow
 def test_real_drift_and_schema_changes_recommend_refresh(
     adult: pd.DataFrame, adult_schema: object
 ) -> None:
@@ -86,6 +87,7 @@ def test_drift_policy_table(tmp_path: Path) -> None:
         load_drift_policy(str(pol))
 
 
+@pytest.mark.slow
 def test_drift_command_exit_codes(adult: pd.DataFrame, tmp_path: Path) -> None:
     a, b = _halves(adult.sample(8000, random_state=4), 2)
     base, same, aged, syn = (tmp_path / f"{n}.csv" for n in ("base", "same", "aged", "syn"))

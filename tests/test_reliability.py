@@ -219,6 +219,7 @@ def test_case11_manifest_path_is_a_folder(folder: Path) -> None:
     assert_clean(folder)
 
 
+@pytest.mark.slow
 def test_case11_full_disk_in_certify_leaves_nothing(
     folder: Path, monkeypatch: pytest.MonkeyPatch, adult: pd.DataFrame
 ) -> None:
@@ -347,6 +348,7 @@ def test_case13_folder_or_fifo_as_data(folder: Path) -> None:
     assert_user_error(code, out, "not a regular file")
 
 
+@pytest.mark.slow
 def test_case13_quiet_still_prints_the_verdict(folder: Path, adult: pd.DataFrame) -> None:
     rows = adult.sample(1200, random_state=4).reset_index(drop=True)
     train, holdout = folder / "train.csv", folder / "holdout.csv"

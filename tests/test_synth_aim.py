@@ -207,6 +207,7 @@ def test_target_and_3way_workloads(adult_pgm: pd.DataFrame) -> None:
     assert listed.params()["workload"] == [[["sex", "race"], 1.0], [["race", "relationship"], 1.0]]
 
 
+@pytest.mark.slow
 def test_large_epsilon_recovers_two_way_marginals(adult_pgm: pd.DataFrame) -> None:
     codes, domain = data(adult_pgm)
     synth = AIMSynthesizer(epsilon=50.0, seed=0, round_iters=50, pgm_iters=500)
