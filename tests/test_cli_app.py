@@ -71,6 +71,18 @@ def test_rejected_option_values_are_one_line_and_exit_2(args: list[str], line: s
     assert "Traceback" not in result.output
 
 
-def test_missing_required_option_keeps_clicks_usage_message() -> None:
-    result = runner.invoke(app, ["synth", "--example", "-o", "x.csv"])
-    assert result.exit_code == 2 and "Missing option '--epsilon'" in result.output
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["synth", "--example", "-o", "x.csv"], "error: Missing option '--epsilon'"),
+        (["synth", "--exampl"], "error: No such option: --exampl (Possible options: --example)"),
+        (["no-such-command"], "error: No such command 'no-such-command'"),
+        (["registry", "init", "a", "b"], "error: Got unexpected extra argument(s) (b)"),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_help_and_exit_2(args: list[str], line: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    out = result.output.strip()
+    assert out.startswith(line) and out.endswith("--help` lists the options)"), out
+    assert len(out.splitlines()) == 1 and "Usage:" not in out

@@ -258,8 +258,20 @@ class PrivsynthGroup(TyperGroup):
             return super().invoke(ctx)
         except typer.BadParameter as exc:
             if type(exc).__name__ == "MissingParameter":
-                raise
+                raise fail(usage_line(exc)) from None
             raise fail(bad_parameter_line(exc)) from None
+        except typer.TyperException as exc:  # typer's click: a UsageError has exit code 2
+            if getattr(exc, "exit_code", None) != EXIT_INPUT:
+                raise
+            raise fail(usage_line(exc)) from None
+
+
+def usage_line(exc: Any) -> str:
+    """One line for a usage error (unknown option or command, missing value): click's own
+    message and where the options are listed."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "privsynth"
+    return f"{exc.format_message().rstrip('.')} (`{where} --help` lists the options)"
 
 
 def load_command(name: str) -> Any:
