@@ -25,7 +25,9 @@ def mixed(n: int = 700) -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize("kind", ["adult-csv-gz", "mixed-csv", "mixed-parquet"])
+@pytest.mark.parametrize(
+    "kind", [pytest.param("adult-csv-gz", marks=pytest.mark.slow), "mixed-csv", "mixed-parquet"]
+)
 @pytest.mark.parametrize("seed", [0, 7])
 def test_split_in_engine_is_the_pandas_split(tmp_path: Path, kind: str, seed: int) -> None:
     if kind == "adult-csv-gz":
