@@ -40,6 +40,7 @@ Gaussian, delta 0). Delta is reserved for thresholds only when a categorical col
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -48,16 +49,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from privsynth.encoding import category_keys
+from privsynth.engines.facts import (
+    ColumnFacts,
+    DraftSource,
+    FrameSource,
+    bin_keys,
+    series_facts,
+)
 from privsynth.errors import InputError
 from privsynth.privacy.budget import Budget
 from privsynth.privacy.ledger import PrivacyLedger
 from privsynth.privacy.mechanisms import gaussian_charge, gaussian_scale
 from privsynth.privacy.noise import NoiseSource
-from privsynth.privacy.threshold import private_keys, threshold_for
+from privsynth.privacy.threshold import private_key_counts, threshold_for
 from privsynth.progress import QUIET, Progress
-from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema, datetime_seconds
-from privsynth.schema_infer import detect_datetime_format, looks_like_identifier
+from privsynth.schema import DEFAULT_BINS, ColumnSpec, Schema
+from privsynth.schema_infer import (
+    ID_MIN_DISTINCT,
+    ID_UNIQUE_SHARE,
+    detect_datetime_format,
+)
 
 __all__ = [
     "bin_keys",
@@ -66,7 +77,9 @@ __all__ = [
     "infer_schema_dp",
     "number_grid",
     "threshold_for",
+    "noisy_counts",
     "noisy_histogram",
+    "type_from_facts",
     "covering_bins",
 ]
 
@@ -107,8 +120,12 @@ NO_BIN_NOTE = (
 )
 
 COVERAGE_NOTE = (
-    "the bounds hold an estimated {share:.1%} of the values (a DP estimate from the noisy counts "
-    "next to them)"
+    "the bounds hold an estimated {share:.1%} (standard error {se:.1%}) of the values (a DP "
+    "estimate from the noisy counts next to them)"
+)
+LOW_COVERAGE_NOTE = (
+    "LOW COVERAGE: the estimate is more than one standard error below {target:.0%}, so real "
+    "values may be clipped: widen the bounds by hand or spend more epsilon."
 )
 CLIPPED_NOTE = "The {sides} bound looks clipped: widen it by hand or spend more epsilon."
 ONE_VALUE_NOTE = (
@@ -138,56 +155,63 @@ def date_grid() -> np.ndarray:
     return years.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
 
 
-def bin_keys(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Index of the grid bin [edges[i], edges[i+1]) holding each value; the end bins are open."""
-    return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
-
-
 # -- the draft --------------------------------------------------------------------------------------
 ROW_INDEX_NAME = re.compile(r"^(|index|Unnamed: \d+)$")
 # An integer column whose consecutive values increase in at least this share of rows runs in order.
 IN_ORDER_SHARE = 0.99
 
 
+def _identifier_like(f: ColumnFacts) -> bool:
+    return f.n_distinct >= ID_MIN_DISTINCT and f.n_distinct >= ID_UNIQUE_SHARE * f.n_present
+
+
 def looks_like_row_index(name: str, present: pd.Series) -> bool:
     """A written row index (public rule): unnamed, or integers unique or running in order."""
+    return _row_index(name, series_facts(present))
+
+
+def _row_index(name: str, f: ColumnFacts) -> bool:
     if ROW_INDEX_NAME.match(name.strip()):
         return True
-    if not pd.api.types.is_integer_dtype(present) or len(present) < 20:
+    if f.dtype != "integer" or f.n_present < 20 or not _identifier_like(f):
         return False
-    x = present.to_numpy()
-    return bool(np.mean(np.diff(x) > 0) >= IN_ORDER_SHARE and looks_like_identifier(present))
+    return f.in_order is not None and f.in_order() >= IN_ORDER_SHARE
 
 
 def column_type(values: pd.Series, name: str | None = None) -> tuple[str, str | None, str]:
-    """(type, datetime format, note) by the public-metadata rule of ``schema_infer.infer_column``.
+    """(type, datetime format, note) by the public-metadata rule of ``schema_infer.infer_column``
+    (:func:`type_from_facts` on the column's facts)."""
+    return type_from_facts(series_facts(values), name)
 
-    The same decisions as the non-private draft, made on the distinct values for speed, plus the
-    row-index rule (:func:`looks_like_row_index`) when ``name`` is given.
+
+def type_from_facts(f: ColumnFacts, name: str | None = None) -> tuple[str, str | None, str]:
+    """(type, datetime format, note) from a column's facts (``engines.facts``; any engine).
+
+    The same decisions as the non-private draft, made on the distinct values, plus the
+    row-index rule (unnamed, or integers identifier-like and running in order) when ``name`` is
+    given.
     """
-    present = values.dropna()
-    if present.empty:
+    if f.n_present == 0:
         return "exclude", None, "no values at all"
-    if name is not None and looks_like_row_index(str(name), present):
+    if name is not None and _row_index(str(name), f):
         return "exclude", None, "unnamed or running in order: looks like a row index"
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        x = present.to_numpy(dtype=float)
-        if np.all(x == np.round(x)):
-            if looks_like_identifier(present) and present.nunique() == len(present):
+    if f.dtype in ("integer", "float"):
+        if f.whole:
+            if _identifier_like(f) and f.n_distinct == f.n_present:
                 return "exclude", None, "every value unique: looks like an identifier"
             return "integer", None, ""
         return "float", None, ""
-    text = present.astype(str)
-    fmt = detect_datetime_format(pd.Series(text.unique()))
+    assert f.text_values is not None
+    fmt = detect_datetime_format(f.text_values)
     if fmt is not None:
         return "datetime", fmt, ""
-    if looks_like_identifier(text):
+    if _identifier_like(f):
         return "exclude", None, "nearly every value unique: looks like an identifier"
     return "categorical", None, ""
 
 
 def infer_schema_dp(
-    df: pd.DataFrame,
+    data: pd.DataFrame | DraftSource,
     *,
     epsilon: float,
     delta: float,
@@ -195,14 +219,17 @@ def infer_schema_dp(
     seed: int | None = None,
     progress: Progress = QUIET,
 ) -> Schema:
-    """A differentially private draft schema of ``df``, spending at most (epsilon, delta).
+    """A differentially private draft schema of ``data``, spending at most (epsilon, delta).
 
-    Column names and types are public metadata (module docstring); categories and bounds are
-    private. Every modelled column is one measurement with an equal share of rho (and, for a
-    categorical column, of the delta reserved for thresholds). The provenance holds the spent
-    (epsilon, delta, rho) and the ledger.
+    ``data`` is a DataFrame or a :class:`privsynth.engines.facts.DraftSource` (a large file
+    read in DuckDB: ``engines.facts.open_source``); both give the same schema. Column names and
+    types are public metadata (module docstring); categories and bounds are private. Every
+    modelled column is one measurement with an equal share of rho (and, for a categorical
+    column, of the delta reserved for thresholds). The provenance holds the spent (epsilon,
+    delta, rho) and the ledger.
     """
-    types = _check_and_type(df, bins)
+    source = FrameSource(data) if isinstance(data, pd.DataFrame) else data
+    types = _check_and_type(source, bins)
     measured = [t[0] for t in types if t[0] != "exclude"]
     reserve = delta * THRESHOLD_DELTA_SHARE if "categorical" in measured else 0.0
     ledger = PrivacyLedger(Budget(epsilon=epsilon, delta=delta, delta_reserve=reserve))
@@ -211,8 +238,7 @@ def infer_schema_dp(
     columns: list[ColumnSpec] = []
     flagged: list[ColumnSpec] = []
     with progress.task("private schema", total=len(types)) as advance:
-        for col, (kind, fmt, note) in zip(df.columns, types, strict=True):
-            name, values = str(col), df[col]
+        for j, (name, (kind, fmt, note)) in enumerate(zip(source.names, types, strict=True)):
             if kind == "exclude":
                 columns.append(ColumnSpec(name, "exclude", note=note))
                 advance()
@@ -221,12 +247,12 @@ def infer_schema_dp(
             rho_col, left = ledger.rho_remaining / left, left - 1
             if kind == "categorical":
                 delta_col, n_cat = ledger.delta_remaining / n_cat, n_cat - 1
-                spec = _categorical_spec(name, values, rho_col, delta_col, ledger, noise)
+                counts = functools.partial(source.key_counts, j)
+                spec = _categorical_spec(name, counts, rho_col, delta_col, ledger, noise)
                 warn = bool(spec.note)
             else:
-                spec, warn = _numeric_spec(
-                    name, values.dropna(), kind, fmt, rho_col, bins, ledger, noise
-                )
+                counts = functools.partial(source.bin_counts, j)
+                spec, warn = _numeric_spec(name, counts, kind, fmt, rho_col, bins, ledger, noise)
             columns.append(spec)
             flagged += [spec] if warn else []
             advance()
@@ -235,15 +261,15 @@ def infer_schema_dp(
     return Schema(columns, provenance=_provenance(ledger, noise, seed))
 
 
-def _check_and_type(df: pd.DataFrame, bins: int) -> list[tuple[str, str | None, str]]:
+def _check_and_type(source: DraftSource, bins: int) -> list[tuple[str, str | None, str]]:
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
         raise InputError(f"bins must be a positive integer, got {bins}")
-    if len(df) == 0:
+    if source.n_rows == 0:
         raise InputError("the table has no rows")
-    names = [str(c) for c in df.columns]
+    names = source.names
     if len(set(names)) != len(names):
         raise InputError("the table has duplicate column names")
-    types = [column_type(df[c], str(c)) for c in df.columns]
+    types = [type_from_facts(source.facts(j), name) for j, name in enumerate(names)]
     if all(t[0] == "exclude" for t in types):
         raise InputError("every column is empty or looks like an identifier; nothing to synthesize")
     return types
@@ -270,14 +296,14 @@ def _provenance(ledger: PrivacyLedger, noise: NoiseSource, seed: int | None) -> 
 
 def _categorical_spec(
     name: str,
-    values: pd.Series,
+    counts: Callable[[], pd.Series],
     rho: float,
     delta: float,
     ledger: PrivacyLedger,
     noise: NoiseSource,
 ) -> ColumnSpec:
-    released = private_keys(
-        lambda: category_keys(values.dropna()),
+    released = private_key_counts(
+        counts,
         rho,
         delta,
         ledger=ledger,
@@ -299,11 +325,30 @@ def noisy_histogram(
     noise: NoiseSource,
     what: str,
 ) -> tuple[np.ndarray, float]:
-    """Noisy counts of every bin of a PUBLIC grid (``keys()`` gives each record's bin), and sigma.
+    """Noisy counts of every bin of a PUBLIC grid (``keys()`` gives each record's bin), and sigma:
+    :func:`noisy_counts` of their bincount."""
+
+    def counts() -> np.ndarray:
+        return np.bincount(np.asarray(keys(), dtype=np.int64), minlength=n_bins)
+
+    return noisy_counts(counts, n_bins, rho, ledger=ledger, noise=noise, what=what)
+
+
+def noisy_counts(
+    counts: Callable[[], np.ndarray],
+    n_bins: int,
+    rho: float,
+    *,
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+    what: str,
+) -> tuple[np.ndarray, float]:
+    """Noisy counts of every bin of a PUBLIC grid (``counts()`` gives the exact count of each of
+    the ``n_bins`` bins, from any engine), and sigma.
 
     The bins are fixed before the data is read, so this is the plain discrete Gaussian mechanism
-    (L2 sensitivity 1 under add/remove one record), charged OpenDP's zCDP map before ``keys`` is
-    called; no threshold and no delta.
+    (L2 sensitivity 1 under add/remove one record), charged OpenDP's zCDP map before ``counts``
+    is called; no threshold and no delta.
     """
     sigma = gaussian_scale(float(rho))
     ledger.charge(
@@ -315,16 +360,18 @@ def noisy_histogram(
         cells=int(n_bins),
         implementation="OpenDP make_gaussian",
     )
-    counts = np.bincount(np.asarray(keys(), dtype=np.int64), minlength=n_bins)
-    return noise.discrete_gaussian(counts, sigma).astype(float), sigma
+    exact = np.asarray(counts(), dtype=np.int64)
+    if exact.shape != (n_bins,):
+        raise ValueError(f"expected {n_bins} counts, got shape {exact.shape}")
+    return noise.discrete_gaussian(exact, sigma).astype(float), sigma
 
 
 def covering_bins(
     y: np.ndarray, sigma: float, edges: np.ndarray | None = None
-) -> tuple[int, int, float, list[str]] | None:
+) -> tuple[int, int, float, list[str], float] | None:
     """Post-processing of a noisy histogram (module docstring): the first and last bin of the
-    bounds, the estimated share of values inside them and the sides that look clipped;
-    ``None`` when nothing stands out of the noise (``SEED_Z`` sigma)."""
+    bounds, the estimated share of values inside them, the sides that look clipped and the
+    share's standard error; ``None`` when nothing stands out of the noise (``SEED_Z`` sigma)."""
     b, need = len(y), GROW_Z * sigma * math.sqrt(GROW_WINDOW)
     # seeds: bins, or windows of GROW_WINDOW bins (a far mode spread thin), that stand out by SEED_Z
     runs = np.convolve(y, np.ones(GROW_WINDOW), mode="valid") >= SEED_Z * sigma * math.sqrt(
@@ -359,11 +406,12 @@ def covering_bins(
     inside = float(np.maximum(y[lo : hi + 1], 0.0).sum())
     # unbiased noisy masses outside; the share is clamped to [0, 1] after the ratio
     share = min(max(inside / max(inside + left + right, 1.0), 0.0), 1.0)
-    # its upper confidence limit (2 sigma of the outside sums): below 99% is a loud warning
-    spread = CLIP_Z * sigma * math.sqrt(2 * GROW_WINDOW) / max(inside, 1.0)
-    if share + spread < MIN_COVERAGE and not sides:
+    # its standard error (the two outside sums' noise over the mass inside); an estimate below
+    # 99% by one standard error is LOW (a loud warning), by two it looks clipped
+    se = sigma * math.sqrt(2 * GROW_WINDOW) / max(inside, 1.0)
+    if share + CLIP_Z * se < MIN_COVERAGE and not sides:
         sides = ["lower" if left > right else "upper"]
-    return lo, hi, share, sides
+    return lo, hi, share, sides, se
 
 
 def _bounds(edges: np.ndarray, y: np.ndarray, sigma: float) -> tuple[float, float, str, bool]:
@@ -371,21 +419,24 @@ def _bounds(edges: np.ndarray, y: np.ndarray, sigma: float) -> tuple[float, floa
     found = covering_bins(y, sigma, edges)
     if found is None:
         return float(edges[0]), float(edges[-1]), NO_BIN_NOTE, True
-    i_lo, i_hi, share, sides = found
+    i_lo, i_hi, share, sides, se = found
     lo, hi = float(edges[i_lo]), float(edges[i_hi + 1])
     if 0 < lo <= hi / 2:  # a positive magnitude spanning a factor of 2: start at 0
         lo = 0.0
     if lo < 0 and hi < 0 and hi >= lo / 2:  # and a negative one ends at 0
         hi = 0.0
-    note = COVERAGE_NOTE.format(share=share)
+    note = COVERAGE_NOTE.format(share=share, se=se)
+    low = share + se < MIN_COVERAGE
     if sides:
         note += " " + CLIPPED_NOTE.format(sides=" and ".join(sides))
-    return lo, hi, note, bool(sides)
+    elif low:
+        note += " " + LOW_COVERAGE_NOTE.format(target=MIN_COVERAGE)
+    return lo, hi, note, bool(sides) or low
 
 
 def _numeric_spec(
     name: str,
-    present: pd.Series,
+    counts: Callable[[np.ndarray, str | None], np.ndarray],
     kind: str,
     fmt: str | None,
     rho: float,
@@ -395,16 +446,15 @@ def _numeric_spec(
 ) -> tuple[ColumnSpec, bool]:
     """Bounds from a plain noisy histogram on a public grid (module docstring)."""
     edges = date_grid() if kind == "datetime" else number_grid(kind == "integer")
-
-    def keys() -> np.ndarray:
-        if kind == "datetime":
-            x = datetime_seconds(pd.to_datetime(present.astype(str), format=fmt))
-        else:
-            x = present.to_numpy(dtype=float)
-        return bin_keys(np.asarray(x, dtype=float), edges)
-
     what = f"column {name!r}: bounds (noisy histogram on the public grid)"
-    y, sigma = noisy_histogram(keys, len(edges) - 1, rho, ledger=ledger, noise=noise, what=what)
+    y, sigma = noisy_counts(
+        lambda: counts(edges, fmt if kind == "datetime" else None),
+        len(edges) - 1,
+        rho,
+        ledger=ledger,
+        noise=noise,
+        what=what,
+    )
     lo, hi, note, warn = _bounds(edges, y, sigma)
     if kind == "integer":
         lo_i, hi_i = math.floor(lo), math.ceil(hi)

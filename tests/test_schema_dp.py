@@ -130,7 +130,7 @@ def test_covering_bins_on_a_small_skewed_table() -> None:
     covered = []
     for seed in range(10):
         y = counts + np.random.default_rng(seed).normal(0, sigma, counts.size).round()
-        lo, hi, share, sides = covering_bins(y, sigma, edges)
+        lo, hi, share, sides, se = covering_bins(y, sigma, edges)
         covered.append(np.mean((x >= edges[lo]) & (x < edges[hi + 1])))
         assert 0 <= share <= 1 and edges[lo] >= 0  # never across 0 without evidence
     # measured: 10/10 seeds >= 99%

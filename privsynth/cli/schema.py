@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import typer
 from rich.markup import escape
 
 from privsynth.cli.app import err_console, handle_errors
 from privsynth.encoding import encode
 from privsynth.engines import choose_engine, encode_table
+from privsynth.engines.facts import open_source
 from privsynth.engines.profile import infer_schema_file
 from privsynth.errors import InputError
 from privsynth.io import DEFAULT_MISSING, read_table, write_text
@@ -41,14 +43,18 @@ def _draft(
     markers: tuple[str, ...],
     progress: Progress,
 ) -> Schema:
-    """The draft: DP with ``epsilon``, else read from the data (DuckDB profile when ``table`` is
-    None: a large file is not read into pandas)."""
+    """The draft: DP with ``epsilon`` (``table`` a DataFrame or a DuckDB draft source), else read
+    from the data (DuckDB profile when ``table`` is None: a large file is not read into pandas)."""
     if epsilon is not None:
         from privsynth.schema_dp import infer_schema_dp
 
-        return infer_schema_dp(
-            table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, progress=progress
-        )
+        try:
+            return infer_schema_dp(
+                table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, progress=progress
+            )
+        finally:
+            if not isinstance(table, pd.DataFrame):
+                table.close()
     if table is None:
         schema = infer_schema_file(data, bins=bins, missing=markers)
     else:
@@ -99,11 +105,17 @@ def infer(
     )
     # Nothing is measured while loading: a failure here gives the reservation back.
     markers = tuple(missing) if missing else DEFAULT_MISSING
-    # a large file's non-private draft is profiled in DuckDB, not read into pandas (docs/scaling.md)
-    large = epsilon is None and choose_engine(str(data)) == "duckdb"
+    # a large file's draft is profiled in DuckDB, not read into pandas (docs/scaling.md); the DP
+    # draft's profile (column types, public metadata) is read here, before anything is measured
+    large = choose_engine(str(data)) == "duckdb"
     with release_on_error(reservation):
-        table = None if large else read_table(data, missing=markers)
-        if table is not None and len(table) == 0:
+        if large and epsilon is not None:
+            table: Any = open_source(data, missing=markers)
+        else:
+            table = None if large else read_table(data, missing=markers)
+        if table is not None and (table.n_rows if large else len(table)) == 0:
+            if large:
+                table.close()
             raise InputError(f"{data}: the table has no rows")
     schema = _draft(
         data, table, epsilon=epsilon, delta=delta, bins=bins, seed=seed, markers=markers,

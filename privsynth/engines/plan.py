@@ -222,6 +222,13 @@ def _bin_tree(d: Dialect, x: str, edges: list[float], base: int) -> str:
     return f"CASE WHEN {x} < {d.double(edges[mid])} THEN {lo} ELSE {hi} END"
 
 
+def bin_tree(d: Dialect, x: str, inner_edges: list[float]) -> str:
+    """The grid bin of ``x``: ``#{e in inner_edges : e <= x}`` (a balanced comparison tree),
+    which is ``clip(searchsorted(edges, x, 'right') - 1, 0, len(edges) - 2)`` for the grid
+    ``edges`` whose inner edges these are."""
+    return _bin_tree(d, x, inner_edges, 0)
+
+
 def _unit_bins(d: Dialect, x: str, edges: list[float]) -> str | None:
     """``#{e in edges : e <= x}`` by arithmetic when the edges are consecutive integers (unit
     bins, e.g. ages), else None. With ``lo = edges[0] - 1`` and ``hi = edges[-1]``, the count is

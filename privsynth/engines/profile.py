@@ -260,7 +260,7 @@ def _numeric_stats(
 
 
 # -- the draft's rules on a profile (mirroring io.read_table and schema_infer.infer_column) --------
-def _as_numbers(values: pd.Series, has_null: bool) -> tuple[pd.Series, bool] | None:
+def as_numbers(values: pd.Series, has_null: bool) -> tuple[pd.Series, bool] | None:
     """``io.read_table``'s numeric decision on a text column's distinct values: the numbers and
     whether they are integers, or None (it stays text). Infinite numbers are an error."""
     if values.empty:
@@ -322,7 +322,7 @@ def infer_column_profile(col: ColumnProfile, bins: int = DEFAULT_BINS) -> Column
     values, counts = col.values, col.counts
     assert values is not None and counts is not None
     try:
-        numbers = _as_numbers(values, nullable)
+        numbers = as_numbers(values, nullable)
     except InputError as exc:
         raise InputError(f"column {name!r}: {exc}") from None
     if numbers is not None:

@@ -158,6 +158,29 @@ def private_keys(
     threshold ``threshold_for(sigma, delta)``, and the ledger is charged ``threshold_cost`` before
     ``keys()`` reads the data.
     """
+    return private_key_counts(
+        lambda: keys().value_counts(sort=False),
+        rho,
+        delta,
+        ledger=ledger,
+        noise=noise,
+        what=what,
+    )
+
+
+def private_key_counts(
+    counts: Callable[[], pd.Series],
+    rho: float,
+    delta: float,
+    *,
+    ledger: PrivacyLedger,
+    noise: NoiseSource,
+    what: str,
+) -> dict[str, int]:
+    """:func:`private_keys` on counts already made: ``counts()`` gives each present key's count
+    (an engine counted them). The same mechanism and charge; ``counts()`` is called after the
+    ledger is charged. Seeded noise is drawn in sorted key order, so that it does not depend
+    on the order in which an engine lists the keys."""
     sigma = threshold_scale(float(rho))
     threshold = threshold_for(sigma, float(delta))
     charge_rho, charge_delta = threshold_cost(sigma, threshold)
@@ -170,11 +193,12 @@ def private_keys(
         scale=sigma,
         threshold=threshold,
     )
-    counts = keys().value_counts(sort=False)
+    got = counts()
+    ordered = got.iloc[np.argsort(got.index.astype(str).to_numpy(), kind="stable")]
     if noise.seeded:
-        noisy = noise.discrete_gaussian(counts.to_numpy(dtype=np.int64), sigma)
+        noisy = noise.discrete_gaussian(ordered.to_numpy(dtype=np.int64), sigma)
         keep = noisy >= threshold
-        return {str(k): int(v) for k, v in zip(counts.index[keep], noisy[keep], strict=True)}
+        return {str(k): int(v) for k, v in zip(ordered.index[keep], noisy[keep], strict=True)}
     measurement = opendp_threshold(sigma, threshold)
-    released = measurement({str(k): int(v) for k, v in counts.items()})  # type: ignore[operator]
+    released = measurement({str(k): int(v) for k, v in ordered.items()})  # type: ignore[operator]
     return {str(k): int(v) for k, v in released.items()}

@@ -26,18 +26,26 @@ from typing import Any
 
 import pandas as pd
 
+from privsynth.engines import close_table
 from privsynth.io import write_text
 from privsynth.outputs import atomic_dir, check_outputs
 from privsynth.pipeline import (
     Inputs,
     certify_record_path,
+    input_rows,
     load_inputs,
     manifest_path,
     synthesize,
     write_release,
 )
 from privsynth.progress import QUIET, Progress
-from privsynth.workflows.common import check_columns, reserve, run_attacks, split_holdout
+from privsynth.workflows.common import (
+    check_columns,
+    reserve,
+    run_attacks,
+    split_holdout,
+    split_in_engine,
+)
 from privsynth.workflows.config import CertifyConfig
 from privsynth.workflows.release_index import release_index
 
@@ -68,6 +76,7 @@ class _Split:
     holdout: pd.DataFrame
     run_seed: int
     groups: list[str]
+    train_source: Any = None  # the training rows encoded in the engine (a large file), or None
 
 
 def certify(
@@ -87,14 +96,16 @@ def certify(
     reservation = reserve(config, "certify")
     with release_on_error(reservation):  # nothing is measured while loading
         split = _load_and_split(config, policy, progress)
+    train = split.train if split.train_source is None else split.train_source
     table, synth = synthesize(
-        Inputs(split.train, split.inputs.schema, split.inputs.path),
+        Inputs(train, split.inputs.schema, split.inputs.path),
         method=config.method,
         budget=config.budget,
         rows=config.rows,
         seed=config.seed,
         progress=progress,
     )
+    close_table(split.train_source)  # the engine's copy of the training rows (None: nothing)
     report, record = _write_folder(config, split, table, synth, policy, progress, console)
     write_text(record_path, json.dumps(record, indent=2) + "\n")
     release = cli_commit(
@@ -120,20 +131,26 @@ def _load_and_split(config: CertifyConfig, policy: Any, progress: Progress) -> _
     """Read the inputs, check every named column, and split off the holdout."""
     from reports.fidelity import sensitive_columns
 
-    inputs = load_inputs(config.data, config.schema)
+    inputs = load_inputs(config.data, config.schema, engine="auto")  # large file: DuckDB
     check_columns(
         [c.name for c in inputs.schema.synth_columns], target=config.target, policy=policy
     )
     groups = sensitive_columns(inputs.schema, list(config.subgroups or []))
     # post-processing randomness only: never reaches a mechanism, never written when not given
     run_seed = config.seed if config.seed is not None else _secrets.randbits(31)
-    train_rows, holdout_rows = split_holdout(len(inputs.data), config.holdout_fraction, run_seed)
-    train = inputs.data.iloc[train_rows].reset_index(drop=True)
-    holdout = inputs.data.iloc[holdout_rows].reset_index(drop=True)
+    train_source = None
+    if isinstance(inputs.data, pd.DataFrame):
+        train_rows, holdout_rows = split_holdout(
+            len(inputs.data), config.holdout_fraction, run_seed
+        )
+        train = inputs.data.iloc[train_rows].reset_index(drop=True)
+        holdout = inputs.data.iloc[holdout_rows].reset_index(drop=True)
+    else:  # the same split, made in the engine (workflows.common.split_in_engine)
+        train, holdout, train_source = split_in_engine(inputs, config.holdout_fraction, run_seed)
     progress.note(
         f"split: {len(train)} training rows, {len(holdout)} holdout rows (never synthesized from)"
     )
-    return _Split(inputs, train, holdout, run_seed, groups)
+    return _Split(inputs, train, holdout, run_seed, groups, train_source)
 
 
 def _write_folder(
@@ -227,7 +244,7 @@ def audit_report(
 
 def _extra_inputs(inputs: Inputs) -> list[dict[str, Any]]:
     return [
-        {"role": "data", "file": inputs.path.name, "sha256": None, "rows": len(inputs.data)},
+        {"role": "data", "file": inputs.path.name, "sha256": None, "rows": input_rows(inputs.data)},
         {"role": "schema", "file": None, "sha256": inputs.schema.hash(), "rows": None},
     ]
 

@@ -4,11 +4,24 @@ The split: ``round(n * fraction)`` holdout rows drawn by a seeded permutation of
 It is a function of the private table's size and the seed, which is why a seed the user did not
 give is written nowhere (docs/privacy.md). The attacks and the split are evaluation, internal
 output: they spend no privacy budget and never reach a mechanism.
+
+For a large file (the DuckDB engine), :func:`split_file` makes the same split without reading the
+file into pandas: DuckDB streams the rows in file order (``preserve_insertion_order``) in Arrow
+batches, and each batch's rows go to a train or a holdout Parquet file by the same positions
+:func:`split_holdout` gives (a boolean mask of n bytes is the only per-row memory besides the
+permutation). The files lie in a private temporary folder; the synthesizer reads the training
+file through the engine. A CSV's cells are copied as the text they are, a Parquet file's as they
+are typed, so reading either file with ``io.read_table`` gives the rows the pandas path selects
+(tests/test_certify_split.py), except where a column's numeric reading depends on rows of the
+other part (a column numeric in the training rows only): then the types differ, the values do not.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +39,89 @@ def split_holdout(n: int, fraction: float, seed: int | None) -> tuple[np.ndarray
     if n_h < 1 or n - n_h < 1:
         raise OptionError("holdout_fraction", f"{fraction} leaves no train or no holdout rows")
     return np.sort(perm[n_h:]), np.sort(perm[:n_h])
+
+
+# rows per Arrow batch when a file is split in the engine
+SPLIT_BATCH_ROWS = 1 << 17
+
+
+@dataclass(frozen=True)
+class SplitFiles:
+    """A file split in the engine: Parquet files of the training and the holdout rows."""
+
+    train: Path
+    holdout: Path
+    n_train: int
+    n_holdout: int
+
+
+def split_file(
+    data: str | os.PathLike[str],
+    n_rows: int,
+    fraction: float,
+    seed: int | None,
+    folder: str | os.PathLike[str],
+    *,
+    config: Any = None,
+) -> SplitFiles:
+    """Write the rows :func:`split_holdout` selects for ``n_rows`` rows into ``folder`` as
+    ``train.parquet`` and ``holdout.parquet``, streaming the file through DuckDB (module
+    docstring); a file that does not have ``n_rows`` rows is an error (it changed)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from privsynth.engines import EngineConfig
+    from privsynth.engines.duckdb_engine import DuckDBEngine, expand_paths, table_function
+    from privsynth.errors import InputError
+
+    _, holdout_rows = split_holdout(n_rows, fraction, seed)
+    is_holdout = np.zeros(n_rows, dtype=bool)
+    is_holdout[holdout_rows] = True
+    paths = (Path(folder) / "train.parquet", Path(folder) / "holdout.parquet")
+    con, tmp = DuckDBEngine(config or EngineConfig()).connect()
+    writers: list[Any] = []
+    done = 0
+    try:
+        query = con.sql(f"SELECT * FROM {table_function(expand_paths(data))}")
+        for batch in query.to_arrow_reader(SPLIT_BATCH_ROWS):
+            rows = pa.Table.from_batches([batch])
+            if done + rows.num_rows > n_rows:
+                raise InputError(f"{data}: the file changed while it was being split; run again")
+            mask = is_holdout[done : done + rows.num_rows]
+            writers = writers or [pq.ParquetWriter(p, rows.schema) for p in paths]
+            writers[0].write_table(rows.filter(pa.array(~mask)))
+            writers[1].write_table(rows.filter(pa.array(mask)))
+            done += rows.num_rows
+    finally:
+        for w in writers:
+            w.close()
+        con.close()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    if done != n_rows:
+        raise InputError(f"{data}: the file changed while it was being split; run again")
+    return SplitFiles(paths[0], paths[1], n_rows - len(holdout_rows), len(holdout_rows))
+
+
+def split_in_engine(inputs: Any, fraction: float, seed: int | None) -> tuple[Any, Any, Any]:
+    """(train rows, holdout rows, the training rows encoded in DuckDB) of ``inputs`` whose data is
+    an engine's encoded table of a large file: :func:`split_file` into a private temporary
+    folder, the training file encoded for the synthesizer, both parts read for the attacks
+    (which take DataFrames); the folder is removed before returning. The full table's encoding
+    is closed (its row count stays)."""
+    import tempfile
+
+    from privsynth.engines import close_table, encode_table
+    from privsynth.io import read_table
+
+    n_rows = int(inputs.data.n_rows)
+    close_table(inputs.data)
+    with tempfile.TemporaryDirectory(prefix="privsynth-split-") as folder:
+        files = split_file(inputs.path, n_rows, fraction, seed, folder)
+        train_source = encode_table(str(files.train), inputs.schema, engine="duckdb")
+        train, holdout = read_table(files.train), read_table(files.holdout)
+    return train, holdout, train_source
 
 
 def check_columns(
