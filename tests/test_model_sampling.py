@@ -7,6 +7,7 @@ import pytest
 
 from privsynth.domain import Domain
 from privsynth.model import Factor, GraphicalModel, JunctionTree
+from privsynth.model.graphical_model import assign_cells
 
 DOM = Domain(tuple("abcdefg"), (2, 3, 2, 4, 2, 3, 5))
 CLIQUES = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "a"), ("e", "f"), ("b", "e")]  # g: unmodelled
@@ -75,19 +76,17 @@ def test_unequal_n_and_tiny_n():
         model.sample(5, np.random.default_rng(0), method="bogus")
 
 
-def test_rounding_stratifies_out_of_clique_pairs(monkeypatch):
+def test_rounding_stratifies_out_of_clique_pairs():
     """Records of a group get the new cells interleaved along earlier columns: pairs across
     cliques track the model more closely than with a random assignment (same cell counts)."""
-    import privsynth.model.graphical_model as gm
-
     model = _model(3)
     pairs = [("a", "f"), ("d", "e"), ("c", "f"), ("a", "e"), ("d", "f")]
 
     def err(stratify: bool) -> float:
-        monkeypatch.setattr(gm, "_STRATIFY", stratify)
         tot = 0.0
         for seed in range(5):
-            data = model.sample(N, np.random.default_rng(seed), method="rounding")
+            rng = np.random.default_rng(seed)
+            data = model.sample(N, rng, method="rounding", stratify=stratify)
             for p in pairs:
                 tot += np.abs(_counts(data, p) - model.project(p)).sum()
         return tot
@@ -95,15 +94,14 @@ def test_rounding_stratifies_out_of_clique_pairs(monkeypatch):
     assert err(True) < 0.8 * err(False)
 
 
-def test_rounding_assignment_keeps_group_counts():
-    from privsynth.model.graphical_model import _assign
-
+@pytest.mark.parametrize("stratify", [True, False])
+def test_rounding_assignment_keeps_group_counts(stratify):
     rng = np.random.default_rng(0)
     rows = rng.integers(0, 3, size=500)
     group = np.bincount(rows, minlength=3)
     counts = np.array([[group[0] - 3, 3, 0], [0, group[1], 0], [1, 1, group[2] - 2]])
     data = rng.integers(0, 4, size=(500, 2))
-    picked = _assign(rows, counts, data, [0, 1], rng)
+    picked = assign_cells(rows, counts, data, [0, 1], rng, stratify=stratify)
     got = np.zeros((3, 3), dtype=int)
     np.add.at(got, (rows, picked), 1)
     assert np.array_equal(got, counts)

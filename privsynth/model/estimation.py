@@ -48,9 +48,11 @@ from privsynth.model.graphical_model import GraphicalModel
 from privsynth.model.junction_tree import JunctionTree
 from privsynth.model.measurements import Measurement, estimate_total
 from privsynth.model.objective import (
+    MarginalPlan,
     MeasuredGroup,
     group_measurements,
     loss_and_gradients,
+    plan_marginals,
     warm_theta,
 )
 
@@ -111,12 +113,17 @@ class Objective:
     groups: list[MeasuredGroup]
     total: float
     calibrations: int = 0
+    plan: MarginalPlan | None = None  # built from the groups when not given
+
+    def __post_init__(self) -> None:
+        if self.plan is None:
+            self.plan = plan_marginals(self.tree.domain, self.groups)
 
     def at(self, theta: dict[Clique, np.ndarray]) -> FitState:
         """Calibrate ``theta`` and evaluate the loss there."""
         mu, log_z = calibrate(self.tree, theta, self.total)
         self.calibrations += 1
-        loss, margs, grads = loss_and_gradients(self.groups, mu)
+        loss, margs, grads = loss_and_gradients(self.groups, mu, self.plan)
         return FitState(theta, mu, log_z, loss, margs, grads)
 
     def trial(self, state: FitState, direction: Direction, step: float) -> tuple[bool, FitState]:
@@ -134,10 +141,21 @@ class Objective:
 
 
 def _by_host(parts: Iterable[tuple[Clique, np.ndarray]]) -> Direction:
-    """Per-group arrays summed per host clique (broadcast-shaped; groups' order)."""
+    """Per-group arrays summed per host clique (broadcast-shaped; groups' order).
+
+    A host's first array is kept as it is (a lone group's stays broadcast-shaped, so the trial
+    broadcasts it); a second one allocates the sum once and later ones add into it in place.
+    """
     out: Direction = {}
+    owned: set[Clique] = set()
     for host, d in parts:
-        out[host] = out[host] + d if host in out else d
+        if host not in out:
+            out[host] = d
+        elif host in owned and out[host].shape == np.broadcast_shapes(out[host].shape, d.shape):
+            out[host] += d
+        else:
+            out[host] = out[host] + d
+            owned.add(host)
     return out
 
 

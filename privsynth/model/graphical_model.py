@@ -18,7 +18,7 @@ from privsynth.model.calibration import calibrate
 from privsynth.model.factor import Factor
 from privsynth.model.junction_tree import JunctionTree
 
-__all__ = ["GraphicalModel", "systematic_round"]
+__all__ = ["GraphicalModel", "assign_cells", "systematic_round"]
 
 Clique = tuple[str, ...]
 
@@ -41,17 +41,21 @@ def systematic_round(targets: np.ndarray, row_totals: np.ndarray, u: np.ndarray)
     return (floors + (cut - prev)).astype(np.int64)
 
 
-_STRATIFY = True
-
-
-def _assign(
+def assign_cells(
     rows: np.ndarray,
     cell_counts: np.ndarray,
     data: np.ndarray,
-    others: list[int],
+    others: Sequence[int],
     rng: np.random.Generator,
+    *,
+    stratify: bool = True,
 ) -> np.ndarray:
     """Give each record (in separator group ``rows``) a new cell, ``cell_counts[g, k]`` per group.
+
+    ``rows[i]`` is record ``i``'s separator group, ``cell_counts`` (groups x new cells, integer)
+    sums per group to the group's size, ``data`` holds the columns sampled so far and ``others``
+    their indices to stratify on. Returns each record's new cell (``0..cells-1``); every group
+    gets exactly its counts.
 
     Within a group the records are ordered by the columns already sampled outside the separator
     (``others``, lexicographically in a random column order, ties at random), and the group's
@@ -66,7 +70,7 @@ def _assign(
     unit_cell = np.repeat(np.arange(flat.size), flat)
     unit_code = unit_cell % n_new
     picked = np.empty(n, dtype=np.int64)
-    if not _STRATIFY:
+    if not stratify:
         perm = rng.permutation(n)
         order = perm[np.argsort(rows[perm], kind="stable")]
         picked[order] = unit_code
@@ -328,12 +332,16 @@ class GraphicalModel:
         return self.total * _contract(factors, attrs, self.domain)
 
     # ----------------------------------------------------------------- sampling
-    def sample(self, n: int, rng: np.random.Generator, method: str = "rounding") -> np.ndarray:
+    def sample(
+        self, n: int, rng: np.random.Generator, method: str = "rounding", *, stratify: bool = True
+    ) -> np.ndarray:
         """``n`` synthetic records (int codes, columns in domain order) drawn from the model.
 
         ``"sampling"`` draws each clique's new attributes from its conditional given the separator
         (ancestral sampling); ``"rounding"`` instead splits each separator group's records among the
-        conditional's cells by systematic rounding, so synthetic marginals track the model closely.
+        conditional's cells by systematic rounding, so synthetic marginals track the model closely;
+        ``stratify`` (rounding only) interleaves the cells along the columns already sampled
+        (:func:`assign_cells`; False: a random assignment with the same counts).
         """
         if method not in ("rounding", "sampling"):
             raise ValueError("method must be 'rounding' or 'sampling'")
@@ -368,13 +376,8 @@ class GraphicalModel:
                 group = np.bincount(rows, minlength=n_rows).astype(np.float64)
                 u = rng.uniform(1e-9, 1 - 1e-9, size=n_rows)
                 cell_counts = systematic_round(cond * group[:, None], group, u)
-                picked = _assign(
-                    rows,
-                    cell_counts,
-                    data,
-                    [col[a] for a in dom.attrs if a in done and a not in sep],
-                    rng,
-                )
+                others = [col[a] for a in dom.attrs if a in done and a not in sep]
+                picked = assign_cells(rows, cell_counts, data, others, rng, stratify=stratify)
             unr = np.unravel_index(picked, new_shape)
             for a, v in zip(new, unr, strict=True):
                 data[:, col[a]] = v

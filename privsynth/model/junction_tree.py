@@ -19,45 +19,102 @@ __all__ = ["JunctionTree", "MessagePlan", "Rooting", "model_size_mb"]
 Clique = tuple[str, ...]
 
 
-def _greedy_order(
-    adj: dict[str, set[str]], sizes: dict[str, int], rank: dict[str, int], criterion: str
-) -> tuple[list[str], list[frozenset[str]]]:
-    """Greedy elimination; returns the order and the clique formed when eliminating each node."""
-    adj = {v: set(n) for v, n in adj.items()}
-    order: list[str] = []
-    cliques: list[frozenset[str]] = []
-    while adj:
-        best_key, best = None, None
-        for v, nbrs in adj.items():
-            weight = sizes[v]
-            for u in nbrs:
-                weight *= sizes[u]
-            if criterion == "min_fill":
-                nb = list(nbrs)
-                fill = sum(1 for i, a in enumerate(nb) for b in nb[i + 1 :] if b not in adj[a])
-                key = (fill, weight, rank[v])
-            else:
-                key = (weight, rank[v])
-            if best_key is None or key < best_key:
-                best_key, best = key, v
-        v = best
-        nbrs = adj.pop(v)
-        for u in nbrs:
-            adj[u].discard(v)
-            adj[u] |= nbrs - {u}
+def _bits(mask: int) -> list[int]:
+    """The indices of the set bits of ``mask``, lowest first."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def _fill(v: int, adj: list[int]) -> int:
+    """Fill edges eliminating ``v`` adds: pairs of its neighbours not yet adjacent."""
+    nbrs = adj[v]
+    missing = sum((nbrs & ~adj[u] & ~(1 << u)).bit_count() for u in _bits(nbrs))
+    return missing // 2
+
+
+def _greedy_order(adj: list[int], sizes: list[int], criterion: str) -> tuple[list[int], list[int]]:
+    """Greedy elimination over attribute indices (adjacency as bit masks); the order and the
+    clique (a bit mask) formed when eliminating each node.
+
+    Key per node: ``(cells of {v} + nbrs(v), v)`` for min-weight, ``(fill, cells, v)`` for
+    min-fill, the index breaking ties (domain order). Only the nodes whose neighbourhood changed
+    are re-keyed after each elimination (the neighbours of the eliminated node for the cells;
+    those and their neighbours for the fill).
+    """
+    adj = list(adj)
+    n = len(sizes)
+    alive = (1 << n) - 1
+
+    def key(v: int) -> tuple[int, ...]:
+        cells = sizes[v]
+        for u in _bits(adj[v]):
+            cells *= sizes[u]
+        return (_fill(v, adj), cells, v) if criterion == "min_fill" else (cells, v)
+
+    keys = {v: key(v) for v in range(n)}
+    order: list[int] = []
+    cliques: list[int] = []
+    while keys:
+        v = min(keys.values())[-1]
+        del keys[v]
+        nbrs = adj[v]
+        alive &= ~(1 << v)
+        dirty = nbrs
+        for u in _bits(nbrs):
+            adj[u] = (adj[u] | nbrs) & ~(1 << u) & alive
+        if criterion == "min_fill":
+            for u in _bits(nbrs):
+                dirty |= adj[u]
+        for u in _bits(dirty & alive):
+            keys[u] = key(u)
         order.append(v)
-        cliques.append(frozenset(nbrs | {v}))
+        cliques.append(nbrs | (1 << v))
     return order, cliques
 
 
-def _maximal(cliques: list[frozenset[str]]) -> list[frozenset[str]]:
-    """Drop cliques contained in another one (keeps first occurrence order)."""
-    out: list[frozenset[str]] = []
+def _maximal(cliques: list[int]) -> list[int]:
+    """Drop cliques (bit masks) contained in another one (keeps first occurrence order)."""
+    out: list[int] = []
     for i, c in enumerate(cliques):
-        if any(c < d or (c == d and j < i) for j, d in enumerate(cliques) if j != i):
+        if any((c & d == c) and (c != d or j < i) for j, d in enumerate(cliques) if j != i):
             continue
         out.append(c)
     return out
+
+
+def triangulate(domain: Domain, cliques: Iterable[Clique]) -> tuple[list[str], list[Clique]]:
+    """The elimination order and maximal cliques (canonical order, reverse elimination order)
+    of the triangulation with the fewest cells among min-weight and min-fill elimination."""
+    index = {a: i for i, a in enumerate(domain.attrs)}
+    sizes = list(domain.shape)
+    adj = [0] * len(sizes)
+    for c in cliques:
+        mask = 0
+        for a in c:
+            mask |= 1 << index[a]
+        for a in c:
+            adj[index[a]] |= mask & ~(1 << index[a])
+    best = None
+    for criterion in ("min_weight", "min_fill"):
+        order, elim = _greedy_order(adj, sizes, criterion)
+        maximal = _maximal(elim)
+        cells = sum(_cells(m, sizes) for m in maximal)
+        if best is None or cells < best[0]:
+            best = (cells, order, maximal)
+    _, order, maximal = best
+    attrs = domain.attrs
+    return [attrs[i] for i in order], [tuple(attrs[i] for i in _bits(m)) for m in maximal[::-1]]
+
+
+def _cells(mask: int, sizes: list[int]) -> int:
+    cells = 1
+    for i in _bits(mask):
+        cells *= sizes[i]
+    return cells
 
 
 def _spanning_tree(cliques: list[tuple[str, ...]]) -> list[tuple[int, int]]:
@@ -115,34 +172,22 @@ class JunctionTree:
             if missing:
                 raise KeyError(f"JunctionTree: attributes {missing} not in domain")
         self.cliques = [domain.canonical(c) for c in cliques]
-        sizes = domain.to_dict()
-        rank = {a: i for i, a in enumerate(domain.attrs)}
-        adj: dict[str, set[str]] = {a: set() for a in domain.attrs}
-        for c in self.cliques:
-            for a in c:
-                adj[a] |= set(c) - {a}
-
-        best = None
-        for criterion in ("min_weight", "min_fill"):
-            order, elim_cliques = _greedy_order(adj, sizes, rank, criterion)
-            maximal = _maximal(elim_cliques)
-            cells = sum(domain.size(m) for m in maximal)
-            if best is None or cells < best[0]:
-                best = (cells, order, maximal)
-        _, order, maximal = best
+        order, maximal = triangulate(domain, self.cliques)
         self.elimination_order: list[str] = order
         # Reverse elimination order puts the "core" cliques first: a natural root for BP.
-        self.maximal_cliques: list[tuple[str, ...]] = [domain.canonical(m) for m in maximal[::-1]]
+        self.maximal_cliques: list[tuple[str, ...]] = maximal
         idx_edges = _spanning_tree(self.maximal_cliques)
         self.edges: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
             (self.maximal_cliques[i], self.maximal_cliques[j]) for i, j in idx_edges
         ]
         self._rootings: dict[Clique, Rooting] = {}  # memo of rooting(), per root
+        self._sets = {c: frozenset(c) for c in maximal}
+        self._cells = {c: _clique_cells(domain, c) for c in maximal}
 
     # ----------------------------------------------------------------- size
     def size_cells(self) -> int:
         """Total number of cells over the maximal cliques (the model's parameter count)."""
-        return int(sum(self.domain.size(c) for c in self.maximal_cliques))
+        return int(sum(self._cells[c] for c in self.maximal_cliques))
 
     def size_mb(self) -> float:
         """Memory of the float64 potentials, in MiB."""
@@ -216,7 +261,7 @@ class JunctionTree:
         want = set(attrs)
         best = None
         for c in self.maximal_cliques:
-            if want <= set(c) and (best is None or self.domain.size(c) < self.domain.size(best)):
+            if want <= self._sets[c] and (best is None or self._cells[c] < self._cells[best]):
                 best = c
         return best
 
@@ -224,12 +269,69 @@ class JunctionTree:
         return f"JunctionTree({len(self.maximal_cliques)} cliques, {self.size_mb():.3f} MB)"
 
 
-@lru_cache(maxsize=4096)
-def _cached_size_mb(domain: Domain, cliques: tuple[tuple[str, ...], ...]) -> float:
-    return JunctionTree(domain, cliques).size_mb()
+def _clique_cells(domain: Domain, clique: Clique) -> int:
+    cells = 1
+    for a in clique:
+        cells *= domain.shape[domain.attrs.index(a)]
+    return cells
+
+
+def _components(adj: list[int]) -> list[int]:
+    """The connected components of the graph (bit masks), in order of their lowest node."""
+    seen, out = 0, []
+    for v in range(len(adj)):
+        if seen >> v & 1:
+            continue
+        comp, frontier = 1 << v, 1 << v
+        while frontier:
+            nxt = 0
+            for u in _bits(frontier):
+                nxt |= adj[u]
+            frontier = nxt & ~comp
+            comp |= frontier
+        seen |= comp
+        out.append(comp)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _component_cells(sizes: tuple[int, ...], adj: tuple[int, ...]) -> tuple[int, int]:
+    """Cells of the maximal cliques of one connected graph, per criterion (min-weight, min-fill)."""
+    out = []
+    for criterion in ("min_weight", "min_fill"):
+        _, elim = _greedy_order(list(adj), list(sizes), criterion)
+        out.append(sum(_cells(m, list(sizes)) for m in _maximal(elim)))
+    return out[0], out[1]
+
+
+def tree_cells(domain: Domain, cliques: Iterable[Clique]) -> int:
+    """Cells of the junction tree :class:`JunctionTree` builds over ``cliques`` (without
+    building it).
+
+    Greedy elimination runs inside each connected component of the graph on its own (a node's
+    key depends only on its component), so a criterion's cells are the sum over components, and
+    each component's are memoised by its shape: a candidate clique changes only the component(s)
+    it touches (AIM's size filter asks this once per candidate per round).
+    """
+    index = {a: i for i, a in enumerate(domain.attrs)}
+    adj = [0] * len(domain.shape)
+    for c in cliques:
+        mask = 0
+        for a in c:
+            mask |= 1 << index[a]
+        for a in c:
+            adj[index[a]] |= mask & ~(1 << index[a])
+    totals = [0, 0]
+    for comp in _components(adj):
+        nodes = _bits(comp)
+        local = {v: i for i, v in enumerate(nodes)}
+        sub = tuple(sum(1 << local[u] for u in _bits(adj[v])) for v in nodes)
+        cells = _component_cells(tuple(domain.shape[v] for v in nodes), sub)
+        totals[0] += cells[0]
+        totals[1] += cells[1]
+    return min(totals)
 
 
 def model_size_mb(domain: Domain, cliques: Iterable[tuple[str, ...]]) -> float:
     """MiB of float64 potentials of the junction tree over ``cliques`` (AIM's model-size cap)."""
-    key = tuple(sorted({domain.canonical(c) for c in cliques}))
-    return _cached_size_mb(domain, key)
+    return tree_cells(domain, cliques) * 8 / 2**20

@@ -25,7 +25,15 @@ from privsynth.model.graphical_model import GraphicalModel
 from privsynth.model.junction_tree import JunctionTree
 from privsynth.model.measurements import Measurement, project_simplex
 
-__all__ = ["MeasuredGroup", "group_measurements", "loss_and_gradients", "warm_theta"]
+__all__ = [
+    "MarginalPlan",
+    "MeasuredGroup",
+    "group_marginals",
+    "group_measurements",
+    "loss_and_gradients",
+    "plan_marginals",
+    "warm_theta",
+]
 
 Clique = tuple[str, ...]
 
@@ -85,27 +93,82 @@ def group_measurements(
     return sorted(out, key=lambda g: -g.target.size)
 
 
+@dataclass(frozen=True)
+class MarginalPlan:
+    """How the measured groups' marginals are summed from the calibrated cliques.
+
+    ``steps[k] = (source, axes)``: the array of step ``k`` is ``source`` (a host clique, or an
+    earlier step's index) summed over ``axes``; ``of_group[i]`` is the step giving group ``i``.
+    Groups sharing a host share the passes over it: where two or more of them leave out one of
+    the host's attributes, the host is first summed down to the union of their attributes and
+    they are taken from that smaller array (recursively), so a host of ``M`` cells holding ``k``
+    groups costs about one pass over ``M`` instead of ``k``.
+    """
+
+    steps: tuple[tuple[Clique | int, tuple[int, ...]], ...]
+    of_group: tuple[int, ...]
+
+
+def plan_marginals(domain: Domain, groups: Sequence[MeasuredGroup]) -> MarginalPlan:
+    """The reduction plan of ``groups`` (see :class:`MarginalPlan`)."""
+    steps: list[tuple[Clique | int, tuple[int, ...]]] = []
+    of_group = [-1] * len(groups)
+    by_host: dict[Clique, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_host.setdefault(g.host, []).append(i)
+    for host, members in by_host.items():
+        _plan_node(host, host, members, (domain, groups, steps, of_group))
+    return MarginalPlan(tuple(steps), tuple(of_group))
+
+
+def _plan_node(src: Clique | int, attrs: Clique, todo: list[int], ctx: tuple) -> None:
+    """Plan the groups ``todo`` (inside ``attrs``) from the array ``src`` over ``attrs``."""
+    domain, groups, steps, of_group = ctx
+
+    def emit(source: Clique | int, axes: tuple[int, ...]) -> int:
+        steps.append((source, axes))
+        return len(steps) - 1
+
+    while todo:
+        if len(todo) == 1 or len(attrs) <= 1:
+            for i in todo:
+                want = set(groups[i].clique)
+                of_group[i] = emit(src, tuple(k for k, a in enumerate(attrs) if a not in want))
+            return
+        unused = {a: sum(a not in groups[i].clique for i in todo) for a in attrs}
+        x = max(attrs, key=lambda a: (unused[a], domain[a]))
+        if unused[x] < 2:  # no reduction shared by two groups: each one directly
+            for i in todo:
+                want = set(groups[i].clique)
+                of_group[i] = emit(src, tuple(k for k, a in enumerate(attrs) if a not in want))
+            return
+        sub = [i for i in todo if x not in groups[i].clique]
+        keep = {a for i in sub for a in groups[i].clique}
+        child_attrs = tuple(a for a in attrs if a in keep)
+        child = emit(src, tuple(k for k, a in enumerate(attrs) if a not in keep))
+        _plan_node(child, child_attrs, sub, ctx)
+        todo = [i for i in todo if x in groups[i].clique]
+
+
+def group_marginals(plan: MarginalPlan, mu: dict[Clique, np.ndarray]) -> list[np.ndarray]:
+    """Every group's model marginal (the groups' order) by ``plan`` from the clique marginals."""
+    vals: list[np.ndarray] = []
+    for source, axes in plan.steps:
+        arr = vals[source] if isinstance(source, int) else mu[source]
+        vals.append(arr.sum(axis=axes) if axes else arr)
+    return [vals[k] for k in plan.of_group]
+
+
 def loss_and_gradients(
-    groups: list[MeasuredGroup], mu: dict[Clique, np.ndarray]
+    groups: list[MeasuredGroup], mu: dict[Clique, np.ndarray], plan: MarginalPlan
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
     """Loss, per-group marginals and per-group gradients ``dL/dmu_r = 2 w (mu_r - ybar)``."""
     loss = 0.0
-    margs, grads = [], []
-    done: list[tuple[Clique, set[str], np.ndarray]] = []  # marginals computed so far (reused)
-    for g in groups:  # largest first (see group_measurements)
-        src = None
-        for attrs, aset, arr in done:
-            if set(g.clique) <= aset and (src is None or arr.size < src[2].size):
-                src = (attrs, aset, arr)
-        if src is None:
-            m = mu[g.host].sum(axis=g.sum_axes) if g.sum_axes else mu[g.host]
-        else:
-            axes = tuple(i for i, a in enumerate(src[0]) if a not in g.clique)
-            m = src[2].sum(axis=axes) if axes else src[2]
-        done.append((g.clique, set(g.clique), m))
+    grads = []
+    margs = group_marginals(plan, mu)
+    for g, m in zip(groups, margs, strict=True):
         diff = m - g.target
         loss += g.weight * float(np.sum(diff * diff)) + g.const
-        margs.append(m)
         grads.append(2.0 * g.weight * diff)
     return loss, margs, grads
 
