@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from attacks.results import Estimate, Metric
+from privsynth.schema import AUDIT_TYPES, Schema
 from reports import fidelity
 from reports.model import UtilitySection
 
@@ -41,6 +42,8 @@ UTILITY_METRICS: dict[str, str] = {
 _HIGHER_IS_BETTER = {"utility.constraints.satisfaction"}
 
 N_QUANTILE_BINS = 10
+# the most categories a default utility target may have (see default_target)
+MAX_TARGET_LEVELS = 20
 MAX_PAIR_COLUMNS = 40
 N_BOOT = 200
 
@@ -54,10 +57,28 @@ class _Col:
     n_codes: int
 
 
-def _is_numeric(s: pd.Series, schema_type: str | None) -> bool:
+def is_numeric_column(s: pd.Series, schema_type: str | None) -> bool:
+    """The schema's rule when it types the column (:data:`privsynth.schema.AUDIT_TYPES`: integer
+    and float are numeric, categorical and datetime are not; an audit type is accepted as is);
+    without a schema, a numeric dtype with more than 20 distinct values."""
     if schema_type is not None:
-        return schema_type in ("integer", "float", "numeric")
+        return AUDIT_TYPES.get(schema_type, schema_type) == "numeric"
     return bool(pd.api.types.is_numeric_dtype(s)) and s.nunique(dropna=True) > 20
+
+
+def default_target(schema: Schema) -> str | None:
+    """The utility model's target when none is given: the last categorical synthesized column
+    with 2 to :data:`MAX_TARGET_LEVELS` categories (a classification task the holdout scores
+    well), or ``None`` (the train-on-synthetic test is then skipped, with a note saying why).
+
+    Never a numeric, datetime or many-valued column: the old default, the last column, trained a
+    365-class model on a date column (minutes of work for a meaningless score).
+    """
+    for c in reversed(schema.synth_columns):
+        levels = len(c.categories or [])
+        if c.type == "categorical" and 2 <= levels <= MAX_TARGET_LEVELS:
+            return c.name
+    return None
 
 
 def _codes(train: pd.Series, synth: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray, int]:
@@ -183,17 +204,21 @@ def compute_utility(
         section.notes.append(f"{len(missing)} training column(s) absent from the synthetic table")
     cols = []
     for c in columns:
-        numeric = _is_numeric(train[c], types.get(c))
+        numeric = is_numeric_column(train[c], types.get(c))
         t, s, n = _codes(train[c], synthetic[c], numeric)
         cols.append(_Col(c, numeric, t, s, n))
     metrics, heatmap, corr = _marginals(section, cols, train, synthetic)
     preds = None
     if target is None:
-        section.notes.append("no target column given: train-on-synthetic test skipped")
+        section.notes.append(
+            "no target column given, and no categorical column of 2 to "
+            f"{MAX_TARGET_LEVELS} categories for the default: train-on-synthetic test skipped "
+            "(give --target COL)"
+        )
     elif target not in columns or target not in holdout.columns:
         section.notes.append(f"target column {target!r} not in every table: ML test skipped")
     else:
-        numeric_target = _is_numeric(train[target], types.get(target))
+        numeric_target = is_numeric_column(train[target], types.get(target))
         ml, ml_metrics, preds = _ml(
             train, holdout, synthetic, target, numeric_target, cols, seed, max_rows
         )

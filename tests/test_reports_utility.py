@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.utility import compute_utility
+from privsynth.schema import AUDIT_TYPES, ColumnSpec, Schema
+from reports.utility import compute_utility, default_target, is_numeric_column
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +53,27 @@ def test_unknown_target_is_a_note(split) -> None:
     train, holdout = split
     section, _ = compute_utility(train, holdout, train.copy(), target="nope")
     assert section.ml is None and any("nope" in n for n in section.notes)
+
+
+def test_default_target_is_the_last_small_categorical_column(adult_schema: Schema) -> None:
+    assert default_target(adult_schema) == "income"
+    cols = {c.name: c for c in adult_schema.columns}
+    dated = ColumnSpec(
+        name="visit", type="datetime", format="%Y-%m-%d", lower="2020-01-01", upper="2020-12-31"
+    )
+    # a date (or any numeric column) last: the default skips it for the last small categorical
+    schema = Schema(columns=[cols["age"], cols["education"], cols["sex"], cols["fnlwgt"], dated])
+    assert default_target(schema) == "sex"
+    # education has 16 levels (<= 20); with neither sex nor income, it is the target
+    assert default_target(Schema(columns=[cols["education"], dated])) == "education"
+    many = ColumnSpec(name="code", type="categorical", categories=[str(i) for i in range(40)])
+    assert default_target(Schema(columns=[cols["age"], many, dated])) is None
+
+
+def test_numeric_columns_follow_the_schema_audit_types(adult: pd.DataFrame) -> None:
+    age = adult["age"]
+    for schema_type, numeric in (("integer", True), ("float", True), ("numeric", True),
+                                 ("datetime", False), ("categorical", False)):  # fmt: skip
+        assert is_numeric_column(age, schema_type) is numeric
+    assert set(AUDIT_TYPES) <= {"integer", "float", "datetime", "categorical"}
+    assert is_numeric_column(age, None) and not is_numeric_column(adult["sex"], None)

@@ -22,10 +22,12 @@ exponential-mechanism entry, priced exactly as before).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from privsynth.domain import Domain
+from privsynth.model.measurements import Measurement, project_simplex
 from privsynth.privacy.mechanisms import gaussian_scale
 from privsynth.synthesizers.workload import SQRT_2_OVER_PI, Clique, expected_noise_l1
 
@@ -81,3 +83,83 @@ def one_way_share(
     tvd = np.minimum(SQRT_2_OVER_PI * sigma * sizes / (2.0 * max(float(n_hat), 1.0)), 1.0)
     r = float(tvd.mean())
     return float(min(max((r / (r + slack)) ** 2, base), 1.0))
+
+
+def capped_weights(domain: Domain, rho: float, n_hat: float) -> np.ndarray:
+    """:func:`one_way_weights` with each ``k`` capped at ``k* = 2 n / (sqrt(2/pi) sigma_eq)``.
+
+    ``sigma_eq`` is the noise of an equal split of ``rho`` over the columns. A column of more than
+    ``k*`` codes would carry, at that noise, an expected noise L1 above twice the record count (a
+    TVD above 1): its measurement is noise-dominated whatever it gets, so the ``k^(2/3)`` rule,
+    which assumes the error keeps falling as ``1 / sqrt(rho_a)``, would give it budget that the
+    small columns use better. Such a column takes the share of a ``k*``-code column. ``n_hat``
+    must be a DP estimate of the record count; with ``rho`` and the public sizes, the weights are
+    post-processing. For large ``n x rho`` no column reaches ``k*`` and this is ``k^(2/3)``.
+    """
+    k = np.array([domain.size((a,)) for a in domain.attrs], dtype=float)
+    sigma_eq = gaussian_scale(rho / len(k))
+    k_star = 2.0 * max(float(n_hat), 1.0) / (SQRT_2_OVER_PI * sigma_eq)
+    w = np.minimum(k, max(k_star, 1.0)) ** (2.0 / 3.0)
+    return w / w.sum()
+
+
+def top_up(spent: np.ndarray, rho: float, weights: np.ndarray) -> np.ndarray:
+    """Per-column rho of a new one-way pass of ``rho`` in all, so that the columns' totals come
+    as close to ``(spent.sum() + rho) * weights`` as the ones already measured allow.
+
+    ``spent`` is what each column has had (public: the ledger's charges). A column already above
+    its target gets nothing; the others share ``rho`` in proportion to what they lack.
+    """
+    spent = np.asarray(spent, dtype=float)
+    lack = np.maximum((spent.sum() + rho) * np.asarray(weights, dtype=float) - spent, 0.0)
+    if lack.sum() <= 0.0:
+        return rho * np.asarray(weights, dtype=float)
+    return rho * lack / lack.sum()
+
+
+def shrink_weight(y: np.ndarray, sigma: float, total: float) -> float:
+    """The weight ``w`` in ``w P(y) + (1 - w) u`` that minimises Stein's unbiased risk estimate.
+
+    ``y`` are noisy counts of one column (Gaussian noise of scale ``sigma`` per cell), ``P`` the
+    Euclidean projection onto ``{x >= 0, sum x = total}`` and ``u`` the uniform vector of that
+    sum. ``P`` is piecewise affine with divergence ``|S| - 1`` (``S`` its support), so the risk
+    ``E ||q_w - x||^2`` of ``q_w`` is estimated without bias by
+    ``||q_w - y||^2 - k sigma^2 + 2 sigma^2 w (|S| - 1)``, a quadratic in ``w`` minimised at
+    ``w = (<a, b> - sigma^2 (|S| - 1)) / ||a||^2`` (``a = P(y) - u``, ``b = y - u``), clipped to
+    ``[0, 1]``. A function of the noisy counts and public ``sigma`` alone: post-processing.
+    When the column is well measured ``w = 1`` (the plain projection); when it is drowned in
+    noise (a 91-code column of a 1,300-row table at epsilon 0.1) ``w`` falls towards 0 and the
+    column tends to uniform instead of to a few noise spikes.
+    """
+    y = np.asarray(y, dtype=float)
+    p = project_simplex(y, total)
+    u = np.full(y.size, float(total) / y.size)
+    a, b = p - u, y - u
+    aa = float(a @ a)
+    if aa <= 0.0:
+        return 1.0
+    support = int(np.count_nonzero(p > 0))
+    return float(np.clip((float(a @ b) - sigma**2 * (support - 1)) / aa, 0.0, 1.0))
+
+
+def shrunk_one_ways(measurements: Sequence[Measurement], total: float) -> list[Measurement]:
+    """One measurement per column: its one-way measurements inverse-variance averaged, then the
+    projection shrunk towards uniform by :func:`shrink_weight`; for ``independent_model``.
+
+    Only one-way measurements are accepted. Their average ``sum(y_i / s_i^2) / sum(1 / s_i^2)``
+    has noise of scale ``(sum 1 / s_i^2)^(-1/2)``, the sigma the result carries.
+    """
+    acc: dict[str, list[Any]] = {}
+    for m in measurements:
+        if len(m.clique) != 1:
+            raise ValueError("shrunk_one_ways takes one-way measurements only")
+        w = 1.0 / m.sigma**2
+        entry = acc.setdefault(m.clique[0], [0.0, 0.0])
+        entry[0], entry[1] = entry[0] + w * m.values, entry[1] + w
+    out = []
+    for a, (wy, w) in acc.items():
+        y, sigma = np.asarray(wy) / w, float(w) ** -0.5
+        lam = shrink_weight(y, sigma, total)
+        q = lam * project_simplex(y, total) + (1.0 - lam) * float(total) / y.size
+        out.append(Measurement((a,), q, sigma))
+    return out

@@ -25,8 +25,15 @@ import numpy as np
 from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.privacy.budget import Budget
-from privsynth.privacy.mechanisms import gaussian_scale, select, selection_scale
-from privsynth.synthesizers.affordable import affordable, one_way_share, one_way_weights
+from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale, select, selection_scale
+from privsynth.synthesizers.affordable import (
+    affordable,
+    capped_weights,
+    one_way_share,
+    one_way_weights,
+    shrunk_one_ways,
+    top_up,
+)
 from privsynth.synthesizers.graphical import GraphicalSynthesizer, independent_model
 from privsynth.synthesizers.workload import (
     SizeFilter,
@@ -129,7 +136,7 @@ class AIMSynthesizer(GraphicalSynthesizer):
             n_hat = self._noisy_total()
             share = one_way_share(domain, ledger.rho_budget, n_hat, base)
             if share > base:  # small n x rho: the one-way marginals get more before any round
-                self._remeasure_one_ways(codes, domain, (share - base) * ledger.rho_budget)
+                self._remeasure_one_ways(codes, domain, (share - base) * ledger.rho_budget, n_hat)
                 n_hat = self._noisy_total()
             model = independent_model(domain, self.measurements_, n_hat)
             show("one-way marginals")
@@ -137,14 +144,15 @@ class AIMSynthesizer(GraphicalSynthesizer):
             while not last:
                 step = self._next_round(shares, candidates, size_filter, n_hat)
                 if step is None:  # no marginal of 2+ columns is worth its noise any more
-                    self._remeasure_one_ways(codes, domain)
+                    self._remeasure_one_ways(codes, domain, None, n_hat)
                     break
                 shares, cands, limit, last = step
                 model, shares = self._round(codes, truth, model, candidates, cands, shares, last)
                 self.history_[-1]["size_cap_mb"] = limit
                 show(f"round {len(self.history_)}")
-            if all(len(m.clique) == 1 for m in self.measurements_):
-                model = independent_model(domain, self.measurements_, self._noisy_total())
+            if all(len(m.clique) == 1 for m in self.measurements_):  # the independent model,
+                total = self._noisy_total()  # each column shrunk by its risk estimate
+                model = independent_model(domain, shrunk_one_ways(self.measurements_, total), total)
             else:
                 model = self._estimate(model, self.pgm_iters)
         self._finish(model)
@@ -194,10 +202,11 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 rho_select = remaining - rho_measure
             planned = ledger.rho_spent + rho_measure + rho_select
             limit = self.max_model_size_mb * min(planned / ledger.rho_budget, 1.0)
-            fits = size_filter([m.clique for m in self.measurements_], candidates, limit)
-            worth = set(affordable(fits, self.domain_, gaussian_scale(rho_measure), n_hat))
-            if worth:
-                cands = [c for c in fits if c in worth]
+            # affordability first: it needs domain sizes only, the size filter a junction tree
+            # per candidate (same result, far less work on wide tables)
+            worth = affordable(list(candidates), self.domain_, gaussian_scale(rho_measure), n_hat)
+            cands = size_filter([m.clique for m in self.measurements_], worth, limit)
+            if cands:
                 return (rho_measure, rho_select), cands, limit, last
             if last:
                 return None
@@ -256,19 +265,30 @@ class AIMSynthesizer(GraphicalSynthesizer):
         return model, (factor * shares[0], factor * shares[1])
 
     def _remeasure_one_ways(
-        self, codes: np.ndarray, domain: Domain, rho: float | None = None
+        self, codes: np.ndarray, domain: Domain, rho: float | None = None, n_hat: float = 0.0
     ) -> None:
-        """Spend ``rho`` (default: all that is left) on the one-way marginals, split by
-        :func:`one_way_weights` (``k^(2/3)``); when it is all that is left the last column takes
-        exactly the rest.
+        """Spend ``rho`` (default: all that is left) on the one-way marginals; when it is all that
+        is left the last column measured takes exactly the rest.
 
-        The estimator weighs each measurement by ``1 / sigma^2``, so two measurements of a column
-        at rho shares ``a`` and ``b`` are worth one at ``a + b``.
+        The first pass (no ``n_hat``) splits by :func:`one_way_weights` (``k^(2/3)``). Later ones
+        are given the noisy total ``n_hat`` and bring each column's total towards its
+        :func:`capped_weights` share of all the one-way budget (:func:`top_up`): a function of a
+        DP output and of the public charges. The estimator weighs each measurement by
+        ``1 / sigma^2``, so two measurements of a column at rho ``a`` and ``b`` are worth one at
+        ``a + b``.
         """
         ledger = self.ledger_
         everything = rho is None or rho >= ledger.rho_remaining * (1.0 - 1e-9)
-        total = ledger.rho_remaining if everything else rho
-        weights = one_way_weights(domain)
-        for i, a in enumerate(domain.attrs):
-            last = everything and i == len(domain) - 1
-            self._measure(codes, (a,), ledger.rho_remaining if last else total * weights[i])
+        total = ledger.rho_remaining if everything else float(rho)
+        if n_hat > 0.0:
+            spent = np.zeros(len(domain))
+            for m in self.measurements_:
+                if len(m.clique) == 1:
+                    spent[domain.attrs.index(m.clique[0])] += gaussian_rho(m.sigma)
+            per = top_up(spent, total, capped_weights(domain, spent.sum() + total, n_hat))
+        else:
+            per = total * one_way_weights(domain)
+        todo = [i for i in range(len(domain)) if per[i] > 1e-12 * total]
+        for i in todo:
+            last = everything and i == todo[-1]
+            self._measure(codes, (domain.attrs[i],), ledger.rho_remaining if last else per[i])

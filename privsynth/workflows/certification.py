@@ -206,6 +206,7 @@ def audit_report(
 ) -> Any:
     """Attack the synthetic table with train and holdout; the gated report (no seed unless given)."""
     from reports.gate import make_report
+    from reports.utility import default_target
 
     schema = split.inputs.schema
     cols = [c.name for c in schema.synth_columns]
@@ -224,7 +225,7 @@ def audit_report(
         synthetic_path=synthetic_path,
         manifest=manifest,
         column_types={c.name: c.type for c in schema.synth_columns},
-        target=config.target or policy.target or cols[-1],
+        target=config.target or policy.target or default_target(schema),
         seed=config.seed,
         audience=config.audience,
         extra_inputs=_extra_inputs(split.inputs),
