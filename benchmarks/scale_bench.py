@@ -43,7 +43,7 @@ SCHEMA = HERE.parent / "privsynth" / "data" / "adult-schema.json"
 
 
 def table(rows: int) -> Path:
-    """The generated table with ``rows`` rows (made if absent)."""
+    """The generated table with ``rows`` rows (made if absent) under ``DATA`` (``--data-dir``)."""
     path = DATA / f"adult_{rows}.parquet"
     if not path.exists():
         sys.path.insert(0, str(HERE))
@@ -182,12 +182,19 @@ def main() -> None:
     ap.add_argument("--out-rows", type=int, default=100_000)
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DATA,
+        help="where the generated tables live (default /tmp/scale; one per engineer on a shared box)",
+    )
+    ap.add_argument(
         "--baseline",
         default=None,
         help="a checkout of earlier code (git worktree) for the engine label numpy@baseline",
     )
     args = ap.parse_args()
     args.baseline_ref = _git_head(args.baseline) if args.baseline else None
+    globals()["DATA"] = args.data_dir
     for rows in args.rows:
         path = table(rows)
         if args.part == "count":

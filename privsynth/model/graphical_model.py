@@ -18,7 +18,7 @@ from privsynth.model.calibration import calibrate
 from privsynth.model.factor import Factor
 from privsynth.model.junction_tree import JunctionTree
 
-__all__ = ["GraphicalModel", "assign_cells", "systematic_round"]
+__all__ = ["GraphicalModel", "assign_cells", "sorted_at_random", "systematic_round"]
 
 Clique = tuple[str, ...]
 
@@ -75,15 +75,39 @@ def assign_cells(
         order = perm[np.argsort(rows[perm], kind="stable")]
         picked[order] = unit_code
         return picked
-    keys = [data[:, j] for j in rng.permutation(others)] if others else []
-    # np.lexsort: the last key is the primary one
-    order = np.lexsort([rng.random(n), *keys[::-1], rows])
+    keys = [rows, *(data[:, j] for j in rng.permutation(others))]
+    order = sorted_at_random(keys, [n_rows, *(int(k.max()) + 1 if n else 1 for k in keys[1:])], rng)
     start = np.concatenate([[0], np.cumsum(flat)[:-1]])
     j = np.arange(n) - start[unit_cell]
     frac = (j + rng.random(flat.size)[unit_cell]) / np.maximum(flat[unit_cell], 1)
-    unit_order = np.lexsort([frac, unit_cell // n_new])
+    # group-major, position-minor (frac < 1): one float sort instead of a two-key lexsort
+    unit_order = np.argsort((unit_cell // n_new) + frac)
     picked[order] = unit_code[unit_order]
     return picked
+
+
+def sorted_at_random(
+    keys: list[np.ndarray], sizes: list[int], rng: np.random.Generator
+) -> np.ndarray:
+    """The order sorting records by ``keys`` (the first one primary; ``keys[i] < sizes[i]``),
+    ties in a random order.
+
+    The keys are packed, most significant first, into as few int64 words as hold them (one, for
+    every domain of privsynth's size so far); the records are randomly permuted and stably sorted
+    by the words (``np.lexsort`` when there are several), so ties keep the random order.
+    """
+    words, word, span = [], np.zeros(keys[0].size, dtype=np.int64), 1
+    for key, size in zip(keys, sizes, strict=True):
+        if span * size >= 2**62:
+            words.append(word)
+            word, span = np.zeros(key.size, dtype=np.int64), 1
+        word = word * size + key
+        span *= size
+    words.append(word)
+    perm = rng.permutation(keys[0].size)
+    if len(words) == 1:
+        return perm[np.argsort(words[0][perm], kind="stable")]
+    return perm[np.lexsort([w[perm] for w in words[::-1]])]
 
 
 class GraphicalModel:
