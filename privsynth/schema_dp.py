@@ -19,11 +19,15 @@ What is read from the data, and how:
   than a wide range does): seeds are the bins (or the largest bin of any window of three bins)
   that stand 4 sigma out of the noise; grow outward one bin at a time while the next three bins
   hold a noisy total of at least 0.75 sigma of that sum (2 sigma to cross 0); add a margin of one
-  bin, two where that test could miss 1% of the values or the edge bin is weak (never across 0);
+  bin, two where that test could miss 1% of the values or the edge bin is weak (never across 0),
+  placed on a finer public grid (0, +-{1, 1.5, 2, 3, 5, 7} x 10^k) as that many steps plus one
+  and never beyond the whole bins (post-processing that reads no count);
   and let a positive range that spans a factor of two or more start at 0 (a negative one end at
-  0). The share of values inside is estimated from the noisy counts next to the bounds and written
-  into the column's note; a bound whose next three bins still hold 2 sigma or more of noisy mass,
-  or whose coverage is surely below 99%, is flagged as looking clipped (docs/schema.md);
+  0). The share of values inside (the grid bins wholly inside) is estimated from the noisy counts
+  next to them, with its standard error, and written into the column's note; an estimate more
+  than one standard error below 99% is a loud LOW COVERAGE warning, and a bound whose next three
+  bins still hold 2 sigma or more of noisy mass, or whose coverage is surely (two standard errors)
+  below 99%, is flagged as looking clipped (docs/schema.md);
 - a column whose name is empty or pandas' ``Unnamed: k`` (a written row index), or an integer
   column whose values are unique or run in order like a row number, is flagged ``exclude`` by the
   public-metadata rule;
@@ -88,6 +92,10 @@ SEED_Z = 4.0
 GROW_WINDOW = 3
 GROW_Z = 0.75
 CLIP_Z = 2.0
+# The margin is taken on this finer public grid (its edges hold every coverage-grid edge), in
+# (coarse margin + MARGIN_EXTRA) steps, never beyond the coarse margin (docs/schema.md).
+MARGIN_MANTISSAS = np.array([1.0, 1.5, 2.0, 3.0, 5.0, 7.0])
+MARGIN_EXTRA = 1
 # A bound whose estimated coverage is surely (2 sigma) below this looks clipped.
 MIN_COVERAGE = 0.99
 # The public coverage grid for numbers: 0, +-m * 10^k for these mantissas, then +-GRID_LIMIT.
@@ -281,7 +289,7 @@ def _provenance(ledger: PrivacyLedger, noise: NoiseSource, seed: int | None) -> 
         "source": DP_SOURCE,
         "public_metadata": "column names and types, read from the data and not protected",
         "bounds": "chosen to cover the values, from a plain noisy histogram on a public grid "
-        "(0 and +-{1, 2, 5} x 10^k; calendar years)",
+        "(0 and +-{1, 2, 5} x 10^k; calendar years), margins on 0 and +-{1, 1.5, 2, 3, 5, 7} x 10^k",
         "review": REVIEW_NOTE,
         "dp": {
             "epsilon": eps_spent,
@@ -366,12 +374,11 @@ def noisy_counts(
     return noise.discrete_gaussian(exact, sigma).astype(float), sigma
 
 
-def covering_bins(
-    y: np.ndarray, sigma: float, edges: np.ndarray | None = None
-) -> tuple[int, int, float, list[str], float] | None:
-    """Post-processing of a noisy histogram (module docstring): the first and last bin of the
-    bounds, the estimated share of values inside them, the sides that look clipped and the
-    share's standard error; ``None`` when nothing stands out of the noise (``SEED_Z`` sigma)."""
+def _grow(
+    y: np.ndarray, sigma: float, edges: np.ndarray | None
+) -> tuple[int, int, int, int] | None:
+    """Seeds and growth (module docstring): the first and last bin of the grown range and the
+    margin (in bins) each side gets; ``None`` when nothing stands out of the noise."""
     b, need = len(y), GROW_Z * sigma * math.sqrt(GROW_WINDOW)
     # seeds: bins, or windows of GROW_WINDOW bins (a far mode spread thin), that stand out by SEED_Z
     runs = np.convolve(y, np.ones(GROW_WINDOW), mode="valid") >= SEED_Z * sigma * math.sqrt(
@@ -392,13 +399,18 @@ def covering_bins(
         hi += 1
     while lo > 0 and y[max(lo - GROW_WINDOW, 0) : lo].sum() >= (cross if lo == zero else need):
         lo -= 1
-    # a margin (never across 0) for the tail the noise hides: one bin, two where the growth test
-    # could miss a tail of (1 - MIN_COVERAGE) of the values or beyond a weak edge bin
+    # a margin for the tail the noise hides: one bin, two where the growth test could miss a
+    # tail of (1 - MIN_COVERAGE) of the values or beyond a weak edge bin
     hidden = need >= (1.0 - MIN_COVERAGE) * max(float(np.maximum(y[lo : hi + 1], 0).sum()), 1.0)
-    for _ in range(1 + int(hidden or y[hi] < SEED_Z * sigma)):
-        hi += int(hi + 1 < b and hi + 1 != zero)
-    for _ in range(1 + int(hidden or y[lo] < SEED_Z * sigma)):
-        lo -= int(lo > 0 and lo != zero)
+    m_lo = 1 + int(hidden or y[lo] < SEED_Z * sigma)
+    m_hi = 1 + int(hidden or y[hi] < SEED_Z * sigma)
+    return lo, hi, m_lo, m_hi
+
+
+def _coverage(y: np.ndarray, sigma: float, lo: int, hi: int) -> tuple[float, list[str], float]:
+    """The estimated share of the values in bins ``lo..hi`` (from the noisy counts of the
+    GROW_WINDOW bins beyond each end), the sides that look clipped, and the share's standard
+    error (the two outside sums' noise over the mass inside)."""
     left = y[max(lo - GROW_WINDOW, 0) : lo].sum()
     right = y[hi + 1 : hi + 1 + GROW_WINDOW].sum()
     clip = CLIP_Z * sigma * math.sqrt(GROW_WINDOW)
@@ -406,21 +418,70 @@ def covering_bins(
     inside = float(np.maximum(y[lo : hi + 1], 0.0).sum())
     # unbiased noisy masses outside; the share is clamped to [0, 1] after the ratio
     share = min(max(inside / max(inside + left + right, 1.0), 0.0), 1.0)
-    # its standard error (the two outside sums' noise over the mass inside); an estimate below
-    # 99% by one standard error is LOW (a loud warning), by two it looks clipped
+    # an estimate below 99% by one standard error is LOW (a loud warning), by two looks clipped
     se = sigma * math.sqrt(2 * GROW_WINDOW) / max(inside, 1.0)
     if share + CLIP_Z * se < MIN_COVERAGE and not sides:
         sides = ["lower" if left > right else "upper"]
+    return share, sides, se
+
+
+def covering_bins(
+    y: np.ndarray, sigma: float, edges: np.ndarray | None = None
+) -> tuple[int, int, float, list[str], float] | None:
+    """Post-processing of a noisy histogram (module docstring) with the margin in whole bins of
+    its own grid: the first and last bin of the range, the estimated share of values inside,
+    the sides that look clipped and the share's standard error; ``None`` when nothing stands
+    out of the noise (``SEED_Z`` sigma)."""
+    grown = _grow(y, sigma, edges)
+    if grown is None:
+        return None
+    lo, hi, m_lo, m_hi = grown
+    zero = int(np.searchsorted(edges, 0.0)) if edges is not None else -1
+    for _ in range(m_hi):  # never across 0
+        hi += int(hi + 1 < len(y) and hi + 1 != zero)
+    for _ in range(m_lo):
+        lo -= int(lo > 0 and lo != zero)
+    share, sides, se = _coverage(y, sigma, lo, hi)
     return lo, hi, share, sides, se
 
 
-def _bounds(edges: np.ndarray, y: np.ndarray, sigma: float) -> tuple[float, float, str, bool]:
-    """Bounds (grid edges), the note that goes with them and whether to warn."""
-    found = covering_bins(y, sigma, edges)
-    if found is None:
+def margin_bounds(
+    edges: np.ndarray, grown: tuple[int, int, int, int], fine: np.ndarray
+) -> tuple[float, float]:
+    """The bounds of the grown bins ``lo..hi`` of ``edges`` with margins ``m_lo, m_hi`` taken
+    on the finer public grid ``fine`` (which holds every edge of ``edges``): ``m + MARGIN_EXTRA``
+    fine steps beyond each end, never beyond ``m`` whole bins of ``edges``, never across 0."""
+    lo, hi, m_lo, m_hi = grown
+    i_lo, i_hi = lo, hi
+    zero = int(np.searchsorted(edges, 0.0))
+    for _ in range(m_hi):  # the whole-bin margin, as covering_bins takes it
+        i_hi += int(i_hi + 1 < len(edges) - 1 and i_hi + 1 != zero)
+    for _ in range(m_lo):
+        i_lo -= int(i_lo > 0 and i_lo != zero)
+    k = int(np.searchsorted(fine, edges[hi + 1]))
+    hi_v = min(float(fine[min(k + m_hi + MARGIN_EXTRA, len(fine) - 1)]), float(edges[i_hi + 1]))
+    k = int(np.searchsorted(fine, edges[lo]))
+    lo_v = max(float(fine[max(k - m_lo - MARGIN_EXTRA, 0)]), float(edges[i_lo]))
+    return lo_v, hi_v
+
+
+def _bounds(
+    edges: np.ndarray, y: np.ndarray, sigma: float, fine: np.ndarray | None = None
+) -> tuple[float, float, str, bool]:
+    """Bounds, the note that goes with them and whether to warn: the grown range of the noisy
+    histogram on ``edges`` with its margin on the finer public grid ``fine`` (None: whole bins
+    of ``edges``); the coverage is estimated for the bins of ``edges`` wholly inside."""
+    grown = _grow(y, sigma, edges)
+    if grown is None:
         return float(edges[0]), float(edges[-1]), NO_BIN_NOTE, True
-    i_lo, i_hi, share, sides, se = found
-    lo, hi = float(edges[i_lo]), float(edges[i_hi + 1])
+    if fine is None:
+        i_lo, i_hi, share, sides, se = covering_bins(y, sigma, edges) or (0, 0, 0.0, [], 0.0)
+        lo, hi = float(edges[i_lo]), float(edges[i_hi + 1])
+    else:
+        lo, hi = margin_bounds(edges, grown, fine)
+        i_lo = int(np.searchsorted(edges, lo, side="left"))
+        i_hi = int(np.searchsorted(edges, hi, side="right")) - 2
+        share, sides, se = _coverage(y, sigma, i_lo, max(i_hi, i_lo))
     if 0 < lo <= hi / 2:  # a positive magnitude spanning a factor of 2: start at 0
         lo = 0.0
     if lo < 0 and hi < 0 and hi >= lo / 2:  # and a negative one ends at 0
@@ -455,7 +516,8 @@ def _numeric_spec(
         noise=noise,
         what=what,
     )
-    lo, hi, note, warn = _bounds(edges, y, sigma)
+    fine = None if kind == "datetime" else number_grid(kind == "integer", MARGIN_MANTISSAS)
+    lo, hi, note, warn = _bounds(edges, y, sigma, fine)
     if kind == "integer":
         lo_i, hi_i = math.floor(lo), math.ceil(hi)
         if hi_i > lo_i and hi < edges[-1]:
