@@ -62,7 +62,9 @@ Rows = Annotated[
 Target = Annotated[
     str | None,
     typer.Option(
-        "--target", help="Column for the utility model (default: policy's, else last column)."
+        "--target",
+        help="Column for the utility model (default: the policy's, else the last categorical "
+        "column with 2-20 categories).",
     ),
 ]
 Subgroups = Annotated[

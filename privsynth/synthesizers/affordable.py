@@ -8,15 +8,20 @@ on real tables. So a measurement whose expected noise is larger than ``NOISE_SIG
 adds more noise than signal, whatever the data: AIM and MWEM drop such candidates before they
 select, and when no marginal of two or more columns is affordable even with every remaining round
 folded into one, the rest of the budget re-measures the one-way marginals (so a very small or
-very private table ends as the independent baseline, measured at the same total rho, rather than
-with a few pure-noise 2-way cliques).
+very private table ends as an independent model at the same total rho, rather than with a few
+pure-noise 2-way cliques). Two things make that model better than the independent baseline, not
+only level with it: the one-way budget is split by ``k^(2/3)`` with ``k`` capped where a column
+would be drowned in noise whatever it gets (:func:`capped_weights`, :func:`top_up`), and each
+column's noisy counts are shrunk towards uniform by the weight that minimises Stein's unbiased
+risk estimate (:func:`shrink_weight`, :func:`shrunk_one_ways`).
 
 Privacy. ``n`` is never read from the data: it is the inverse-variance weighted noisy total of the
 measurements already made (the one-way marginals, charged to the ledger as part of the run). The
 rule is a function of that estimate, of public sigmas and of the public domain sizes only, so
 filtering candidates by it is post-processing: it changes which marginals are measured and at
 which share, never what a measurement costs (every charge is still a discrete Gaussian or an
-exponential-mechanism entry, priced exactly as before).
+exponential-mechanism entry, priced exactly as before). The capped split is a function of the
+same estimate, and the shrinkage of the noisy counts and their public sigma: post-processing.
 """
 
 from __future__ import annotations
