@@ -58,6 +58,7 @@ class AuditData:
     _searches: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False
     )
+    _fused: bool = field(default=False, repr=False)
 
     @classmethod
     def prepare(
@@ -274,7 +275,7 @@ class AuditData:
         query, base = self.canonical(query), self.canonical(base)
         key = (query, base)
         cached = self._searches.get(key)
-        if cached is not None and cached[0].shape[1] >= min(k, len(self.index(base))):
+        if cached is not None and cached[0].shape[1] >= min(k, self.size(base)):
             return cached[0][:, :k], cached[1][:, :k]
         q = self.query_matrix(query)
         index = self.index(base)
@@ -286,6 +287,47 @@ class AuditData:
             index.inexact = 0
         self._searches[key] = (d, i)
         return d, i
+
+    def fuse_distance_searches(self) -> None:
+        """Run the searches of DCR and the two membership attacks in one pass per real table
+        where they can be fused (:func:`attacks.neighbors.cross_search`): ``real_all`` ->
+        synthetic (the membership scores' k, DCR's worst-case view), synthetic -> ``real_all``
+        (DCR) and synthetic -> the equal-size view (NNDR, k = 2), all from one distance matrix
+        instead of two transposed flat searches. Only for exact searches of every record
+        without exact-equality columns (else each search runs on its own when asked);
+        idempotent, so an attack run alone gets the same neighbours as in the suite."""
+        if self._fused:
+            return
+        self._fused = True
+        cfg = self.config
+        k = max(cfg.membership_distance.k, cfg.membership_density.k)
+        limit = min(cfg.neighbors.exact_max_rows, cfg.neighbors.max_query_rows)
+        if self.geometry.exact_columns or self.size("synthetic") > limit:
+            return
+        for real in ("train", "holdout"):
+            if self.size(f"{real}_all") <= limit:
+                self._fuse(real, k)
+
+    def _fuse(self, real: str, k: int) -> None:
+        full, view = f"{real}_all", self.canonical(real)
+        rows = self.train_rows if real == "train" else self.holdout_rows
+        sub = None if view == full else rows
+        res = nb.cross_search(
+            self.matrix(full),
+            self.matrix("synthetic"),
+            k,
+            2 if sub is None else 1,
+            subset=sub,
+            k_subset=2,
+            threads=self.n_jobs,
+        )
+        indexes = self.settings["neighbors"]["indexes"]
+        for name in ("synthetic", full) if sub is None else ("synthetic", full, view):
+            indexes.setdefault(name, {"rows": self.size(name), "exact": True})
+        self._searches[(full, "synthetic")] = res.ab
+        self._searches[("synthetic", full)] = res.ba
+        if res.ba_subset is not None:
+            self._searches[("synthetic", view)] = res.ba_subset
 
 
 def _equal_size_rows(n_t: int, n_h: int, cfg: AuditConfig) -> tuple[np.ndarray, np.ndarray]:

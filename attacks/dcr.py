@@ -64,6 +64,7 @@ class DCRAttack(Attack):
         d = self.data
         d.require_rows(self.name)
         conf = self.confidence
+        d.fuse_distance_searches()
         # the NNDR needs 2 neighbours in the equal-size view; where that view is the whole
         # table (no subsample), one 2-neighbour search serves both
         for name in ("train", "holdout"):

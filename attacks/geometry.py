@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,6 +148,47 @@ def _as_labels(series: pd.Series) -> np.ndarray:
     return out
 
 
+def _factorized_labels(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, labels)`` with ``labels[codes] == _as_labels(series)`` (code -1: missing) and
+    labels in order of first appearance, without a Python string per cell where the column's
+    own values compare as their labels do (integers, booleans, strings, categoricals of
+    those): the column is factorized on its values and only its distinct values become
+    strings. Other columns keep the per-cell path (for floats 0.0 and -0.0 are one value to a
+    hash table but two labels; in an object column so are 1 and 1.0)."""
+    if not _labels_follow_values(series):
+        codes, uniques = pd.factorize(pd.Series(_as_labels(series), dtype=object))
+        return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes.astype(np.int64), _as_labels(pd.Series(uniques))
+
+
+def _labels_follow_values(series: pd.Series) -> bool:
+    dt = series.dtype
+    if isinstance(dt, pd.CategoricalDtype):
+        return _labels_follow_values(pd.Series(dt.categories))
+    if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_integer_dtype(dt):
+        return True
+    if pd.api.types.is_object_dtype(dt):
+        return pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+    return pd.api.types.is_string_dtype(dt)
+
+
+def _categorical_column(frames: list[pd.Series]) -> tuple[np.ndarray, int]:
+    """Codes over the concatenated tables (first appearance, missing the last level) and the
+    number of levels: the same as factorizing ``_as_labels`` of the concatenation."""
+    parts, index = [], {}
+    for series in frames:
+        codes, labels = _factorized_labels(series)
+        glob = np.array([index.setdefault(lab, len(index)) for lab in labels], dtype=np.int64)
+        parts.append(np.where(codes >= 0, glob[np.maximum(codes, 0)] if glob.size else 0, -1))
+    col = np.concatenate(parts).astype(np.int32)
+    k = len(index)
+    if (col < 0).any():
+        col[col < 0] = k
+        k += 1
+    return col, k
+
+
 @dataclass
 class Geometry:
     """The fitted encoding: per-column types, scales, levels and dimension slices."""
@@ -190,11 +232,11 @@ class EncodedTable:
         return np.column_stack([self.values[c].astype(np.float64) for c in columns])
 
 
-def _numeric_block(
+def _numeric_scaled(
     raw: np.ndarray, in_fit: np.ndarray, scaling: str
 ) -> tuple[np.ndarray, tuple[float, float]]:
-    """The coordinates of one numeric column (scaled value, then a missing flag if any NaN) and
-    its fitted (min, max) in raw units; scales from the rows in ``in_fit`` only."""
+    """A numeric column scaled to [0, 1] (0.5 where missing) and its fitted (min, max) in raw
+    units; scales from the rows in ``in_fit`` only."""
     nan = np.isnan(raw)
     present = raw[~nan & in_fit]
     if present.size == 0:  # only the clipped tables have values: fit on them
@@ -208,30 +250,21 @@ def _numeric_block(
         left = np.searchsorted(srt, raw, side="left")
         right = np.searchsorted(srt, raw, side="right")
         scaled = (left + right) / (2.0 * srt.size)
-    has_nan = bool(nan.any())
-    block = np.zeros((raw.size, 2 if has_nan else 1), dtype=np.float32)
-    block[:, 0] = np.where(nan, 0.5, scaled)
-    if has_nan:
-        block[:, 1] = np.where(nan, np.sqrt(0.75), 0.0)
-    return block, (lo, hi)
+    return np.where(nan, 0.5, scaled), (lo, hi)
 
 
-def _categorical_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
-    """Integer codes (missing is its own last level) and the number of levels."""
-    missing = pd.isna(labels)
-    codes, _ = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=True)
-    codes = codes.astype(np.int32)
-    k = int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 0
-    if missing.any():
-        codes[codes < 0] = k
-        k += 1
-    return codes, k
-
-
-def _one_hot(codes: np.ndarray, k: int) -> np.ndarray:
-    block = np.zeros((codes.size, k), dtype=np.float32)
-    block[np.arange(codes.size), codes] = _SQRT_HALF
-    return block
+def _fill(x: np.ndarray, start: int, kind: str, col: Any, width: int) -> None:
+    """Write one column's coordinates into the rows of ``x`` (zeros): a numeric column's scaled
+    value then its missing flag (sqrt(0.75) where missing) if ``width`` is 2; a categorical's
+    one-hot / sqrt(2) over ``width`` levels (none for an exact-equality column)."""
+    if kind == "categorical":
+        if width:
+            x[np.arange(col.size), start + col] = _SQRT_HALF
+        return
+    scaled, nan = col
+    x[:, start] = scaled
+    if width == 2:
+        x[:, start + 1] = np.where(nan, np.float32(np.sqrt(0.75)), np.float32(0.0))
 
 
 def encode_tables(
@@ -245,7 +278,11 @@ def encode_tables(
 ) -> tuple[Geometry, dict[str, EncodedTable]]:
     """Fit the numeric scales on the tables named in ``fit_on`` (default: all of them) and
     encode each table (vectorised); values of the other tables are clipped to the fitted
-    range. ``seed`` is kept for compatibility (no random embedding is used any more).
+    range. ``seed`` is kept for compatibility (no random embedding is used any more). Each
+    table's matrix is allocated once and filled column by column (no concatenated copy), and
+    categorical columns are factorized on their own values (no Python string per cell where
+    the values compare as their labels do): memory ~ one float32 matrix per table plus the
+    raw values kept for exact matching.
     """
     _ = seed
     if scaling not in ("range", "quantile"):
@@ -260,31 +297,48 @@ def encode_tables(
     if unknown:
         raise AuditInputError(f"fit_on names unknown tables: {unknown}")
     in_fit = np.repeat([n in fit_names for n in names], sizes)
-    blocks: list[np.ndarray] = []
     values: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
+    layout = []  # (column, kind, per-row data, width)
     start = 0
     for c in cols:
         kind = column_types[c]
         if kind in ("numeric", "datetime"):
             col = np.concatenate([_as_float(tables[n][c], kind, c, n) for n in names])
-            block, geo.ranges[c] = _numeric_block(col, in_fit, scaling)
+            scaled, geo.ranges[c] = _numeric_scaled(col, in_fit, scaling)
+            data, width = (scaled, np.isnan(col)), 2 if np.isnan(col).any() else 1
         else:
-            col, k = _categorical_codes(np.concatenate([_as_labels(tables[n][c]) for n in names]))
+            col, k = _categorical_column([tables[n][c] for n in names])
             geo.n_levels[c] = k
-            block = _one_hot(col, k) if k <= max_onehot else np.zeros((col.size, 0), np.float32)
+            data, width = col, k if k <= max_onehot else 0
             if k > max_onehot:
                 geo.exact_columns.append(c)
         for i, n in enumerate(names):
             values[n][c] = col[bounds[i] : bounds[i + 1]]
-        geo.slices[c] = slice(start, start + block.shape[1])
-        start += block.shape[1]
-        blocks.append(block)
-    X = np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.float32)
-    encoded = {
-        n: EncodedTable(np.ascontiguousarray(X[bounds[i] : bounds[i + 1]]), values[n])
-        for i, n in enumerate(names)
-    }
-    return geo, encoded
+        geo.slices[c] = slice(start, start + width)
+        layout.append((c, "categorical" if kind == "categorical" else "numeric", data, width))
+        start += width
+    return geo, _matrices(names, bounds, layout, start, values)
+
+
+def _matrices(
+    names: list[str],
+    bounds: np.ndarray,
+    layout: list[tuple[str, str, object, int]],
+    dim: int,
+    values: dict[str, dict[str, np.ndarray]],
+) -> dict[str, EncodedTable]:
+    """One float32 (rows, dim) matrix per table, filled from the column layout."""
+    out = {}
+    for i, n in enumerate(names):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        x = np.zeros((hi - lo, dim), dtype=np.float32)
+        start = 0
+        for _, kind, data, width in layout:
+            part = data[lo:hi] if kind == "categorical" else (data[0][lo:hi], data[1][lo:hi])
+            _fill(x, start, kind, part, width)
+            start += width
+        out[n] = EncodedTable(x, values[n])
+    return out
 
 
 def row_hashes(table: EncodedTable, columns: Sequence[str]) -> np.ndarray:

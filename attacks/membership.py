@@ -103,16 +103,21 @@ def _min_nonmembers(alpha: float, delta: float = 0.05) -> int:
     return int(math.ceil(math.log(delta) / math.log(1 - alpha)))
 
 
-def _crossfit(score: np.ndarray, member: np.ndarray, fold: np.ndarray) -> dict[str, np.ndarray]:
-    """Per threshold name: pooled evaluation counts (tp, P, fp, N) of the two cross-fits."""
+def _crossfit(
+    score: np.ndarray, member: np.ndarray, fold: np.ndarray, *, advantage: bool = True
+) -> dict[str, np.ndarray]:
+    """Per threshold name: pooled evaluation counts (tp, P, fp, N) of the two cross-fits
+    (``advantage=False``: the FPR levels only, as the bootstrap needs)."""
     counts = {name: np.zeros(4, dtype=np.int64) for name, _ in FPR_LEVELS}
-    counts["advantage"] = np.zeros(4, dtype=np.int64)
+    if advantage:
+        counts["advantage"] = np.zeros(4, dtype=np.int64)
     for f in (0, 1):
         fit, ev = fold == f, fold != f
         pos_f, neg_f = score[fit & member], score[fit & ~member]
         pos_e, neg_e = score[ev & member], score[ev & ~member]
         thresholds = {name: _fpr_threshold(neg_f, a) for name, a in FPR_LEVELS}
-        thresholds["advantage"] = _advantage_threshold(pos_f, neg_f)
+        if advantage:
+            thresholds["advantage"] = _advantage_threshold(pos_f, neg_f)
         for name, t in thresholds.items():
             counts[name] += (int((pos_e > t).sum()), pos_e.size, int((neg_e > t).sum()), neg_e.size)
     return counts
@@ -127,7 +132,7 @@ def _bootstrap_tpr(
     out: dict[str, list[float]] = {name: [] for name, _ in FPR_LEVELS}
     for _ in range(n_boot):
         take = np.concatenate([s[rng.integers(0, s.size, s.size)] for s in strata if s.size])
-        c = _crossfit(score[take], member[take], fold[take])
+        c = _crossfit(score[take], member[take], fold[take], advantage=False)
         for name, _ in FPR_LEVELS:
             out[name].append(c[name][0] / max(c[name][1], 1))
     return {k: np.asarray(v) for k, v in out.items()}
@@ -294,6 +299,7 @@ class _MembershipAttack(Attack):
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
         d.require_rows(self.name)
+        d.fuse_distance_searches()
         s_mem, s_non = self._scores()
         score = np.concatenate([s_mem, s_non])
         member = np.concatenate([np.ones(s_mem.size, bool), np.zeros(s_non.size, bool)])

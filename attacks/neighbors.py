@@ -20,9 +20,11 @@ depend on it (each query is answered whole by one thread, and distances are reco
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import faiss
 import numpy as np
@@ -209,3 +211,138 @@ def _dedupe(dd: np.ndarray, ii: np.ndarray) -> np.ndarray:
 def set_threads(n: int) -> None:
     # OpenMP's thread count is per calling thread, so a worker thread sets its own.
     faiss.omp_set_num_threads(int(n))
+
+
+# --- both directions from one distance matrix ---------------------------------------------
+# Elements of a distance block (rows x base rows) kept in memory at once (float32: 128 MiB).
+CROSS_BLOCK_ELEMENTS = 1 << 25
+
+
+@dataclass(frozen=True)
+class CrossResult:
+    """The exact kNN of ``a`` in ``b`` (``ab``), of ``b`` in ``a`` (``ba``) and, optionally, of
+    ``b`` in the rows ``subset`` of ``a`` (``ba_subset``, indices into ``a[subset]``): each a
+    (distances float64, indices int64) pair as :meth:`NeighborIndex.search` returns."""
+
+    ab: tuple[np.ndarray, np.ndarray]
+    ba: tuple[np.ndarray, np.ndarray]
+    ba_subset: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def cross_search(
+    a: np.ndarray,
+    b: np.ndarray,
+    k_ab: int,
+    k_ba: int,
+    *,
+    subset: np.ndarray | None = None,
+    k_subset: int = 0,
+    threads: int = 1,
+) -> CrossResult:
+    """Exact k-nearest neighbours in both directions between ``a`` and ``b`` from ONE pass over
+    their squared-distance matrix, with the semantics of an exact :class:`NeighborIndex`:
+    candidates are the k smallest float32 squared distances (ties to the lower index, as faiss
+    ranks them), whose distances are recomputed in float64 and stably sorted.
+
+    Two transposed flat searches compute the same matrix twice. Here each block of ``a`` rows
+    (one matrix product of the augmented vectors [-2x, ||x||^2, 1] . [y, 1, ||y||^2]) gives
+    its rows' top ``k_ab`` (faiss heap selection) and its column minima. The top ``k_ba`` of a
+    column lie in the ``k_ba`` blocks with the smallest minima (each of them holds an element
+    at least as small), so those column x block products alone are recomputed afterwards:
+    k_ba / blocks of the first product. The same for the ``a`` rows at the sorted positions
+    ``subset`` (``k_subset``, indices into ``a[subset]``). Memory: one block of at most
+    ``CROSS_BLOCK_ELEMENTS`` float32."""
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    b = np.ascontiguousarray(b, dtype=np.float32)
+    n_a, n_b = a.shape[0], b.shape[0]
+    k_ab, k_ba = min(k_ab, n_b), min(k_ba, n_a)
+    sub = None if subset is None else np.asarray(subset, dtype=np.int64)
+    k_sub = 0 if sub is None else min(k_subset, sub.size)
+    a_aug = np.column_stack([-2.0 * a, _sq_norms(a), np.ones(n_a, np.float32)])
+    b_aug = np.ascontiguousarray(np.column_stack([b, np.ones(n_b, np.float32), _sq_norms(b)]).T)
+    rows = max(1, min(n_a, CROSS_BLOCK_ELEMENTS // max(n_b, 1)))
+    buf = np.empty((rows, n_b), dtype=np.float32)
+    ab_i = np.empty((n_a, k_ab), dtype=np.int64)
+    col, col_sub = _ColumnMinima(), _ColumnMinima()
+    set_threads(threads)
+    with _blas_threads(threads):
+        for s in range(0, n_a, rows):
+            e = min(s + rows, n_a)
+            block = np.matmul(a_aug[s:e], b_aug, out=buf[: e - s])
+            _, ab_i[s:e] = faiss.kmin(block, k_ab)
+            col.add(block.min(axis=0), np.arange(s, e), s)
+            if k_sub:
+                lo, hi = np.searchsorted(sub, [s, e])
+                if hi > lo:
+                    col_sub.add(block[sub[lo:hi] - s].min(axis=0), sub[lo:hi], int(lo))
+        ba_i = col.top_k(a_aug, b_aug, k_ba)
+        sub_i = col_sub.top_k(a_aug, b_aug, k_sub) if k_sub else None
+    out_sub = None if sub_i is None else _refine(b, a[sub], sub_i)
+    return CrossResult(_refine(a, b, ab_i), _refine(b, a, ba_i), out_sub)
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController  # scikit-learn's dependency
+
+    return ThreadpoolController()
+
+
+def _blas_threads(threads: int) -> Any:
+    """numpy's BLAS limited to ``threads`` for the block products (inspecting the loaded
+    libraries once: it takes ~50 ms)."""
+    return _blas_controller().limit(limits=max(1, int(threads)), user_api="blas")
+
+
+def _sq_norms(x: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->i", x, x, dtype=np.float32)
+
+
+class _ColumnMinima:
+    """Column minima of row blocks, then every column's top k (smallest float32 value, then
+    lowest row) from the k blocks with the smallest minima (ties to the earlier block)."""
+
+    def __init__(self) -> None:
+        self.mins: list[np.ndarray] = []
+        self.groups: list[tuple[np.ndarray, int]] = []
+
+    def add(self, minima: np.ndarray, rows: np.ndarray, first: int) -> None:
+        """A block's column minima over ``rows`` of ``a``; its rows are numbered from
+        ``first`` in the output."""
+        self.mins.append(minima)
+        self.groups.append((rows, first))
+
+    def top_k(self, a_aug: np.ndarray, b_aug: np.ndarray, k: int) -> np.ndarray:
+        mins = np.stack(self.mins)
+        n_b, kb = mins.shape[1], min(k, mins.shape[0])
+        best = np.argsort(mins, axis=0, kind="stable")[:kb]
+        val = np.full((n_b, kb, k), np.inf, dtype=np.float32)
+        idx = np.full((n_b, kb, k), -1, dtype=np.int64)
+        for g, (rows, first) in enumerate(self.groups):
+            slot, cols = np.nonzero(best == g)
+            if cols.size == 0:
+                continue
+            part = a_aug[rows] @ b_aug[:, cols]
+            pos = np.arange(cols.size)
+            for r in range(min(k, part.shape[0])):
+                m = part.min(axis=0)
+                i = np.argmax(part == m[None, :], axis=0)  # the lowest row among ties
+                val[cols, slot, r], idx[cols, slot, r] = m, first + i
+                part[i, pos] = np.inf
+        val, idx = val.reshape(n_b, -1), idx.reshape(n_b, -1)
+        order = np.lexsort((idx, val))[:, :k]
+        return np.take_along_axis(idx, order, axis=1)
+
+
+def _refine(q: np.ndarray, base: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 distances of the candidates, stably sorted (as :meth:`NeighborIndex.search`)."""
+    dist = np.empty(cand.shape, dtype=np.float64)
+    idx = np.empty(cand.shape, dtype=np.int64)
+    for s in range(0, q.shape[0], CHUNK_ROWS):
+        ii = cand[s : s + CHUNK_ROWS]
+        diff = base[ii].astype(np.float64) - q[s : s + CHUNK_ROWS, None, :].astype(np.float64)
+        dd = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        order = np.argsort(dd, axis=1, kind="stable")
+        dist[s : s + CHUNK_ROWS] = np.take_along_axis(dd, order, axis=1)
+        idx[s : s + CHUNK_ROWS] = np.take_along_axis(ii, order, axis=1)
+    return dist, idx

@@ -81,7 +81,9 @@ def run_audit(
     if progress:
         progress("prepare", 1, total)
     cfg = data.config
-    # the widest search first, so DCR's worst-case view and both membership scores share it
+    # the distance searches first, fused where possible; else the widest search, so that
+    # DCR's worst-case view and both membership scores share it
+    data.fuse_distance_searches()
     data.neighbors(
         "train_all", "synthetic", max(cfg.membership_distance.k, cfg.membership_density.k)
     )
