@@ -120,6 +120,24 @@ def knowledge_sets(
     return _unique(out)
 
 
+def partial_copy_sets(columns: Sequence[str], n_sets: int, share: float) -> list[tuple[str, ...]]:
+    """``n_sets`` public-rule random column subsets of size ceil(share x d) (at least 2, at most
+    d - 1), for the partial-copy measure of :mod:`attacks.exact_match`. Same public rule as the
+    knowledge sets: the draw depends only on the column names."""
+    cols = [str(c) for c in columns]
+    d = len(cols)
+    if d < 3:
+        return []
+    size = min(max(int(np.ceil(share * d)), 2), d - 1)
+    rng = public_rng(cols, "partial-copies")
+    ordered = sorted(cols)
+    out = []
+    for _ in range(n_sets):
+        pick = {ordered[j] for j in rng.choice(d, size=size, replace=False)}
+        out.append(tuple(c for c in cols if c in pick))
+    return out
+
+
 def knowledge_pairs(
     columns: Sequence[str],
     declared: Sequence[str] | None,

@@ -119,6 +119,61 @@ def clustered_difference(
     return Estimate(float(d), float(min(lo, d)), float(max(hi, d)), confidence, "cluster-robust")
 
 
+def conditional_difference(
+    k_t: float, n_t: int, k_h: float, n_h: int, confidence: float
+) -> Estimate:
+    """``k_t / n_t - k_h / n_h`` for 0/1 outcomes that are fixed given the synthetic table and
+    the unordered set of real records (exact copies, singling out): the lower bound from the
+    exact conditional test, the upper bound the wider of it and Newcombe's.
+
+    Under the null the training / holdout labels are a random split of the real records, so
+    given the K = k_t + k_h records hit, the number of training ones is hypergeometric (at most
+    as spread as Binomial(K, n_t / N), N = n_t + n_h). Holding the pooled rate at K / N, the
+    difference is d = (pi - n_t / N) K N / (n_t n_h) with pi the training share of the hits
+    (exact at the estimate); a Clopper-Pearson interval for pi maps to one for d. Its lower end
+    exceeds 0 exactly when the conditional (Fisher-type) test rejects, which for rare events
+    (a few holdout hits against tens of training hits) has far more power than a normal
+    interval: 49 of 12,800 training records vs 1 of 3,200 holdout records gives p = 2e-4
+    one-sided, while Newcombe's interval corresponds to z = 3.2. At d != 0 the mapping treats
+    the pooled rate as known (an approximation); the upper end, which PASS reads, is never
+    narrower than Newcombe's.
+    """
+    newc = stats.difference(k_t, n_t, k_h, n_h, confidence)
+    k = int(round(k_t + k_h))
+    if k == 0 or n_t <= 0 or n_h <= 0:
+        return newc
+    pi_lo, pi_hi = stats.clopper_pearson(int(round(k_t)), k, confidence)
+    n = n_t + n_h
+    scale = k * n / (n_t * n_h)
+    d = newc.value
+    lo = max((pi_lo - n_t / n) * scale, -1.0)
+    hi = min(max((pi_hi - n_t / n) * scale, newc.ci_high), 1.0)
+    method = "conditional exact (Clopper-Pearson on the training share of the hits), Newcombe floor"
+    return Estimate(float(d), float(min(lo, d)), float(max(hi, d)), confidence, method)
+
+
+def compare_binary(
+    label: str,
+    y_t: np.ndarray,
+    y_h: np.ndarray,
+    confidence: float,
+    context: dict[str, float] | None = None,
+) -> Comparison:
+    """A :class:`Comparison` of 0/1 outcomes with :func:`conditional_difference`'s interval
+    (outcomes fixed given the synthetic table and the unordered real records)."""
+    k_t, k_h = float(np.sum(y_t)), float(np.sum(y_h))
+    n_t, n_h = int(len(y_t)), int(len(y_h))
+    return Comparison(
+        label=label,
+        excess=conditional_difference(k_t, n_t, k_h, n_h, confidence),
+        attack=k_t / n_t if n_t else 0.0,
+        control=k_h / n_h if n_h else 0.0,
+        n_attack=n_t,
+        n_control=n_h,
+        context=dict(context or {}),
+    )
+
+
 def compare(
     label: str,
     y_t: np.ndarray,

@@ -123,6 +123,8 @@ METRICS: dict[str, str] = {
     "membership.density.tpr_at_fpr_1pct": "as above",
     "membership.density.tpr_at_fpr_0.1pct": "as above",
     "membership.density.epsilon_lower": "as above",
+    "exact_match.partial_copy_excess": "largest share of training records reproduced on a "
+    "public-rule subset of 2/3 of the columns, unique on it, beyond holdout; null 0",
     "attribute.{col}.risk": "(attack - control) / (1 - control) on the secret {col}; null 0",
     "attribute.{col}.excess": "attack - control on the secret {col} (not normalised); null 0",
     "attribute.max_risk": "the largest attribute.{col}.risk; interval [max lower, max upper]",

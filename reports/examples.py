@@ -43,6 +43,13 @@ def _exact_match(leaky: bool) -> AttackResult:
             pick(0.91, 0.001),
             0.0,
         ),
+        _m(
+            "exact_match.partial_copy_excess",
+            pick(0.9, 0.005),
+            pick(0.89, -0.006),
+            pick(0.91, 0.02),
+            0.0,
+        ),
     ]
     details = {"copied_training_rows": [3, 17, 42] if leaky else []}
     return AttackResult("exact_match", "ok", metrics, details=details)
@@ -140,7 +147,15 @@ def _knowledge_attacks(leaky: bool) -> list[AttackResult]:
             AttackResult(
                 attack,
                 "ok",
-                [_m(f"{attack}.max_excess", e, e - 0.01 if leaky else -0.004, e + 0.01, 0.0)],
+                [
+                    _m(
+                        f"{attack}.max_excess",
+                        e,
+                        e - 0.01 if leaky else -0.004,
+                        e + 0.01 if leaky else 0.002,
+                        0.0,
+                    )
+                ],
                 details={
                     key: info,
                     "worst_knowledge": sets[0],

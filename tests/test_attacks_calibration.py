@@ -60,7 +60,10 @@ def test_fresh_sample_does_not_fail_the_gate(seed):
         assert failed == [], (preset, summary)
     checks, verdict, _, summary = evaluate(load_policy("standard"), res)
     assert verdict in ("PASS", "INCONCLUSIVE"), summary
-    wide = [c.id for c in checks if c.status != "PASS" and not c.id.endswith("copies")]
+    # copies and singling out count rare events: their resolution is set by the holdout's
+    # chance hits (a few of 5,000), so at this size they may be INCONCLUSIVE, never FAIL
+    rare_event = ("exact-copies", "near-copies", "partial-copies", "singling-out")
+    wide = [c.id for c in checks if c.status != "PASS" and c.id not in rare_event]
     assert wide == [], summary
 
 
