@@ -158,6 +158,7 @@ class Geometry:
     n_levels: dict[str, int] = field(default_factory=dict)  # categoricals, missing included
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # numeric, raw units
     exact_columns: list[str] = field(default_factory=list)  # compared by equality, no coordinates
+    levels: dict[str, list[str]] = field(default_factory=dict)  # categoricals: label of each code
 
     @property
     def dim(self) -> int:
@@ -216,16 +217,18 @@ def _numeric_block(
     return block, (lo, hi)
 
 
-def _categorical_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
-    """Integer codes (missing is its own last level) and the number of levels."""
+def _categorical_codes(labels: np.ndarray) -> tuple[np.ndarray, int, list[str]]:
+    """Integer codes (missing is its own last level), the number of levels and their labels."""
     missing = pd.isna(labels)
-    codes, _ = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=True)
     codes = codes.astype(np.int32)
     k = int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 0
+    names = [str(u) for u in uniques[:k]]
     if missing.any():
         codes[codes < 0] = k
         k += 1
-    return codes, k
+        names.append("(missing)")
+    return codes, k, names
 
 
 def _one_hot(codes: np.ndarray, k: int) -> np.ndarray:
@@ -269,7 +272,9 @@ def encode_tables(
             col = np.concatenate([_as_float(tables[n][c], kind, c, n) for n in names])
             block, geo.ranges[c] = _numeric_block(col, in_fit, scaling)
         else:
-            col, k = _categorical_codes(np.concatenate([_as_labels(tables[n][c]) for n in names]))
+            col, k, geo.levels[c] = _categorical_codes(
+                np.concatenate([_as_labels(tables[n][c]) for n in names])
+            )
             geo.n_levels[c] = k
             block = _one_hot(col, k) if k <= max_onehot else np.zeros((col.size, 0), np.float32)
             if k > max_onehot:
