@@ -49,7 +49,7 @@ from attacks.base import Attack
 from attacks.config import AuditConfig
 from attacks.context import AuditData
 from attacks.errors import AttackCannotRun
-from attacks.knowledge import KnowledgeSet, knowledge_sets
+from attacks.knowledge import KnowledgeConfig, KnowledgeSet, knowledge_sets
 from attacks.qi_neighbors import QINeighbours, nearest_on_columns, nearest_per_secret
 from attacks.results import Estimate, Metric
 
@@ -130,17 +130,7 @@ class AttributeInferenceAttack(Attack):
 
     # ------------------------------------------------------------------------------------
     def _secrets(self) -> tuple[list[str], dict[str, str]]:
-        d = self.data
-        syn = d.tables["synthetic"]
-        if d.secrets is not None:
-            return list(d.secrets), {}
-        chosen, excluded = [], {}
-        for c in d.geometry.columns:
-            if _n_distinct(syn.values[c]) < 2:
-                excluded[c] = "a single value in the synthetic table"
-            else:
-                chosen.append(c)
-        return chosen, excluded
+        return synthetic_secrets(self.data)
 
     def _targets(self) -> tuple[np.ndarray, np.ndarray]:
         """Seeded samples of at most ``max_targets`` training and holdout records for the
@@ -165,18 +155,8 @@ class AttributeInferenceAttack(Attack):
         return np.sort(rng.choice(n, size=self.max_synthetic_rows, replace=False))
 
     def _tasks(self, secrets: list[str]) -> tuple[list[KnowledgeSet], list[_Task]]:
-        d = self.data
-        declared = d.qi
-        levels = knowledge_sets(d.geometry.columns, declared, self.knowledge)
-        if declared is not None and not any(k.name == "declared" for k in levels):
-            levels.insert(0, KnowledgeSet(name="declared", columns=tuple(declared), rule="given"))
-        tasks = []
-        for level in levels:
-            for s in secrets:
-                qi = tuple(c for c in level.columns if c != s)
-                if qi and (level.name in ("all", "declared") or s not in level.columns):
-                    tasks.append(_Task(level=level, secret=s, qi=qi))
-        return levels, tasks
+        levels, triples = attribute_tasks(self.data, secrets, self.knowledge)
+        return levels, [_Task(level=lv, secret=s, qi=qi) for lv, s, qi in triples]
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         secrets, excluded = self._secrets()
@@ -464,6 +444,46 @@ class AttributeInferenceAttack(Attack):
 
 # --- helpers ------------------------------------------------------------------------------
 MAX_LISTED = 50
+
+
+def synthetic_secrets(data: AuditData) -> tuple[list[str], dict[str, str]]:
+    """The secrets to infer: the given ones, else every column with at least two values in the
+    synthetic table (the others listed with the reason)."""
+    if data.secrets is not None:
+        return list(data.secrets), {}
+    syn = data.tables["synthetic"]
+    chosen, excluded = [], {}
+    for c in data.geometry.columns:
+        if _n_distinct(syn.values[c]) < 2:
+            excluded[c] = "a single value in the synthetic table"
+        else:
+            chosen.append(c)
+    return chosen, excluded
+
+
+def attribute_tasks(
+    data: AuditData, secrets: list[str], knowledge: KnowledgeConfig
+) -> tuple[list[KnowledgeSet], list[tuple[KnowledgeSet, str, tuple[str, ...]]]]:
+    """The knowledge sets and the (set, secret, known columns) tasks of attribute inference: for
+    "all" and "declared" every secret with the set's other columns; for a public-rule subset
+    only the secrets outside it."""
+    declared = data.qi
+    levels = knowledge_sets(data.geometry.columns, declared, knowledge)
+    if declared is not None and not any(k.name == "declared" for k in levels):
+        levels.insert(0, KnowledgeSet(name="declared", columns=tuple(declared), rule="given"))
+    tasks = []
+    for level in levels:
+        for s in secrets:
+            qi = tuple(c for c in level.columns if c != s)
+            if qi and (level.name in ("all", "declared") or s not in level.columns):
+                tasks.append((level, s, qi))
+    return levels, tasks
+
+
+def guess_hit(guess: np.ndarray, truth: np.ndarray, numeric: bool, tolerance: float) -> np.ndarray:
+    """Whether each guess is right: exact class for categoricals, the relative tolerance
+    ``|guess - truth| <= tolerance * |truth|`` for numbers (both missing: a hit)."""
+    return _hit(guess, truth, numeric, tolerance)
 
 
 def _hit(guess: np.ndarray, truth: np.ndarray, numeric: bool, tolerance: float) -> np.ndarray:

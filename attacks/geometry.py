@@ -173,9 +173,10 @@ def _labels_follow_values(series: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(dt)
 
 
-def _categorical_column(frames: list[pd.Series]) -> tuple[np.ndarray, int]:
-    """Codes over the concatenated tables (first appearance, missing the last level) and the
-    number of levels: the same as factorizing ``_as_labels`` of the concatenation."""
+def _categorical_column(frames: list[pd.Series]) -> tuple[np.ndarray, int, list[str]]:
+    """Codes over the concatenated tables (first appearance, missing the last level), the
+    number of levels and their labels: the same as factorizing ``_as_labels`` of the
+    concatenation."""
     parts, index = [], {}
     for series in frames:
         codes, labels = _factorized_labels(series)
@@ -183,10 +184,12 @@ def _categorical_column(frames: list[pd.Series]) -> tuple[np.ndarray, int]:
         parts.append(np.where(codes >= 0, glob[np.maximum(codes, 0)] if glob.size else 0, -1))
     col = np.concatenate(parts).astype(np.int32)
     k = len(index)
+    names = [str(lab) for lab in index]
     if (col < 0).any():
         col[col < 0] = k
         k += 1
-    return col, k
+        names.append("(missing)")
+    return col, k, names
 
 
 @dataclass
@@ -200,6 +203,7 @@ class Geometry:
     n_levels: dict[str, int] = field(default_factory=dict)  # categoricals, missing included
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # numeric, raw units
     exact_columns: list[str] = field(default_factory=list)  # compared by equality, no coordinates
+    levels: dict[str, list[str]] = field(default_factory=dict)  # categoricals: label of each code
 
     @property
     def dim(self) -> int:
@@ -307,7 +311,7 @@ def encode_tables(
             scaled, geo.ranges[c] = _numeric_scaled(col, in_fit, scaling)
             data, width = (scaled, np.isnan(col)), 2 if np.isnan(col).any() else 1
         else:
-            col, k = _categorical_column([tables[n][c] for n in names])
+            col, k, geo.levels[c] = _categorical_column([tables[n][c] for n in names])
             geo.n_levels[c] = k
             data, width = col, k if k <= max_onehot else 0
             if k > max_onehot:

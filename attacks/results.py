@@ -135,6 +135,12 @@ METRICS: dict[str, str] = {
     "linkability.max_excess": "largest share of training records linked beyond holdout; null 0",
     "singling_out.{set}.excess": "singling-out excess on one knowledge set; null 0",
     "linkability.{pair}.excess": "linkability excess on one column pair; null 0",
+    # --- exact-match inference and subgroups (attacks/attribute_match.py, subgroup.py)
+    "attribute_match.unique.max_excess": "largest share of unique training records whose "
+    "secret the matching synthetic rows give away, beyond holdout; null 0",
+    "attribute_match.class.max_excess": "largest per-class excess of the candidate-set "
+    "guess; null 0",
+    "subgroup.max_auc": "largest membership AUC within one subgroup (a categorical level); null 0.5",
 }
 
 # ``details`` keys the report knows how to plot (all lists of numbers, JSON-safe):

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from attacks.attribute import AttributeInferenceAttack
+from attacks.attribute_match import MatchInferenceAttack
 from attacks.base import Attack
 from attacks.config import AuditConfig
 from attacks.context import AuditData
@@ -19,6 +20,7 @@ from attacks.linkability import LinkabilityAttack
 from attacks.membership import DensityMembershipAttack, DistanceMembershipAttack
 from attacks.results import AttackResult, AuditResult
 from attacks.singling_out import SinglingOutAttack
+from attacks.subgroup import SubgroupAttack
 
 ATTACKS: tuple[type[Attack], ...] = (
     ExactMatchAttack,
@@ -28,9 +30,11 @@ ATTACKS: tuple[type[Attack], ...] = (
     AttributeInferenceAttack,
     SinglingOutAttack,
     LinkabilityAttack,
+    MatchInferenceAttack,  # attacks/attribute_match.py (h-power2)
+    SubgroupAttack,  # attacks/subgroup.py (h-power2)
 )
 # the attacks that run once per attacker-knowledge set (config.knowledge, attacks.knowledge)
-KNOWLEDGE_ATTACKS = frozenset({"attribute", "singling_out", "linkability"})
+KNOWLEDGE_ATTACKS = frozenset({"attribute", "singling_out", "linkability", "attribute_match"})
 
 # progress(step_name, done, total)
 Progress = Callable[[str, int, int], None]

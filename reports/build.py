@@ -8,6 +8,7 @@ from attacks.results import AuditResult
 from reports.model import AttackSummary, Budget, Plots, Provenance, Report, UtilitySection
 from reports.policy import Policy
 from reports.provenance import public_report
+from reports.subgroups import subgroup_summary
 from reports.verdict import evaluate
 
 MAX_RECORDS = 20
@@ -18,6 +19,7 @@ KNOWLEDGE_METRICS = {
     "attribute": "attribute.max_excess",
     "singling_out": "singling_out.max_excess",
     "linkability": "linkability.max_excess",
+    "attribute_match": "attribute_match.unique.max_excess",
 }
 
 
@@ -62,6 +64,7 @@ def build_report(
         plots=_plots(audit, heatmap, k),
         records={} if audience == "public" else _records(audit),
         knowledge=knowledge_summary(audit),
+        subgroups=subgroup_summary(audit, k, audience),
     )
     # a public report carries no private hash, exact count or seed (reports/provenance.py)
     return public_report(report) if audience == "public" else report

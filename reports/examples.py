@@ -18,6 +18,7 @@ def example_audit(leaky: bool = False, errored: str | None = None, seed: int = 0
     attacks += [_membership(kind, leaky, errored) for kind in ("distance", "density")]
     attacks.append(_attribute(leaky))
     attacks += _knowledge_attacks(leaky)
+    attacks += _match_and_subgroup(leaky)
     settings = {
         "seed": 12345,
         "n_train": 26049,
@@ -164,3 +165,26 @@ def _knowledge_attacks(leaky: bool) -> list[AttackResult]:
             )
         )
     return out
+
+
+def _match_and_subgroup(leaky: bool) -> list[AttackResult]:
+    """Exact-match inference and subgroups shaped like Adult (attacks/attribute_match.py,
+    attacks/subgroup.py): a copy of train discloses every unique record and every class."""
+    u, c, a = (0.6, 0.9, 1.0) if leaky else (0.002, 0.11, 0.56)
+    match = AttackResult(
+        "attribute_match",
+        "ok",
+        [
+            _m("attribute_match.unique.max_excess", u, u - 0.005, u + 0.008, 0.0),
+            _m("attribute_match.class.max_excess", c, c - 0.1 if leaky else -0.004, c + 0.1, 0.0),
+        ],
+        details={"knowledge": {}, "worst_knowledge": "declared"},
+    )
+    row = {"column": "native-country", "level": "Mexico", "n_train": 250, "n_holdout": 64}
+    group = AttackResult(
+        "subgroup",
+        "ok",
+        [_m("subgroup.max_auc", a, 0.98 if leaky else 0.48, 1.0 if leaky else 0.69, 0.5)],
+        details={"subgroups": [{**row, "auc": a, "ci_low": 0.48, "ci_high": 0.69}]},
+    )
+    return [match, group]

@@ -120,6 +120,9 @@ class Report:
     # {"attack", "metric", "worst", "sets": [{"name", "columns", "right", "rule", "excess",
     #  "ci_low", "ci_high", "attack", "control", "note"}]}. Aggregates only: kept when public.
     knowledge: list[dict[str, Any]] = field(default_factory=list)
+    # The worst subgroups (attacks/subgroup.py; reports/subgroups.py): {"column", "level", "auc",
+    # "ci_low", "ci_high"} (+ "n_train", "n_holdout" internal only).
+    subgroups: list[dict[str, Any]] = field(default_factory=list)
     # certify --dp-audit: privsynth.dpaudit.audit_for_report's dict (public domain only), or None.
     dp_audit: dict[str, Any] | None = None
     format: str = REPORT_FORMAT
@@ -171,6 +174,7 @@ class Report:
             plots=Plots(**data.get("plots", {})),
             records=data.get("records", {}),
             knowledge=data.get("knowledge", []),
+            subgroups=data.get("subgroups", []),
             dp_audit=data.get("dp_audit"),
         )
 

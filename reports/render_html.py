@@ -7,6 +7,7 @@ from html import escape
 from reports import svg
 from reports.fmt import VERDICT_TEXT, interval, num, threshold
 from reports.model import Report
+from reports.subgroups import subgroup_html
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
@@ -41,6 +42,7 @@ def render_html(report: Report) -> str:
         f"<small>{_e(report.summary)}</small></div>",
         _checks(report),
         _knowledge(report),
+        subgroup_html(report.subgroups),
         "<h2>Plots</h2>" + _plots(report),
         _budget(report),
     ]

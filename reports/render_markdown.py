@@ -6,6 +6,7 @@ from typing import Any
 
 from reports.fmt import VERDICT_TEXT, interval, num, threshold
 from reports.model import Report
+from reports.subgroups import subgroup_markdown
 
 _ICON = {"PASS": "✅", "FAIL": "❌", "INCONCLUSIVE": "⚠️", "ERROR": "⚠️"}
 
@@ -30,6 +31,7 @@ def render_markdown(report: Report) -> str:
             f"{c.statistic} {_cell(threshold(c))} | {_cell(c.explanation)} |"
         )
     lines += _knowledge(report)
+    lines += subgroup_markdown(report.subgroups)
     bad = [a for a in report.attacks if a.status != "ok"]
     if bad:
         lines += ["", "**Attacks that could not run:**", ""]
