@@ -221,3 +221,16 @@ def test_dp_schema_inference_spends_from_the_source(small: Path, tmp_path: Path)
         _run("schema", "infer", small, "-o", out, "--registry", reg, "--source", "adult"),
         "need --epsilon",
     )
+
+
+def test_reaudit_default_target_is_a_small_categorical_not_the_last_column(
+    adult: pd.DataFrame,
+) -> None:
+    from privsynth.registry.reaudit import default_target
+
+    table = adult.sample(2000, random_state=3).reset_index(drop=True)
+    assert default_target(table) == "income"
+    table["visit"] = pd.date_range("2020-01-01", periods=len(table), freq="h").astype(str)
+    table["score"] = range(len(table))  # numeric, many values
+    assert default_target(table) == "income"  # neither the date nor the number
+    assert default_target(table[["age", "fnlwgt", "visit"]]) is None
