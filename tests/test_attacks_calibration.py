@@ -60,7 +60,15 @@ def test_fresh_sample_does_not_fail_the_gate(seed):
         assert failed == [], (preset, summary)
     checks, verdict, _, summary = evaluate(load_policy("standard"), res)
     assert verdict in ("PASS", "INCONCLUSIVE"), summary
-    wide = [c.id for c in checks if c.status != "PASS" and not c.id.endswith("copies")]
+    # the per-class and per-subgroup checks test groups of 50+ records a side: at 5,000 / 5,000
+    # their null upper bounds can reach the threshold (INCONCLUSIVE, never FAIL; measured rates
+    # in benchmarks/results/match_subgroup_2026-12-01.md)
+    small_groups = ("class-inference", "subgroup-membership")
+    wide = [
+        c.id
+        for c in checks
+        if c.status != "PASS" and not c.id.endswith("copies") and c.id not in small_groups
+    ]
     assert wide == [], summary
 
 
