@@ -61,9 +61,16 @@ def test_fresh_sample_does_not_fail_the_gate(seed):
     checks, verdict, _, summary = evaluate(load_policy("standard"), res)
     assert verdict in ("PASS", "INCONCLUSIVE"), summary
     # copies and singling out count rare events: their resolution is set by the holdout's
-    # chance hits (a few of 5,000), so at this size they may be INCONCLUSIVE, never FAIL
+    # chance hits (a few of 5,000); the per-class and per-subgroup checks test groups of 50+
+    # records a side. At this size either may be INCONCLUSIVE, never FAIL (measured rates in
+    # benchmarks/results/gate_calibration_2026-12-01_power.md and match_subgroup_2026-12-01.md)
     rare_event = ("exact-copies", "near-copies", "partial-copies", "singling-out")
-    wide = [c.id for c in checks if c.status != "PASS" and c.id not in rare_event]
+    small_groups = ("class-inference", "subgroup-membership")
+    wide = [
+        c.id
+        for c in checks
+        if c.status != "PASS" and c.id not in rare_event and c.id not in small_groups
+    ]
     assert wide == [], summary
 
 

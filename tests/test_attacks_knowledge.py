@@ -309,7 +309,7 @@ def test_report_shows_knowledge_sets_and_exposed_rows_internal_only():
         jsonschema.validate(data, schema)
         assert Report.from_dict(data).to_dict() == data
         kinds = {k["attack"]: k for k in report.knowledge}
-        assert set(kinds) == {"attribute", "singling_out", "linkability"}
+        assert set(kinds) == {"attribute", "singling_out", "linkability", "attribute_match"}
         assert kinds["singling_out"]["worst"] == "all"  # verbatim copies: every column
         html, md = render_html(report), render_markdown(report)
         buf = StringIO()

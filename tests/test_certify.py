@@ -67,12 +67,14 @@ def certified(small_adult: Path, tmp_path_factory) -> tuple[object, Path]:
     inference (family-wise interval too wide), exact and near copies (a share of holdout
     records copied has an upper bound of 0.0074 on 500 records, over the 0.0015 threshold)
     and TPR at 1% FPR (needs 299 holdout rows per half), singling out (a DP table reaches an
-    upper bound of 0.053 on 500 holdout rows, over the 0.05 threshold); the full preset is
+    upper bound of 0.053 on 500 holdout rows, over the 0.05 threshold), exact-match inference
+    (unique records: 500 holdout records put the upper bound over 0.014); the full preset is
     tested below: INCONCLUSIVE, exit 3."""
     tmp = tmp_path_factory.mktemp("cert")
     text = load_policy("standard").raw
     small = (
         "attribute.",
+        "attribute_match.",
         "exact_match.",
         "membership.distance.tpr",
         "membership.density.tpr",
