@@ -86,18 +86,25 @@ def _maximal(cliques: list[int]) -> list[int]:
     return out
 
 
-def triangulate(domain: Domain, cliques: Iterable[Clique]) -> tuple[list[str], list[Clique]]:
-    """The elimination order and maximal cliques (canonical order, reverse elimination order)
-    of the triangulation with the fewest cells among min-weight and min-fill elimination."""
+def adjacency_masks(domain: Domain, cliques: Iterable[Clique]) -> list[int]:
+    """The interaction graph of ``cliques`` as one bit mask of neighbours per attribute (in the
+    domain's order): attributes that share a clique are adjacent."""
     index = {a: i for i, a in enumerate(domain.attrs)}
-    sizes = list(domain.shape)
-    adj = [0] * len(sizes)
+    adj = [0] * len(domain.shape)
     for c in cliques:
         mask = 0
         for a in c:
             mask |= 1 << index[a]
         for a in c:
             adj[index[a]] |= mask & ~(1 << index[a])
+    return adj
+
+
+def triangulate(domain: Domain, cliques: Iterable[Clique]) -> tuple[list[str], list[Clique]]:
+    """The elimination order and maximal cliques (canonical order, reverse elimination order)
+    of the triangulation with the fewest cells among min-weight and min-fill elimination."""
+    sizes = list(domain.shape)
+    adj = adjacency_masks(domain, cliques)
     best = None
     for criterion in ("min_weight", "min_fill"):
         order, elim = _greedy_order(adj, sizes, criterion)
@@ -313,14 +320,7 @@ def tree_cells(domain: Domain, cliques: Iterable[Clique]) -> int:
     each component's are memoised by its shape: a candidate clique changes only the component(s)
     it touches (AIM's size filter asks this once per candidate per round).
     """
-    index = {a: i for i, a in enumerate(domain.attrs)}
-    adj = [0] * len(domain.shape)
-    for c in cliques:
-        mask = 0
-        for a in c:
-            mask |= 1 << index[a]
-        for a in c:
-            adj[index[a]] |= mask & ~(1 << index[a])
+    adj = adjacency_masks(domain, cliques)
     totals = [0, 0]
     for comp in _components(adj):
         nodes = _bits(comp)
