@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -38,6 +39,7 @@ def render_terminal(report: Report, console: Console | None = None) -> None:
         )
     console.print(table)
     _knowledge(report, console)
+    _subgroups(report, console)
     bad = [a for a in report.attacks if a.status != "ok"]
     for a in bad:
         console.print(
@@ -102,3 +104,20 @@ def _knowledge(report: Report, console: Console) -> None:
             f"{' ...' if len(rows) > 10 else ''}[/dim]",
             highlight=False,
         )
+
+
+def _subgroups(report: Report, console: Console) -> None:
+    """One line with the worst subgroups (membership AUC within a categorical level, highest
+    first); the report has already dropped small groups from a public report."""
+    rows = report.subgroups[:3]
+    if not rows:
+        return
+    parts = [
+        f"{escape(r['column'])}={escape(r['level'])} {num(r['auc'], 3)} "
+        f"[{num(r['ci_low'], 3)}, {num(r['ci_high'], 3)}]"
+        for r in rows
+    ]
+    console.print(
+        "[bold]worst subgroups[/bold] (membership AUC [95% simultaneous]): " + "; ".join(parts),
+        highlight=False,
+    )

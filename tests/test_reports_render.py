@@ -100,6 +100,12 @@ def test_markdown_and_terminal(report: Report) -> None:
     text = console.export_text()
     assert text.index("verdict: FAIL") < text.index("exact-copies")
     assert "guarantee is UNKNOWN" in text
+    worst = report.subgroups[0]  # the terminal names the worst subgroup, as Markdown does
+    line = (
+        f"worst subgroups (membership AUC [95% simultaneous]): {worst['column']}={worst['level']}"
+    )
+    assert line in " ".join(text.split())
+    assert f"| {worst['column']} | {worst['level']} |" in md
 
 
 def test_utility_names_worst_columns_and_ml(report: Report) -> None:
