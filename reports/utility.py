@@ -81,6 +81,17 @@ def default_target(schema: Schema) -> str | None:
     return None
 
 
+def default_target_of_table(table: pd.DataFrame) -> str | None:
+    """:func:`default_target` without a schema (``release reaudit`` reads only the tables): the
+    last column of ``table`` (the public synthetic one) that :func:`is_numeric_column` does not
+    call numeric, with 2 to :data:`MAX_TARGET_LEVELS` values; ``None`` skips the test."""
+    for c in reversed(list(table.columns)):
+        col = table[c]
+        if not is_numeric_column(col, None) and 2 <= col.nunique() <= MAX_TARGET_LEVELS:
+            return str(c)
+    return None
+
+
 def _codes(train: pd.Series, synth: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray, int]:
     if numeric:
         t = pd.to_numeric(train, errors="coerce").to_numpy(dtype=float)

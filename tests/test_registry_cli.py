@@ -230,7 +230,7 @@ def test_dp_schema_inference_spends_from_the_source(small: Path, tmp_path: Path)
 def test_reaudit_default_target_is_a_small_categorical_not_the_last_column(
     adult: pd.DataFrame,
 ) -> None:
-    from privsynth.registry.reaudit import default_target
+    from reports.utility import default_target_of_table as default_target
 
     table = adult.sample(2000, random_state=3).reset_index(drop=True)
     assert default_target(table) == "income"

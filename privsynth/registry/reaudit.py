@@ -64,19 +64,6 @@ def read_tables(
     return {role: df[cols] for role, df in frames.items()}, syn_path, cols
 
 
-def default_target(synthetic: Any) -> str | None:
-    """The utility model's target when neither the policy nor the user names one: the last
-    non-numeric column of the (public) synthetic table with 2 to 20 values, as certify's
-    schema-based default; ``None`` skips the train-on-synthetic test with a note."""
-    from reports.utility import MAX_TARGET_LEVELS, is_numeric_column
-
-    for c in reversed(list(synthetic.columns)):
-        col = synthetic[c]
-        if not is_numeric_column(col, None) and 2 <= col.nunique() <= MAX_TARGET_LEVELS:
-            return str(c)
-    return None
-
-
 def flag_report(report: Any, rel: ReleaseInfo) -> None:
     """Mark the report with the release's registry status (a suspended release says so)."""
     flag = {"release_id": rel.id, "source": rel.source_id, "version": rel.version}
@@ -103,6 +90,7 @@ def reaudit(
     from attacks import run_audit
     from reports.gate import make_report, render_all
     from reports.policy import load_policy
+    from reports.utility import default_target_of_table
 
     rel = reg.release(release_id)
     if rel.status in ("reserved", "cancelled"):
@@ -123,7 +111,7 @@ def reaudit(
         synthetic_path=syn_path,
         manifest=manifest,
         seed=seed,
-        target=pol.target or default_target(tables[2]),
+        target=pol.target or default_target_of_table(tables[2]),
     )
     flag_report(report, rel)
     paths = render_all(report, out, console=console)
