@@ -72,17 +72,74 @@ def read_table(
         )
     df.columns = names
     for col in df.columns:
-        s = df[col]
-        if s.dtype == object or pd.api.types.is_string_dtype(s):
-            s = s.astype(object)
-            text = s.where(s.isna(), s.astype(str))
-            if trim:
-                text = text.str.strip()
-            text = text.where(~text.isin(markers), None)
-            df[col] = _maybe_numeric(text, f"{path}: column {col!r}")
+        s, where = df[col], f"{path}: column {col!r}"
+        if kind == "csv" or s.dtype == object or pd.api.types.is_string_dtype(s):
+            df[col] = _clean_text(s, markers, trim, where)
         elif pd.api.types.is_float_dtype(s):
-            _check_finite(s, f"{path}: column {col!r}")
+            _check_finite(s, where)
     return df
+
+
+def _clean_text(s: pd.Series, markers: set[str], trim: bool, where: str) -> pd.Series:
+    """Trim, mark missing and parse one text column, working on its distinct values.
+
+    Every step is a function of the cell's text alone, so it runs once per distinct value and is
+    mapped back to the rows by their codes: the same result as cell by cell, at the cost of a hash
+    pass. A column holding other objects than text (mixed Parquet objects) goes cell by cell.
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):  # the CSV reader's dictionary-encoded text
+        codes, uniques = s.cat.codes.to_numpy(), s.cat.categories.to_numpy(dtype=object)
+    elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=object)
+    else:
+        s = s.astype(object)
+        codes, uniques = np.arange(len(s)), np.asarray(s.where(s.isna(), s.astype(str)), object)
+    text = pd.Series(uniques, dtype=object)
+    if trim:
+        text = text.str.strip()
+    text = text.where(~text.isin(markers), None)
+    codes = np.asarray(codes, dtype=np.intp)
+    out = _numeric_or_text(text, codes, where)
+    absent = codes < 0
+    if out.dtype == object and absent.any():  # a missing cell keeps its own NA (None or NaN)
+        values = out.to_numpy(dtype=object, copy=True)
+        values[absent] = s.to_numpy(dtype=object)[absent]
+        out = pd.Series(values, dtype=object)
+    out.index = s.index  # a Parquet file may carry its own index
+    return out
+
+
+def _numeric_or_text(text: pd.Series, codes: np.ndarray, where: str) -> pd.Series:
+    """Numbers if every present cell parses as one (integers stay integers), else the text.
+
+    ``text`` holds the distinct values (None where missing); row ``i`` has ``text[codes[i]]``, and
+    a negative code is a missing cell.
+    """
+    absent = codes < 0
+    present_u = text.notna().to_numpy()
+    if not present_u.any():
+        return pd.Series([None] * len(codes), dtype=object)
+    safe = np.where(absent, 0, codes)
+    rows_present = ~absent & present_u[safe]
+    nums = pd.to_numeric(text, errors="coerce")
+    if nums[present_u].isna().any():
+        out = text.to_numpy(dtype=object)[safe]
+        out[absent] = None
+        return pd.Series(out, dtype=object)
+    every = bool(rows_present.all())
+    if every and nums.dtype.kind == "i" and int(nums.abs().max()) <= _EXACT_INT:
+        return pd.Series(nums.to_numpy(dtype=np.int64)[safe])  # every cell present and exact
+    values = nums.to_numpy(dtype=float, na_value=np.nan)[safe]
+    values[~rows_present] = np.nan
+    _check_finite(pd.Series(values), where)
+    finite = nums.to_numpy(dtype=float, na_value=np.nan)[present_u]
+    whole = np.all(finite == np.round(finite)) and np.all(np.abs(finite) <= _EXACT_INT)
+    if whole and not every:
+        return pd.Series(values).round().astype("Int64")
+    if whole:
+        return pd.Series(values.astype(np.int64))
+    return pd.Series(values)
 
 
 def _check_readable(path: Path) -> None:
@@ -140,7 +197,16 @@ def _read_csv_strict(path: Path) -> pd.DataFrame:
                 "fix the row (quote fields that contain commas)"
             ) from None
         raise
-    df = table.to_pandas()
+    import pyarrow.compute as pc
+
+    columns = {}
+    for i, name in enumerate(names):  # dictionary-encoded: the text is cleaned per distinct value
+        encoded = pc.dictionary_encode(table.column(name).combine_chunks())
+        columns[i] = pd.Categorical.from_codes(
+            encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            categories=pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object),
+        )
+    df = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
     df.columns = header
     return df
 
@@ -159,26 +225,6 @@ def _check_finite(nums: pd.Series, where: str) -> None:
 # Integers stay integers only where float64 holds them exactly (|x| <= 2**53); larger whole numbers,
 # and anything beyond the int64 range, become floats rather than wrapping around.
 _EXACT_INT = 2.0**53
-
-
-def _maybe_numeric(text: pd.Series, where: str = "column") -> pd.Series:
-    """Numbers if every present cell parses as one (integers stay integers), else the text."""
-    present = text.notna()
-    if not present.any():
-        return text.astype(object)
-    nums = pd.to_numeric(text, errors="coerce")
-    if nums[present].isna().any():
-        return text.astype(object)
-    if nums.dtype.kind == "i" and int(nums.abs().max()) <= _EXACT_INT:
-        return nums.astype(np.int64)  # every cell present and exact in int64
-    finite = nums[present].to_numpy(dtype=float)
-    _check_finite(nums.astype(float), where)
-    whole = np.all(finite == np.round(finite)) and np.all(np.abs(finite) <= _EXACT_INT)
-    if whole and not present.all():
-        return nums.astype(float).round().astype("Int64")
-    if whole:
-        return nums.astype(float).astype(np.int64)
-    return nums.astype(float)
 
 
 @contextlib.contextmanager
