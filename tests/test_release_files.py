@@ -125,6 +125,25 @@ def test_acceptance_certify_example_epsilon_1(monkeypatch, tmp_path: Path) -> No
     assert publishable_files(out) == sorted(PUBLISHABLE)  # the internal report stays private
 
 
+def test_datasheet_prints_no_figure_of_the_private_tables(public: Path) -> None:
+    """Only public thresholds and synthetic-table figures: no attack bound, no utility score."""
+    report = json.loads((public / "report.json").read_text())
+    sheet = (public / "datasheet.md").read_text()
+    figures = []
+    for check in report["checks"]:
+        estimate = check.get("estimate") or {}
+        figures += [check.get("observed"), estimate.get("ci_low"), estimate.get("ci_high")]
+    ml = (report.get("utility") or {}).get("ml") or {}
+    figures += [ml.get("tstr"), ml.get("trtr")]
+    printed = [f for f in figures if isinstance(f, float) and f != 0]
+    assert len(printed) >= 10  # the report has the figures; the datasheet must not
+    for f in printed:
+        for digits in (3, 4):
+            assert f"{f:.{digits}g}" not in sheet, f
+    for check in report["checks"]:
+        assert f"`{check['id']}`: {check['status']} (needs " in sheet
+
+
 def test_readme_says_what_may_be_published(public: Path) -> None:
     readme = (public / "README.md").read_text()
     publishable, private = readme.split("## Private")

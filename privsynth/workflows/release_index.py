@@ -1,8 +1,8 @@
 """The README.md of a ``certify`` folder: which files may be published and which stay private.
 
 The split follows docs/privacy.md ("What is published"): the synthetic table and its manifest are
-DP outputs; the datasheet's check bounds and utility figures, and the report's figures, are
-aggregates of the private tables computed WITHOUT differential privacy; the run record and the
+DP outputs; the datasheet's verdicts (one status per check, no figure) and the report's figures are
+functions of the private tables computed WITHOUT differential privacy; the run record and the
 internal report hold per-record details, exact counts, hashes and the seed.
 """
 
@@ -31,10 +31,10 @@ def release_index(
         f"- `{table}`: the synthetic table (differentially private).",
         f"- `{table}.manifest.json`: the public release manifest (method, parameters, public "
         "schema hash, privacy ledger; no seed, no input hash, no exact count).",
-        "- `datasheet.md`: the datasheet (no hash, seed or exact count of the private data; its "
-        "check bounds and utility figures are aggregates computed from the private tables "
-        "WITHOUT differential privacy, like the public report's: publish it only if your policy "
-        "accepts such aggregates, or strip those sections).",
+        "- `datasheet.md`: the datasheet (no hash, seed, exact count or measured figure of the "
+        "private data: each check's PASS / FAIL / INCONCLUSIVE beside its public threshold, "
+        "computed from the private tables WITHOUT differential privacy, and figures of the "
+        "synthetic table only).",
     ]
     if audience == "public":
         lines.append(
