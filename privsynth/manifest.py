@@ -77,6 +77,32 @@ def schema_privacy(schema: Schema) -> dict[str, Any] | None:
     return dp if isinstance(dp, dict) else None
 
 
+def schema_release_problems(schema: Schema) -> list[str]:
+    """Why a table made with ``schema`` is not a DP release, whatever the synthesizer's noise.
+
+    The schema is public input to every mechanism, so it must be public knowledge or a DP output:
+    - a draft that still carries its warning was read from the private data without DP
+      (``schema infer`` without ``--epsilon``: categories and min/max bounds are exact functions of
+      the rows) and has not been reviewed (the warning says to delete it after review);
+    - a DP draft made with seeded noise can have its noise regenerated and removed.
+    """
+    problems = []
+    if schema.warning:
+        problems.append(
+            "NOT FOR RELEASE: the schema is an unreviewed draft read from the private data "
+            "without DP (its categories and bounds can reveal records); review it and delete "
+            "its warning, or draft it with `schema infer --epsilon`"
+        )
+    dp = schema_privacy(schema)
+    noise = dp.get("noise") if dp else None
+    if isinstance(noise, dict) and noise.get("release") is False:
+        problems.append(
+            "NOT FOR RELEASE: the schema was inferred with seeded noise (`schema infer --seed`); "
+            "anyone with the seed can remove it; infer it again without a seed"
+        )
+    return problems
+
+
 def privacy_section(synth: Synthesizer, schema: Schema) -> dict[str, Any]:
     """Requested and spent privacy, the ledger and the noise source, for the public manifest."""
     ledger = synth.ledger_
@@ -111,10 +137,12 @@ def build_manifest(
 ) -> dict[str, Any]:
     """The public release manifest as a JSON-ready dict (module docstring)."""
     privacy = privacy_section(synth, schema)
+    problems = schema_release_problems(schema)
     return {
         "format": MANIFEST_FORMAT,
         "release_id": release_id,
-        "publishable": bool(privacy["noise"]["release"]),
+        "publishable": bool(privacy["noise"]["release"]) and not problems,
+        **({"not_for_release": problems} if problems else {}),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "method": synth.name,
         "parameters": synth.params(),

@@ -251,3 +251,33 @@ def test_schema_infer_then_synth(tmp_path: Path, small: Path) -> None:
         "-q",
     )
     assert code == 0, output
+    manifest = json.loads((tmp_path / "o.csv.manifest.json").read_text())
+    assert manifest["publishable"] is False  # an unreviewed non-DP draft makes no DP release
+    assert "unreviewed draft" in manifest["not_for_release"][0]
+    said = " ".join(output.split())  # the console wraps long lines
+    assert "NOT FOR RELEASE" in said and "unreviewed draft" in said  # even with -q
+    data.pop("warning")  # the reviewer signs the draft off by deleting its warning
+    schema.write_text(json.dumps(data))
+    code, output = invoke(
+        "synth", str(small), "-s", str(schema), "-e", "1", "-m", "independent",
+        "-o", str(tmp_path / "p.csv"), "-q",
+    )  # fmt: skip
+    assert code == 0 and "NOT FOR RELEASE" not in output, output
+    manifest = json.loads((tmp_path / "p.csv.manifest.json").read_text())
+    assert manifest["publishable"] is True and "not_for_release" not in manifest
+
+
+def test_seeded_dp_schema_makes_no_release(tmp_path: Path, small: Path) -> None:
+    schema = tmp_path / "s.json"
+    code, output = invoke(
+        "schema", "infer", str(small), "-e", "1", "--seed", "3", "-o", str(schema)
+    )
+    assert code == 0, output
+    code, output = invoke(
+        "synth", str(small), "-s", str(schema), "-e", "1", "-m", "independent",
+        "-o", str(tmp_path / "o.csv"), "-q",
+    )  # fmt: skip
+    assert code == 0, output
+    manifest = json.loads((tmp_path / "o.csv.manifest.json").read_text())
+    assert manifest["publishable"] is False and "seeded noise" in manifest["not_for_release"][0]
+    assert "seeded noise" in " ".join(output.split())

@@ -219,3 +219,21 @@ def test_certify_dp_audit_section_is_built_from_the_public_domain_alone(
     res = runner.invoke(app, [*base, "-o", str(plain)])
     assert res.exit_code in (0, 1, 3), res.output
     assert json.loads((plain / "report.json").read_text())["dp_audit"] is None
+
+
+def test_certify_readme_says_not_for_release_when_the_schema_is_not_public() -> None:
+    from privsynth.workflows.release_index import release_index
+
+    manifest = {
+        "release_id": "r1",
+        "privacy": {"noise": {"source": "OpenDP samplers", "release": True}},
+        "not_for_release": ["NOT FOR RELEASE: the schema is an unreviewed draft"],
+    }
+    text = release_index(Path("D/synthetic.csv"), "internal", manifest, Path("D.run-record"))
+    head = text.split("## Publishable")[0]
+    assert "**NOT FOR RELEASE: the schema is an unreviewed draft.**" in head
+    assert "Nothing in this folder is a DP release" in head
+    manifest.pop("not_for_release")
+    assert "NOT FOR RELEASE" not in release_index(
+        Path("D/synthetic.csv"), "internal", manifest, Path("D.run-record")
+    )

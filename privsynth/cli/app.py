@@ -144,6 +144,16 @@ def note_release(release: Any, quiet: bool) -> None:
     )
 
 
+def note_outcome(result: Any, out: Any, quiet: bool) -> None:
+    """After a synth or certify run: the registry's line, and why the run is no DP release (an
+    unreviewed or seeded schema; printed even when quiet)."""
+    note_release(result.release, quiet)
+    for problem in result.not_for_release:
+        err_console.print(
+            f"[yellow]warning:[/yellow] {escape(f'{out}: {problem}')}", highlight=False
+        )
+
+
 def os_error_message(exc: OSError) -> str | None:
     """One line for an OS error the user can fix, or None if it is not one of those."""
     if exc.errno not in _USER_OS_ERRORS:

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from privsynth.cli import options as opt
-from privsynth.cli.app import handle_errors, note_release, print_verdict
+from privsynth.cli.app import handle_errors, note_outcome, print_verdict
 from privsynth.cli.inputs import resolve_inputs
 from privsynth.progress import Progress
 
@@ -112,7 +112,7 @@ def certify(
     )
     progress = Progress(quiet=quiet)
     result = run_certify(config, progress=progress, console=None if quiet else Console())
-    note_release(result.release, quiet)
+    note_outcome(result, out, quiet)
     progress.note(
         f"wrote {result.synthetic_path.name}, {', '.join(FILES.values())}, datasheet.md and "
         f"README.md to {out}; README.md says which files may be published"

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from privsynth.cli import options as opt
-from privsynth.cli.app import handle_errors, note_release
+from privsynth.cli.app import handle_errors, note_outcome
 from privsynth.cli.inputs import resolve_inputs
 from privsynth.progress import Progress
 
@@ -105,7 +105,7 @@ def synth(
     )
     progress = Progress(quiet=quiet)
     result = synthesize_release(config, progress=progress)
-    note_release(result.release, quiet)
+    note_outcome(result, out, quiet)
     spent = result.spent
     progress.note(
         f"wrote {out} ({len(result.table)} rows), {result.manifest_path.name} (public) and "

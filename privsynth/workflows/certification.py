@@ -28,6 +28,7 @@ import pandas as pd
 
 from privsynth.engines import close_table
 from privsynth.io import write_text
+from privsynth.manifest import schema_release_problems
 from privsynth.outputs import atomic_dir, check_outputs
 from privsynth.pipeline import (
     Inputs,
@@ -59,6 +60,7 @@ class CertifyResult:
     synthetic_path: Path
     record_path: Path
     release: Any = None  # the registry's ReleaseInfo, when a registry recorded the run
+    not_for_release: tuple[str, ...] = ()  # why the schema makes this no DP release (manifest)
 
     @property
     def exit_code(self) -> int:
@@ -124,6 +126,7 @@ def certify(
         synthetic_path=out / "synthetic.csv",
         record_path=record_path,
         release=release,
+        not_for_release=tuple(schema_release_problems(split.inputs.schema)),
     )
 
 

@@ -55,4 +55,8 @@ def release_index(
         )
     if not noise["release"]:  # pragma: no cover - certify always uses OpenDP noise
         lines += ["", f"**{noise.get('warning', 'NOT FOR RELEASE')}**"]
+    blockers = manifest.get("not_for_release") or []
+    if blockers:  # the schema itself is not public knowledge: nothing here is a DP release
+        lines[1:1] = ["", *[f"**{b}.**" for b in blockers], "", "Nothing in this folder is a DP "
+                      "release until the run is repeated with a public or DP schema."]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -42,6 +42,11 @@ class SynthesisResult:
     release: Any = None  # the registry's ReleaseInfo, when a registry recorded the run
 
     @property
+    def not_for_release(self) -> tuple[str, ...]:
+        """Why the schema makes this no DP release (the manifest's ``not_for_release``)."""
+        return tuple(self.manifest.get("not_for_release", ()))
+
+    @property
     def spent(self) -> dict[str, Any]:
         """The privacy spent, as the public manifest states it."""
         return dict(self.manifest["privacy"]["total"])
