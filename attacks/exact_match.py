@@ -97,6 +97,20 @@ def _reproduced(d: Any, cols: list[str]) -> tuple[np.ndarray, ...]:
     return np.isin(h_t, h_s), np.isin(h_h, h_s), h_t, h_h, h_s
 
 
+def _excess(
+    name: str, counts: tuple[int, int, int, int], conf: float, text: str, ctx: dict[str, float]
+) -> Metric:
+    """A gated record-share excess: the conditional interval, and the exact p-value and level the
+    gate's joint correction reads (``rates.exact_context``)."""
+    return Metric(
+        name,
+        rates.conditional_difference(*counts, conf),
+        text,
+        null_value=0.0,
+        context={**ctx, **rates.exact_context(*counts, conf)},
+    )
+
+
 class ExactMatchAttack(Attack):
     name = "exact_match"
 
@@ -180,25 +194,21 @@ class ExactMatchAttack(Attack):
                 null_value=None,
                 context=ctx,
             ),
-            Metric(
+            _excess(
                 "exact_match.excess",
-                rates.conditional_difference(
-                    int(copied[0].sum()), n_t, int(copied[1].sum()), n_h, conf
-                ),
+                (int(copied[0].sum()), n_t, int(copied[1].sum()), n_h),
+                conf,
                 "share of training records unique among the real records and copied verbatim - "
                 "the same share of holdout records",
-                null_value=0.0,
-                context=ctx,
+                ctx,
             ),
-            Metric(
+            _excess(
                 "exact_match.near_copy_excess",
-                rates.conditional_difference(
-                    int(near[0].sum()), n_t, int(near[1].sum()), n_h, conf
-                ),
+                (int(near[0].sum()), n_t, int(near[1].sum()), n_h),
+                conf,
                 f"share of training records with a synthetic row identical on >= {k} of "
                 f"{n_cols} columns - the same share of holdout records",
-                null_value=0.0,
-                context=near_ctx,
+                near_ctx,
             ),
         ]
 

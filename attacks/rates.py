@@ -21,6 +21,15 @@ outcomes), so small or rare-event rates keep a score interval's coverage.
 maximum lies in [max of lower bounds, max of upper bounds] with probability at least
 ``1 - alpha``; the gate compares the upper end, so no member of the family can exceed a threshold
 unseen.
+
+What the gate needs to re-adjust a family (``reports/verdict.py``, one joint Bonferroni over every
+sub-test of every check): where every comparison has an exact one-sided p-value against "no
+leak" (the conditional test below), the family maximum's metric carries ``context["p_value"]``,
+the smallest p_j scaled by the family's own Bonferroni share, min_j p_j (1 - c) / (1 - c_j), so
+that the family rejects at one-sided level a exactly when p_value <= a, and
+``context["test_confidence"]``, the smallest per-comparison confidence (from which the gate
+stretches an interval, rather than from the family level: stretching an already-adjusted
+interval by a gate factor again is stricter than Bonferroni).
 """
 
 from __future__ import annotations
@@ -47,6 +56,9 @@ class Comparison:
     n_attack: int
     n_control: int
     context: dict[str, float] = field(default_factory=dict)
+    # exact one-sided p-value of "no leak" at this comparison alone (None: none available;
+    # 1.0 for a comparison whose bounds are deterministic and cannot show a leak)
+    p_value: float | None = None
 
     def summary(self, *, with_context: bool = True) -> dict[str, float]:
         """Rates and sizes of both sides, with the comparison's own context (a metric's context)."""
@@ -152,6 +164,22 @@ def conditional_difference(
     return Estimate(float(d), float(min(lo, d)), float(max(hi, d)), confidence, method)
 
 
+def conditional_p(k_t: float, n_t: int, k_h: float, n_h: int) -> float:
+    """One-sided exact p-value of "no leak" for :func:`conditional_difference`'s outcomes: given
+    the K = k_t + k_h records hit, the number of training ones is hypergeometric under the null
+    (a random split of the N = n_t + n_h real records), so p = P(X >= k_t), X ~
+    Hypergeometric(N, n_t, K). Exact (no approximation); 1.0 when nothing is hit."""
+    k, x = int(round(k_t + k_h)), int(round(k_t))
+    if k == 0 or x == 0 or n_t <= 0 or n_h <= 0:
+        return 1.0
+    return float(min(1.0, sps.hypergeom.sf(x - 1, n_t + n_h, n_t, k)))
+
+
+def exact_context(k_t: float, n_t: int, k_h: float, n_h: int, confidence: float) -> dict:
+    """The gate's keys for one conditional comparison gated alone: its p-value and level."""
+    return {"p_value": conditional_p(k_t, n_t, k_h, n_h), "test_confidence": float(confidence)}
+
+
 def compare_binary(
     label: str,
     y_t: np.ndarray,
@@ -171,6 +199,7 @@ def compare_binary(
         n_attack=n_t,
         n_control=n_h,
         context=dict(context or {}),
+        p_value=conditional_p(k_t, n_t, k_h, n_h),
     )
 
 
@@ -227,14 +256,27 @@ def family_maximum(
     description ``describe(worst)``, the worst comparison's :meth:`Comparison.summary` as
     context. Returns the metric and the worst comparison."""
     est, worst = simultaneous_max(comparisons, family_confidence)
-    metric = Metric(
-        name,
-        est,
-        describe(worst),
-        null_value=0.0,
-        context=worst.summary(with_context=with_context),
-    )
+    context = {**worst.summary(with_context=with_context), **gate_keys(comparisons, est)}
+    metric = Metric(name, est, describe(worst), null_value=0.0, context=context)
     return metric, worst
+
+
+def gate_keys(comparisons: Sequence[Comparison], family: Estimate) -> dict[str, float]:
+    """For a family of exact tests (every comparison has a p-value): ``p_value``, the smallest
+    scaled by the family's Bonferroni share, min_j p_j (1 - c) / (1 - c_j) capped at 1, and
+    ``test_confidence``, the smallest per-comparison confidence, for the gate's joint correction.
+    Families of approximate (normal, cluster-robust) intervals get neither, so the gate keeps the
+    conservative stretch from the family level for them until their nulls are measured under
+    the joint rule (docs/report.md, "Multiplicity")."""
+    if not all(c.p_value is not None for c in comparisons):
+        return {}
+    levels = [c.excess.confidence for c in comparisons]
+    tail = 1.0 - family.confidence
+    scaled = [
+        float(c.p_value) * tail / max(1.0 - lv, 1e-300)
+        for c, lv in zip(comparisons, levels, strict=True)
+    ]
+    return {"p_value": float(min(1.0, min(scaled))), "test_confidence": float(min(levels))}
 
 
 def family_metrics(

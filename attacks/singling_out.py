@@ -193,6 +193,7 @@ def _bounded(
         n_attack=n_t,
         n_control=hit.size - n_t,
         context={**ctx, "tested": 0.0},
+        p_value=1.0,  # its lower bound is <= 0: it can never demonstrate a leak
     )
 
 

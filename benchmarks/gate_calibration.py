@@ -34,7 +34,7 @@ from attacks import ATTACKS, AuditData, AuditResult, run_audit  # noqa: E402
 from attacks.stats import clopper_pearson  # noqa: E402
 from benchmarks.leak_catalogue import NULLS, QI, SCENARIOS, make  # noqa: E402
 from reports.policy import Policy, load_policy  # noqa: E402
-from reports.verdict import evaluate, family_factor  # noqa: E402
+from reports.verdict import adjusted_bounds, check_shares, evaluate  # noqa: E402
 
 
 def seeds(spec: str) -> list[int]:
@@ -131,8 +131,8 @@ def bounds(args: argparse.Namespace) -> None:
     """Per scenario and gated metric: estimate, Bonferroni lower bound and upper bound
     (median, 95th percentile and maximum over seeds), to place and justify thresholds."""
     pol = privacy_only(load_policy(args.policy))
-    m = len(pol.checks)
-    got: dict[tuple[str, str, str], list[tuple[float, float, float]]] = defaultdict(list)
+    m, shares = len(pol.checks), check_shares(pol)
+    got: dict[tuple[str, str, str], list[tuple[float, ...]]] = defaultdict(list)
     for row, audit in rows(args.files):
         if args.complete_only and not complete(audit):
             continue
@@ -140,15 +140,18 @@ def bounds(args: argparse.Namespace) -> None:
         for c in pol.checks:
             if c.metric not in metrics:
                 continue
-            e = metrics[c.metric].estimate
-            f = family_factor(m, e.confidence)
-            lo_f = e.value - (e.value - e.ci_low) * f
-            got[(row["table"], row["scenario"], c.id)].append((e.value, lo_f, e.ci_high))
-    print(f"policy {pol.name} ({m} privacy checks; lower bounds Bonferroni-adjusted)")
+            metric = metrics[c.metric]
+            e = metric.estimate
+            lo_f, _ = adjusted_bounds(metric, shares[c.id])
+            p = float(metric.context.get("p_value", np.nan))
+            got[(row["table"], row["scenario"], c.id)].append((e.value, lo_f, e.ci_high, p))
+    print(f"policy {pol.name} ({m} privacy checks; lower bounds and p-values at each check's")
+    print("share of the gate's error, first step: reports/verdict.py)")
     print(
-        "| table | scenario | check | threshold | n | estimate med | adj. lower med / max | upper med / p95 / max |"
+        "| table | scenario | check | threshold | n | estimate med | adj. lower med / max "
+        "| upper med / p95 / max | p-value med / max |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     thr = {c.id: c.threshold for c in pol.checks}
     for key in sorted(got):
         a = np.array(got[key])
@@ -156,7 +159,8 @@ def bounds(args: argparse.Namespace) -> None:
         print(
             f"| {key[0]} | {key[1]} | {key[2]} | {thr[key[2]]:g} | {len(a)} | "
             f"{np.median(a[:, 0]):.4f} | {np.median(a[:, 1]):.4f} / {a[:, 1].max():.4f} | "
-            f"{np.median(a[:, 2]):.4f} / {q(a[:, 2], 0.95):.4f} / {a[:, 2].max():.4f} |"
+            f"{np.median(a[:, 2]):.4f} / {q(a[:, 2], 0.95):.4f} / {a[:, 2].max():.4f} | "
+            f"{np.median(a[:, 3]):.2g} / {a[:, 3].max():.2g} |"
         )
 
 

@@ -23,6 +23,9 @@ error)::
                             # lies wholly beyond the threshold) or "significant" (also when it
                             # excludes the metric's no-leak value and the estimate is beyond the
                             # threshold; reports/verdict.py). PASS is the same for both.
+    weight = 1              # privacy checks: this check's share of the gate's error is its
+                            # weight over the sum of the weights (default 1: equal shares;
+                            # reports/verdict.py, docs/report.md "Multiplicity")
     rationale = "..."
     source = "..."
 
@@ -49,7 +52,10 @@ PRESETS = ("standard", "strict")
 STATISTICS = ("upper", "lower", "value")
 FAIL_RULES = ("interval", "significant")
 _TOP_KEYS = {"format", "name", "description", "report", "utility", "checks", "drift"}
-_CHECK_KEYS = {"id", "metric", "max", "min", "statistic", "fail", "rationale", "source"}
+_CHECK_KEYS = {"id", "metric", "max", "min", "statistic", "fail", "weight", "rationale", "source"}
+# a check's weight in the gate's joint correction: positive and finite, at most this many times
+# another's (a larger ratio would leave the other checks almost no error to spend)
+MAX_WEIGHT = 100.0
 _REPORT_KEYS = {"min_count"}
 _UTILITY_KEYS = {"target"}
 _ATTRIBUTE = re.compile(r"^attribute\.(?P<col>.+)\.(risk|excess)$")
@@ -65,8 +71,11 @@ class Check:
     rationale: str = ""
     source: str = ""
     fail: str = "interval"  # FAIL_RULES
+    weight: float = 1.0  # share of the gate's error: weight / sum of the privacy checks' weights
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.weight, int | float) and 0 < self.weight <= MAX_WEIGHT):
+            raise ValueError(f"check {self.id!r}: weight must be in (0, {MAX_WEIGHT:g}]")
         if self.comparison not in ("max", "min"):
             raise ValueError(f"check {self.id!r}: comparison must be 'max' or 'min'")
         if self.statistic not in STATISTICS:
@@ -201,6 +210,14 @@ def _check(c: Any, i: int, where: str) -> Check:
     for key in ("id", "rationale", "source"):
         if key in c and not isinstance(c[key], str):
             raise InputError(f"{at}: {key} must be a string")
+    weight = c.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float):
+        raise InputError(f"{at}: weight must be a number")
+    if not (math.isfinite(weight) and 0 < weight <= MAX_WEIGHT):
+        raise InputError(
+            f"{at}: weight must be positive and at most {MAX_WEIGHT:g}, got {weight!r} (it is "
+            "the check's share of the gate's error, relative to the others)"
+        )
     return Check(
         id=c.get("id", metric),
         metric=metric,
@@ -210,6 +227,7 @@ def _check(c: Any, i: int, where: str) -> Check:
         rationale=c.get("rationale", ""),
         source=c.get("source", ""),
         fail=fail,
+        weight=float(weight),
     )
 
 

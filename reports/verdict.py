@@ -6,23 +6,44 @@ A check compares a statistic of the metric's estimate with its threshold:
   FAIL when the whole interval is on the unsafe side, INCONCLUSIVE when the interval straddles it.
 * ``value``: the point estimate alone decides PASS or FAIL.
 
-Multiplicity (family-wise control of false FAILs): with m privacy checks in the policy, FAIL
-needs the Bonferroni lower bound, the interval's risky-side half-width stretched by
-z(1 - a/(2m)) / z(1 - a/2) (a = 1 - confidence; exact for the normal-based intervals, an
-approximation for the exact and bootstrap ones), to clear the threshold; between that and the
-plain bound the check is INCONCLUSIVE. PASS needs no correction: the verdict PASSes only if
-every check does (an intersection-union test), so a false PASS has probability at most a/2.
+Multiplicity (family-wise control of false FAILs), since 2026-12-01 one joint correction over
+every sub-test of every privacy check (docs/report.md, "Multiplicity"). Let a = 1 - confidence
+(so a/2 is the one-sided error a FAIL may carry for the whole gate). Check k has a weight w_k
+(``weight`` in the policy, default 1) and gets the share r_k = w_k / sum of the weights of the
+privacy checks still in play: a check whose metric is a maximum over a family of m_k sub-tests
+(knowledge sets, subsets, secrets; each at one-sided tail t_j, summing to a/2, the attack's own
+Bonferroni) is re-tested with each sub-test at tail t_j r_k, so the gate as a whole spends at most
+sum_k r_k a/2 = a/2 however the checks and their sub-tests depend on each other (Bonferroni's
+inequality). Two ways to apply it, per metric:
 
-FAIL rule (``fail`` in the policy). ``interval`` (default): FAIL needs that Bonferroni interval to
+* exact: where the metric carries ``context["p_value"]`` (the exact conditional test of exact
+  copies, near copies, partial copies and singling out; min_j p_j scaled by the family's own
+  Bonferroni share, ``attacks.rates.gate_keys``), "no leak" is rejected when p_value <= r_k a/2;
+* stretch: otherwise the risky-side half-width is stretched by z(1 - t r_k) / z(1 - t), with t the
+  one-sided tail of the metric's sub-tests (``context["test_confidence"]``, else the metric's own
+  confidence, which is the most conservative reading): exact for normal-based intervals, an
+  approximation for exact and bootstrap ones. Before 2026-12-01 the stretch always started from the
+  family level, stretching an already-adjusted interval again (z 4.53 for 20 subsets instead of
+  Bonferroni's 3.77).
+
+Holm's step-down over the checks: once some checks FAIL, the others are re-tested with the
+FAILed checks' weights removed from the sum (weighted Holm, valid under any dependence: the
+first false FAIL happens while every leak-free check is still in play, so its share is at most
+its share among the leak-free checks). It can only add FAILs to a verdict that already FAILs,
+so it changes which checks are listed, never the verdict. Between the adjusted and the plain
+bound a check is INCONCLUSIVE. PASS needs no correction: the verdict PASSes only if every
+check does (an intersection-union test), so a false PASS has probability at most a/2.
+
+FAIL rule (``fail`` in the policy). ``interval`` (default): FAIL needs the adjusted interval to
 lie wholly beyond the threshold ("the excess is demonstrably above the tolerance").
-``significant``: FAIL also when the Bonferroni interval excludes the metric's no-leak value
+``significant``: FAIL when the adjusted test excludes the metric's no-leak value
 (``Metric.null_value``, e.g. 0 for an excess, 0.5 for an AUC) on the risky side **and** the point
 estimate is beyond the threshold ("a leak is demonstrated and its best estimate exceeds the
-tolerance"). Both rules FAIL only where the Bonferroni bound excludes the no-leak value, so the
-family-wise false-FAIL rate on leak-free data is the same a/2 bound; ``significant`` trades the
-claim "above the tolerance with 97.5% confidence" for power where the interval is wider than the
-tolerance (0.3% verbatim copies on a 3,200-record holdout: docs/report.md, "Calibration"). PASS is
-the same under both rules.
+tolerance"). Both rules FAIL only where the adjusted test rejects "no leak", so the family-wise
+false-FAIL rate on leak-free data is the same a/2 bound; ``significant`` trades the claim "above
+the tolerance with 97.5% confidence" for power where the interval is wider than the tolerance
+(0.3% verbatim copies on a 3,200-record holdout: docs/report.md, "Calibration"). PASS is the same
+under both rules.
 
 A check whose metric was not measured (its attack errored, or no utility target) is ERROR.
 Verdict: any FAIL -> FAIL (exit 1); else any ERROR/INCONCLUSIVE, or any attack that could not run
@@ -42,17 +63,47 @@ from reports.policy import Check, Policy
 EXIT_CODES = VERDICT_EXIT_CODES
 
 
-def family_factor(family: int, confidence: float) -> float:
-    """How much wider a one-sided bound gets under Bonferroni over ``family`` checks."""
-    if family <= 1:
+def stretch_factor(share: float, test_confidence: float) -> float:
+    """How much wider a one-sided bound built at ``test_confidence`` gets when its tail is cut to
+    ``share`` of itself (Bonferroni): z(1 - t share) / z(1 - t), t = (1 - test_confidence) / 2."""
+    if share >= 1.0:
         return 1.0
-    a = 1 - confidence
-    return float(sps.norm.ppf(1 - a / (2 * family)) / sps.norm.ppf(1 - a / 2))
+    t = (1.0 - test_confidence) / 2
+    return float(sps.norm.ppf(1 - t * share) / sps.norm.ppf(1 - t))
+
+
+def family_factor(family: int, confidence: float) -> float:
+    """The stretch of a one-sided bound at ``confidence`` under Bonferroni over ``family`` equal
+    checks (:func:`stretch_factor` with share 1 / family)."""
+    return stretch_factor(1.0 / family, confidence) if family > 1 else 1.0
+
+
+def check_shares(policy: Policy, failed: frozenset[str] = frozenset()) -> dict[str, float]:
+    """Each privacy check's share r_k of the gate's error: its weight over the weights of the
+    privacy checks not yet FAILed (Holm's step-down; every check at the first step)."""
+    live = [c for c in policy.checks if c.kind == "privacy" and c.id not in failed]
+    total = sum(c.weight for c in live)
+    return {c.id: c.weight / total for c in live}
+
+
+def adjusted_bounds(metric: Metric, share: float) -> tuple[float, float]:
+    """The metric's interval with its sub-tests' tails cut to ``share`` (the stretch rule)."""
+    est = metric.estimate
+    level = float(metric.context.get("test_confidence", est.confidence))
+    f = stretch_factor(share, level)
+    return est.value - (est.value - est.ci_low) * f, est.value + (est.ci_high - est.value) * f
 
 
 def evaluate_check(
-    check: Check, metric: Metric | None, why_missing: str = "", family: int = 1
+    check: Check,
+    metric: Metric | None,
+    why_missing: str = "",
+    family: int = 1,
+    *,
+    share: float | None = None,
 ) -> CheckResult:
+    """One check's status. ``share``: the check's part of the gate's one-sided error (default
+    1 / ``family``: equal weights over ``family`` privacy checks)."""
     base = {
         "id": check.id,
         "metric": check.metric,
@@ -74,17 +125,15 @@ def evaluate_check(
     ok = observed <= thr if safe_max else observed >= thr
     sign = "<=" if safe_max else ">="
     bad = ">" if safe_max else "<"
-    interval = f"[{_fmt(lo)}, {_fmt(hi)}]"
     label = {"upper": "upper CI bound", "lower": "lower CI bound", "value": "estimate"}
-    stat = label[check.statistic]
     if ok:
-        status = "PASS"
-        text = f"{stat} {_fmt(observed)} {sign} {_fmt(thr)}"
+        status, text = "PASS", f"{label[check.statistic]} {_fmt(observed)} {sign} {_fmt(thr)}"
     elif check.statistic == "value":
-        status = "FAIL"
-        text = f"estimate {_fmt(observed)} {bad} {_fmt(thr)}"
+        status, text = "FAIL", f"estimate {_fmt(observed)} {bad} {_fmt(thr)}"
     else:
-        status, text = _beyond_threshold(check, metric, family, interval, bad)
+        if share is None:
+            share = 1.0 / max(int(family), 1)
+        status, text = _beyond_threshold(check, metric, share if check.kind == "privacy" else 1.0)
     return CheckResult(
         **base,
         status=status,
@@ -95,21 +144,30 @@ def evaluate_check(
     )
 
 
-def _beyond_threshold(
-    check: Check, metric: Metric, family: int, interval: str, bad: str
-) -> tuple[str, str]:
-    """FAIL or INCONCLUSIVE for an interval statistic beyond its threshold (Bonferroni-widened
-    over the privacy family: FAIL when the whole interval is beyond, or a leak is demonstrated)."""
+def _beyond_threshold(check: Check, metric: Metric, share: float) -> tuple[str, str]:
+    """FAIL or INCONCLUSIVE for an interval statistic beyond its threshold, under the check's
+    ``share`` of the gate's error (exact p-value where the metric has one, else the stretch)."""
     est, thr = metric.estimate, check.threshold
-    f = family_factor(family, est.confidence) if check.kind == "privacy" else 1.0
-    lo_f = est.value - (est.value - est.ci_low) * f
-    hi_f = est.value + (est.ci_high - est.value) * f
-    whole_bad = lo_f > thr if check.comparison == "max" else hi_f < thr
-    if f > 1.0:
-        interval = f"[{_fmt(lo_f)}, {_fmt(hi_f)}] (Bonferroni over {family} checks)"
-    if whole_bad:
+    bad = ">" if check.comparison == "max" else "<"
+    lo_f, hi_f = adjusted_bounds(metric, share)
+    interval = f"[{_fmt(est.ci_low)}, {_fmt(est.ci_high)}]"
+    if share < 1.0:
+        interval = (
+            f"[{_fmt(lo_f)}, {_fmt(hi_f)}] (Bonferroni-Holm share {share:.3g} of the gate's error)"
+        )
+    p = metric.context.get("p_value") if check.fail == "significant" else None
+    if p is None and (lo_f > thr if check.comparison == "max" else hi_f < thr):
         return "FAIL", f"whole interval {interval} {bad} {_fmt(thr)}"
-    if _demonstrated(check, metric, lo_f, hi_f):
+    beyond = est.value > thr if check.comparison == "max" else est.value < thr
+    if p is not None and beyond and metric.null_value is not None:
+        level = share * (1.0 - est.confidence) / 2
+        if p <= level and check.kind == "privacy":
+            return "FAIL", (
+                f"estimate {_fmt(est.value)} {bad} {_fmt(thr)} and the exact test of no leak "
+                f"gives p = {p:.2g} <= {level:.2g} (its share of the gate's error): a leak is "
+                "demonstrated"
+            )
+    elif p is None and _demonstrated(check, metric, lo_f, hi_f):
         return "FAIL", (
             f"estimate {_fmt(est.value)} {bad} {_fmt(thr)} and interval {interval} excludes "
             f"the no-leak value {_fmt(metric.null_value)}: a leak is demonstrated"
@@ -128,6 +186,28 @@ def _demonstrated(check: Check, metric: Metric, lo_f: float, hi_f: float) -> boo
     return hi_f < null and value < thr
 
 
+def evaluate_checks(
+    policy: Policy, metrics: dict[str, Metric], why: dict[str, str]
+) -> list[CheckResult]:
+    """Every check's status under the joint correction with Holm's step-down: re-test the checks
+    not FAILed with the FAILed checks' weights removed, until no new check FAILs."""
+    failed: frozenset[str] = frozenset()
+    previous: dict[str, CheckResult] = {}
+    while True:
+        shares = check_shares(policy, failed)
+        results = [
+            evaluate_check(c, metrics.get(c.metric), why.get(c.id, ""), share=shares.get(c.id, 1.0))
+            if c.id not in failed
+            else previous[c.id]
+            for c in policy.checks
+        ]
+        previous = {r.id: r for r in results}
+        now = frozenset(r.id for r in results if r.status == "FAIL" and r.kind == "privacy")
+        if now == failed or len(now) == sum(c.kind == "privacy" for c in policy.checks):
+            return results
+        failed = now
+
+
 def evaluate(
     policy: Policy, audit: AuditResult, utility: UtilitySection | None = None
 ) -> tuple[list[CheckResult], str, int, str]:
@@ -136,14 +216,10 @@ def evaluate(
     errored = {a.attack: a.message for a in audit.attacks if a.status != "ok"}
     if utility is not None:
         metrics.update({m.name: m for m in utility.metrics})
-    results = []
-    family = sum(1 for c in policy.checks if c.kind == "privacy")
-    for check in policy.checks:
-        metric = metrics.get(check.metric)
-        why = ""
-        if metric is None:
-            why = _why_missing(check, errored, utility)
-        results.append(evaluate_check(check, metric, why, family))
+    why = {
+        c.id: _why_missing(c, errored, utility) for c in policy.checks if c.metric not in metrics
+    }
+    results = evaluate_checks(policy, metrics, why)
     statuses = [r.status for r in results]
     if "FAIL" in statuses:
         verdict = "FAIL"

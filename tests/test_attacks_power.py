@@ -114,3 +114,30 @@ def test_sets_without_rare_unique_records_are_bounded_not_tested() -> None:
         assert row.estimate.method.startswith("not tested")
         assert row.estimate.ci_high == pytest.approx(row.context["rare_unique_train"])
     assert info["declared"]["ci_low"] <= 0 <= info["declared"]["ci_high"]
+
+
+@pytest.mark.slow
+def test_exact_copies_p_value_decides_under_the_joint_correction() -> None:
+    """0.3% of the rarest training records copied (seed 2: 44 of 12,800 training records vs 2
+    of 3,200 holdout records copied, p = 2.7e-3; benchmarks/results/
+    gate_calibration_2026-12-01_w6_gate1.md): FAIL at exact-copies' share 3/19 of the gate's
+    2.5% (level 4.0e-3), INCONCLUSIVE at an equal share 1/15 (1.7e-3)."""
+    from dataclasses import replace
+
+    from attacks.rates import conditional_p
+
+    s, syn = make("rare_copies_0.3pct", 2)
+    data = AuditData.prepare(s.train, s.holdout, syn, seed=2, n_jobs=1, qi=QI)
+    audit = AuditResult([ExactMatchAttack.from_data(data).evaluate()], dict(data.settings))
+    metric = audit.metric("exact_match.excess")
+    ctx = metric.context
+    counts = (ctx["unique_training_records_copied"], 12_800, ctx["unique_holdout_records_copied"])
+    assert ctx["p_value"] == pytest.approx(conditional_p(*counts, 3_200), rel=1e-12)
+    assert 1e-3 < ctx["p_value"] < 4e-3
+    standard = privacy_only(load_policy("standard"))
+    results, verdict, _, _ = evaluate(standard, audit)
+    check = next(r for r in results if r.id == "exact-copies")
+    assert verdict == "FAIL" and check.status == "FAIL" and "p = " in check.explanation
+    equal = replace(standard, checks=[replace(c, weight=1.0) for c in standard.checks])
+    check = next(r for r in evaluate(equal, audit)[0] if r.id == "exact-copies")
+    assert check.status == "INCONCLUSIVE"

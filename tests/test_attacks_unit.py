@@ -280,5 +280,5 @@ def test_fail_needs_the_bonferroni_lower_bound_over_the_privacy_checks():
     )
     results, verdict, _, _ = evaluate(many, audit)
     # stretched lower bound: 0.004 - 0.0018 * 1.395 = 0.0015 < 0.002
-    assert verdict == "INCONCLUSIVE" and "Bonferroni over 8" in results[0].explanation
+    assert verdict == "INCONCLUSIVE" and "Bonferroni-Holm share 0.125" in results[0].explanation
     assert family_factor(8, 0.95) == pytest.approx(1.395, abs=1e-3)
