@@ -18,6 +18,27 @@ after Zhao et al. 2021, CTAB-GAN, who report percentiles; here the median). Its 
 Poisson cluster bootstrap over real records: every synthetic row is clustered with its nearest
 real record (train subsample or holdout), and a cluster's rows share one bootstrap weight.
 
+Tolerant copies (``dcr.tolerant_copy_excess``, gated). The share above is a property of the
+synthetic rows and moves by only (1 - p0) per leaked row: 3% of the synthetic rows jittered
+copies of training records (age +-1, hours +1..2, fnlwgt +-3%) raise it by 0.006, inside its
+null noise. The record-side view counts real records instead: record r is *tolerantly copied*
+when some synthetic row equals it on every categorical column and lies within
+max(``COPY_TOLERANCE`` x |x|, grain) of each of its numbers x (grain: the column's resolution
+among the real records, 1 for integer columns; a datetime within ``COPY_TOLERANCE`` of the real
+range; missing only matches missing; :func:`attacks.geometry.tolerant_matches`), and r is *tolerance-unique*: no other real record
+(train + holdout) lies within that tolerance of it, so the copy points at r alone (the
+uniqueness of statistical disclosure control, sdcMicro's frequency counts, with a numeric
+tolerance as in Gower's agreement on numbers). The excess is the share of training records
+tolerantly copied minus the share of holdout records (null 0, size-free: every record of both
+tables). Whether a record counts is a function of its own values, the pooled real records and
+the synthetic table, so under the null (the generator never used the split) the training share
+of the records that count is hypergeometric: the lower bound is the exact conditional one, the
+upper bound the wider of it and Newcombe's (:func:`attacks.rates.compare_binary`, as for exact
+copies). Measured on Adult (12,800 / 3,200, tolerance 0.05): 96% of the records are
+tolerance-unique, 2.2-2.8% of them are tolerantly copied by a fresh population sample; the 3%
+jitter leak raises the training share by 0.023 (z about 7) where the row-side share moved by
+0.005.
+
 No sign test is reported: its p-value would assume independent synthetic rows.
 """
 
@@ -28,14 +49,54 @@ from typing import Any
 
 import numpy as np
 
-from attacks import stats
+from attacks import rates, stats
 from attacks.base import Attack
 from attacks.config import AuditConfig
 from attacks.context import AuditData
+from attacks.geometry import EncodedTable, TooManyPairs, copy_tolerances, tolerant_matches
 from attacks.results import Estimate, Metric
 
 N_BINS = 30
 N_CLOSEST = 25
+# Relative tolerance of a tolerant copy: the relative numeric tolerance of attribute inference's
+# default (AttributeSettings.tolerance). Fixed, never fitted to a leak.
+COPY_TOLERANCE = 0.05
+
+
+def tolerant_copies(d: AuditData, confidence: float) -> rates.Comparison:
+    """Training vs holdout records tolerantly copied by the synthetic table, counted over the
+    tolerance-unique records (see the module docstring), with the conditional exact interval.
+    Where the candidate windows are too many (:class:`attacks.geometry.TooManyPairs`: dense
+    tables with no continuous column) a seeded uniform sample of the real records is scored,
+    the same for both sides, so the comparison stays exchangeable."""
+    tr, ho, syn = (d.tables[t] for t in ("train", "holdout", "synthetic"))
+    geo = d.geometry
+    real = EncodedTable(
+        np.zeros((len(tr) + len(ho), 0), np.float32),
+        {c: np.concatenate([tr.values[c], ho.values[c]]) for c in geo.columns},
+    )
+    tols = copy_tolerances(geo, real.values, COPY_TOLERANCE)
+    rows = np.arange(len(real))
+    rng = np.random.default_rng([d.seed, 11])
+    while True:
+        query = EncodedTable(real.X[rows], {c: v[rows] for c, v in real.values.items()})
+        try:
+            unique = tolerant_matches(query, real, geo, tols, count=True) == 1
+            copied = tolerant_matches(query, syn, geo, tols)
+            break
+        except TooManyPairs:
+            rows = np.sort(rng.choice(rows, size=max(rows.size // 4, 1), replace=False))
+    y = copied & unique
+    side = rows < len(tr)
+    ctx = {
+        "tolerance": COPY_TOLERANCE,
+        "scored_records": float(rows.size),
+        "unique_train": float(unique[side].mean()) if side.any() else 0.0,
+        "unique_holdout": float(unique[~side].mean()) if (~side).any() else 0.0,
+        "copied_train_records": float(y[side].sum()),
+        "copied_holdout_records": float(y[~side].sum()),
+    }
+    return rates.compare_binary("tolerant copies", y[side], y[~side], confidence, ctx)
 
 
 def _nndr(d: np.ndarray) -> np.ndarray:
@@ -98,7 +159,17 @@ class DCRAttack(Attack):
             "median_d_train": float(np.median(t1)),
             "median_d_holdout": float(np.median(h1)),
         }
-        metrics = [*_share_metrics(excess, share, ctx), self._nndr_metric()]
+        tol = tolerant_copies(d, conf)
+        metrics = [
+            *_share_metrics(excess, share, ctx),
+            self._nndr_metric(),
+            tol.metric(
+                "dcr.tolerant_copy_excess",
+                f"share of training records (tolerance-unique among the real records) that a "
+                f"synthetic row reproduces with every category equal and every number within "
+                f"{COPY_TOLERANCE:.0%} (or its resolution), minus the same for holdout records",
+            ),
+        ]
         return metrics, {"histogram": _histogram(t1, h1), "closest": self._closest()}
 
     def _nndr_metric(self) -> Metric:

@@ -352,3 +352,147 @@ def row_hashes(table: EncodedTable, columns: Sequence[str]) -> np.ndarray:
     mat = mat + 0.0  # -0.0 -> 0.0
     frame = pd.DataFrame(mat.view(np.int64))
     return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+
+
+# --- tolerant copies: every categorical equal, every number within a relative tolerance -------
+# At most this many (query, candidate) pairs are checked at once (memory ~ 40 bytes a pair).
+_PAIR_CHUNK = 2_000_000
+# At most this many pairs in one call (about 20 s of checks): above it :func:`tolerant_matches`
+# raises :class:`TooManyPairs` and the caller evaluates a sample of the query rows.
+MAX_PAIRS = 100_000_000
+
+
+class TooManyPairs(RuntimeError):
+    """The candidate windows of :func:`tolerant_matches` hold more than ``MAX_PAIRS`` pairs."""
+
+    def __init__(self, pairs: int) -> None:
+        super().__init__(f"{pairs} candidate pairs (limit {MAX_PAIRS})")
+        self.pairs = pairs
+
+
+def numeric_grain(values: np.ndarray) -> float:
+    """The smallest positive gap between distinct present values (1 for integer-valued columns
+    with consecutive values; 0 for a constant column): the column's resolution, the least
+    difference the tolerance of :func:`tolerant_matches` allows."""
+    u = np.unique(values[~np.isnan(values)])
+    gaps = np.diff(u)
+    return float(gaps.min()) if gaps.size else 0.0
+
+
+def copy_tolerances(
+    geo: Geometry, real: dict[str, np.ndarray], tol: float
+) -> dict[str, tuple[float, float]]:
+    """Per numeric / datetime column, ``(rel, floor)`` for :func:`tolerant_matches`, fitted on
+    the real values only: a number may differ by ``tol`` of itself or by its grain; a datetime
+    (nanoseconds since an arbitrary epoch, where "relative to the value" means nothing) by
+    ``tol`` of the real range or by its grain."""
+    out = {}
+    for c in geo.columns:
+        kind = geo.types[c]
+        if kind == "categorical":
+            continue
+        v = real[c][~np.isnan(real[c])]
+        grain = numeric_grain(v)
+        if kind == "datetime":
+            span = float(v.max() - v.min()) if v.size else 0.0
+            out[c] = (0.0, max(grain, tol * span))
+        else:
+            out[c] = (tol, grain)
+    return out
+
+
+def tolerant_matches(
+    query: EncodedTable,
+    base: EncodedTable,
+    geo: Geometry,
+    tolerances: dict[str, tuple[float, float]],
+    *,
+    count: bool = False,
+) -> np.ndarray:
+    """Per query row: whether some base row (``count``: how many base rows, duplicates
+    included) equals it on every categorical column (missing its
+    own level) and lies within ``max(rel * |x|, floor)`` of its value ``x`` on every numeric
+    column, ``(rel, floor) = tolerances[column]`` (missing only matches missing). Exact and vectorised: base rows are deduplicated and
+    sorted by (categorical combination, anchor number); each query row's candidates are the
+    base rows of its combination inside the anchor's window (the numeric column with the most
+    distinct values), checked on the other numbers in chunks of pairs."""
+    from attacks.singling_out import combination_keys
+
+    cats = [c for c in geo.columns if geo.types[c] == "categorical"]
+    nums = [c for c in geo.columns if geo.types[c] != "categorical"]
+    if not count:
+        base = _distinct_rows(base, geo.columns)
+    mats = [t.codes(cats) if cats else np.zeros((len(t), 1), np.int64) for t in (query, base)]
+    k_q, k_b = combination_keys(mats)
+    if not nums:
+        found = np.bincount(k_b, minlength=int(max(k_q.max(initial=0), k_b.max(initial=0))) + 1)
+        return found[k_q] if count else found[k_q] > 0
+    anchor = max(nums, key=lambda c: np.unique(query.values[c]).size)
+    a_q, a_b = query.values[anchor], base.values[anchor]
+    k_q, k_b = 2 * k_q + np.isnan(a_q), 2 * k_b + np.isnan(a_b)  # missing anchors: own window
+    a_q, a_b = np.nan_to_num(a_q), np.nan_to_num(a_b)
+    grid = np.unique(np.concatenate([a_q, a_b]))
+    width = grid.size + 1
+    comp_b = k_b * width + np.searchsorted(grid, a_b)
+    order = np.argsort(comp_b, kind="stable")
+    comp_b = comp_b[order]
+    rel, floor = tolerances[anchor]
+    half = np.maximum(rel * np.abs(a_q), floor)
+    lo_r = np.searchsorted(grid, a_q - half, side="left")
+    hi_r = np.searchsorted(grid, a_q + half, side="right")
+    lo = np.searchsorted(comp_b, k_q * width + lo_r, side="left")
+    hi = np.searchsorted(comp_b, k_q * width + hi_r, side="left")
+    others = [c for c in nums if c != anchor]
+    n = _check_windows(query, base, order, lo, hi, others, tolerances)
+    return n if count else n > 0
+
+
+def _distinct_rows(table: EncodedTable, columns: Sequence[str]) -> EncodedTable:
+    """The table's distinct rows (on the raw values; the matrix is not kept)."""
+    from attacks.singling_out import combination_keys
+
+    (keys,) = combination_keys([table.value_matrix(list(columns))])
+    _, first = np.unique(keys, return_index=True)
+    return EncodedTable(
+        np.zeros((first.size, 0), np.float32), {c: v[first] for c, v in table.values.items()}
+    )
+
+
+def _check_windows(
+    query: EncodedTable,
+    base: EncodedTable,
+    order: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    others: list[str],
+    tolerances: dict[str, tuple[float, float]],
+) -> np.ndarray:
+    """How many candidates of each query row's window [lo, hi) of ``order`` are within the
+    tolerance on every column of ``others``, pairs expanded in bounded chunks."""
+    count = np.maximum(hi - lo, 0)
+    hit = np.zeros(count.size, dtype=np.int64)
+    if not others:
+        return count
+    ends = np.cumsum(count)
+    if ends.size and int(ends[-1]) > MAX_PAIRS:
+        raise TooManyPairs(int(ends[-1]))
+    start = 0
+    while start < count.size:
+        stop = max(
+            int(np.searchsorted(ends, (ends[start - 1] if start else 0) + _PAIR_CHUNK, "right")),
+            start + 1,
+        )
+        rows = np.arange(start, stop)
+        n = count[rows]
+        q = np.repeat(rows, n)
+        offs = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        b = order[np.repeat(lo[rows], n) + offs]
+        ok = np.ones(q.size, dtype=bool)
+        for c in others:
+            x, y = query.values[c][q], base.values[c][b]
+            rel, floor = tolerances[c]
+            near = np.abs(x - y) <= np.maximum(rel * np.abs(x), floor)
+            ok &= near | (np.isnan(x) & np.isnan(y))
+        hit += np.bincount(q[ok], minlength=hit.size)
+        start = stop
+    return hit

@@ -23,7 +23,12 @@ manufacture a FAIL on leak-free data). The sets are:
 
 Linkability needs two disjoint column subsets of the same target (two data sources to join):
 the declared quasi-identifiers against the other columns, the two halves of the columns (public
-rule, below) and random disjoint pairs drawn by the same public rule.
+rule, below) and random disjoint pairs drawn by the same public rule. Near-unique number columns
+(more than ``NEAR_UNIQUE_VALUES`` distinct values among the real records, or more than half of
+the records; e.g. Adult's survey weight ``fnlwgt``) are left out of every pair: exact agreement on them happens
+only for verbatim copies, so a pair that contains one sees nothing but copies (on Adult every
+pair contained fnlwgt, and a leak that joins a record's demographics with its work and income
+but not its survey weight went unseen).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from attacks.errors import AuditInputError
 
 DEFAULT_SUBSET_SIZES: tuple[int, ...] = (2, 3, 4)
 DEFAULT_PAIR_SIZES: tuple[int, ...] = (2, 3)
+# Linkability leaves out number columns with more distinct values than this (or than half the
+# real records): measurements, not linkage fields.
+NEAR_UNIQUE_VALUES = 1_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,10 +150,14 @@ def knowledge_pairs(
     columns: Sequence[str],
     declared: Sequence[str] | None,
     config: KnowledgeConfig | None = None,
+    *,
+    exclude: Sequence[str] = (),
 ) -> list[KnowledgePair]:
-    """Disjoint (left, right) column pairs for linkability (see the module docstring)."""
+    """Disjoint (left, right) column pairs for linkability (see the module docstring); the
+    columns in ``exclude`` (near-unique ones, :func:`near_unique_columns`) are in no pair, and
+    the public rule draws from the other column names."""
     cfg = config or KnowledgeConfig()
-    cols = [str(c) for c in columns]
+    cols = [str(c) for c in columns if str(c) not in set(exclude)]
     out: list[KnowledgePair] = []
     if declared:
         left = tuple(c for c in cols if c in set(declared))
@@ -182,6 +194,23 @@ def knowledge_pairs(
                 rule=f"public-rule random disjoint subsets of size {size}",
             )
         )
+    return out
+
+
+def near_unique_columns(values: dict[str, np.ndarray], types: dict[str, str]) -> list[str]:
+    """Number and datetime columns with more distinct values among the real records than
+    ``NEAR_UNIQUE_VALUES`` or than half of the records (``values``: each column's values over
+    train + holdout). Exact agreement on such a measurement (a survey weight, a timestamp)
+    happens for verbatim copies only, which the copy checks already count; as a linkage field it
+    hides every partial leak that does not copy it. Categorical identifiers (a ZIP code) stay:
+    they are what real sources are linked on. Decided on the real records only."""
+    out = []
+    for c, v in values.items():
+        if types.get(c) == "categorical" or v.size == 0:
+            continue
+        k = np.unique(v[~np.isnan(v)]).size
+        if k > min(NEAR_UNIQUE_VALUES, v.size / 2):
+            out.append(c)
     return out
 
 

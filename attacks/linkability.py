@@ -19,7 +19,16 @@ equal_size_pools`; every record is a target), so chance success is the same for 
 non-members; the attack rate is over training targets, the control over holdout targets,
 excess = attack - control (null 0). Exact agreement makes the attack O(n) with hashing and
 independent of any distance; it does not see near-copies with perturbed numbers (the
-distance-based attacks do).
+distance-based attacks and DCR's tolerant copies do).
+
+Columns. The pairs come from :func:`attacks.knowledge.knowledge_pairs` with the near-unique
+number columns left out (:func:`attacks.knowledge.near_unique_columns`, decided on the real
+records only: more than 1,000 distinct values, or more than half as many as records). Exact
+agreement on a measurement such as Adult's survey weight happens only for verbatim copies, and
+every public-rule pair on Adult contained it, so the attack saw nothing but copies; without it
+the declared pair links a leak that joins a record's demographics with its work and income
+(the catalogue's ``linkage`` leak). Which columns are left out is reported in
+``details["near_unique_left_out"]`` (none when fewer than two columns would remain).
 
 Interval: targets with the same A-combination share their bridges (a repeated synthetic row
 links all of them or none), so the cluster is the A-combination, shared between training and
@@ -44,7 +53,7 @@ import pandas as pd
 from attacks import rates
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
-from attacks.knowledge import KnowledgePair, knowledge_pairs
+from attacks.knowledge import KnowledgePair, knowledge_pairs, near_unique_columns
 from attacks.results import Metric
 from attacks.singling_out import combination_keys
 
@@ -96,9 +105,7 @@ class LinkabilityAttack(Attack):
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
-        pairs = knowledge_pairs(d.geometry.columns, d.qi, self.config.knowledge)
-        if not pairs:
-            raise AttackCannotRun("linkability: needs at least two columns")
+        pairs, skip = self._pairs()
         tr, ho = d.tables["train"], d.tables["holdout"]
         pools_t, pools_h = rates.equal_size_pools(len(tr), len(ho), d.seed)
         use_t, use_h = pools_t >= 0, pools_h >= 0
@@ -138,10 +145,29 @@ class LinkabilityAttack(Attack):
         details = {
             "pairs": info,
             "worst_knowledge": worst.label,
+            "near_unique_left_out": skip,
             "n_targets": {"train": int(use_t.sum()), "holdout": int(use_h.sum())},
             "exposed": _exposed(credit_t),
         }
         return metrics, details
+
+    def _pairs(self) -> tuple[list[KnowledgePair], list[str]]:
+        """The column pairs, with the near-unique columns (decided on the real records) left
+        out unless fewer than two columns would remain; raises :class:`AttackCannotRun` when
+        no pair is left."""
+        d = self.data
+        tr, ho = d.tables["train"], d.tables["holdout"]
+        real = {
+            c: np.concatenate([tr.value_matrix([c])[:, 0], ho.value_matrix([c])[:, 0]])
+            for c in d.geometry.columns
+        }
+        skip = near_unique_columns(real, d.geometry.types)
+        if len(d.geometry.columns) - len(skip) < 2:
+            skip = []  # too few columns left: link on everything rather than not at all
+        pairs = knowledge_pairs(d.geometry.columns, d.qi, self.config.knowledge, exclude=skip)
+        if not pairs:
+            raise AttackCannotRun("linkability: needs at least two columns")
+        return pairs, skip
 
     def _credits(
         self, pair: KnowledgePair, pools_t: np.ndarray, pools_h: np.ndarray

@@ -113,6 +113,8 @@ METRICS: dict[str, str] = {
     "dcr.excess": "share of synthetic rows nearest to a training record - n_T/(n_T+n_H); null 0",
     "dcr.share_closer_to_train": "P(d(s, train) < d(s, holdout)), full tables; null n_T/(n_T+n_H)",
     "dcr.nndr_ratio": "median NNDR to train / median NNDR to holdout; null 1",
+    "dcr.tolerant_copy_excess": "share of training records copied with every number within 5% "
+    "(tolerance-unique records) - the same for holdout records; null 0",
     "membership.distance.auc": "ROC AUC of the distance-to-synthetic membership score; null 0.5",
     "membership.distance.advantage": "max TPR - FPR on held-out thresholds; null 0",
     "membership.distance.tpr_at_fpr_1pct": "TPR at FPR 1%; null 0.01",

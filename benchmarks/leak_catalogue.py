@@ -20,12 +20,14 @@ Leaks (rows of the fresh sample replaced by rows derived from training records):
   ``jitter_{3,10}pct``: copies with small numeric noise (age +-1, hours +1..2, fnlwgt +-3%);
   ``qi_unique_{1,3}pct``: training records unique on the quasi-identifiers, their QIs reproduced
   with the other columns from the population;
-  ``partial_attr_{3,10}pct``: demographic QIs + occupation + income of training records, other
-  columns from the population (partial-knowledge attribute leak);
+  ``partial_attr_{3,10}pct``: demographic QIs (with the education-num that education
+  determines) + occupation + income of training records, other columns from the population
+  (partial-knowledge attribute leak);
   ``rare_class_attr``: every training record of a rare occupation class gets its QIs and
   secret reproduced;
-  ``linkage_{3,10}pct``: two disjoint column subsets (demographics; work and income) of the
-  same training records joined in one synthetic row, the rest from the population;
+  ``linkage_{3,10}pct``: two disjoint column subsets (demographics with the education-num that
+  education determines; work and income) of the same training records joined in one synthetic
+  row, the rest (fnlwgt, capital gain and loss, native country) from the population;
   ``subgroup_overfit``: one subgroup (a native country other than the US) copied with jitter.
 """
 
@@ -200,11 +202,20 @@ def qi_unique(share: float) -> Callable[[Split, np.random.Generator], pd.DataFra
     return make
 
 
+def consistent(cols: list[str]) -> list[str]:
+    """``cols`` with the columns that Adult derives from them: ``education-num`` is a function of
+    ``education`` (one code per level), so a leak that copies a record's education copies its
+    education-num too. Taking it from a fresh row would make the planted records internally
+    inconsistent (a check of education-num against education, or an attacker reading
+    education-num, would see a fresh value), which is no realistic generator."""
+    return [*cols, "education-num"] if "education" in cols and "education-num" not in cols else cols
+
+
 def partial_attr(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
         k = _count(s, share)
         src = rng.choice(len(s.train), size=k, replace=False)
-        return _partial(s, rng, src, [*QI, "occupation", "income"])
+        return _partial(s, rng, src, consistent([*QI, "occupation", "income"]))
 
     return make
 
@@ -220,7 +231,7 @@ def linkage(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
         k = _count(s, share)
         src = rng.choice(len(s.train), size=k, replace=False)
-        return _partial(s, rng, src, [*DEMOGRAPHIC, *WORK])
+        return _partial(s, rng, src, consistent([*DEMOGRAPHIC, *WORK]))
 
     return make
 

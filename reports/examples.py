@@ -68,6 +68,7 @@ def _dcr(leaky: bool, rng: np.random.Generator) -> AttackResult:
         _m("dcr.excess", d / 2, d / 2 - 0.01, d / 2 + 0.01, 0.0),
         _m("dcr.share_closer_to_train", 0.8 + d / 2, 0.79 + d / 2, 0.81 + d / 2, 0.8),
         _m("dcr.nndr_ratio", 1.0 - d, 0.97 - d, 1.03 - d, 1.0, riskier=False),
+        _m("dcr.tolerant_copy_excess", d / 4, d / 4 - 0.004, d / 4 + 0.004, 0.0),
     ]
     details = {
         "histogram": {"edges": edges, "train": train.tolist(), "holdout": holdout.tolist()},

@@ -130,6 +130,7 @@ def test_single_attacks_and_json_round_trip():
         "dcr.excess",
         "dcr.share_closer_to_train",
         "dcr.nndr_ratio",
+        "dcr.tolerant_copy_excess",
     }
     attr = AttributeInferenceAttack.from_tables(t, h, s, secrets=["c"]).evaluate()
     assert set(attr.details["columns"]["c"]) >= {"attack", "control", "baseline", "risk", "excess"}
