@@ -59,7 +59,6 @@ from attacks.base import Attack
 from attacks.errors import AttackCannotRun
 from attacks.knowledge import KnowledgeSet
 from attacks.results import Estimate, Metric
-from attacks.singling_out import combination_keys
 
 # A class is tested when at least this many training and this many holdout records hold it: a
 # proportion of 50 records has a half-width of at most 0.14 at 95% (a rule of thumb for the
@@ -224,9 +223,7 @@ class MatchInferenceAttack(Attack):
         """Match every record on K, guess, score."""
         tr, ho, syn = (self.data.tables[t] for t in ("train", "holdout", "synthetic"))
         cols = list(known)
-        k_t, k_h, k_s = combination_keys(
-            [tr.value_matrix(cols), ho.value_matrix(cols), syn.value_matrix(cols)]
-        )
+        k_t, k_h, k_s = self.data.row_keys.keys(cols)  # exact, cached (attacks/rowkeys.py)
         width = int(max(k_t.max(initial=0), k_h.max(initial=0), k_s.max(initial=0))) + 1
         real = np.bincount(np.concatenate([k_t, k_h]), minlength=width)
         numeric = self.data.geometry.types[secret] != "categorical"
