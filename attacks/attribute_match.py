@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attacks import rates
+from attacks import rates, rowkeys
 from attacks.attribute import attribute_tasks, guess_hit, synthetic_secrets
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
@@ -111,7 +111,7 @@ def match_guess(k_s: np.ndarray, v_s: np.ndarray, width: int) -> np.ndarray:
     if k_s.size == 0:
         return guess
     n_v = int(v_s.max(initial=0)) + 1
-    u, cnt = np.unique(k_s.astype(np.int64) * n_v + v_s, return_counts=True)
+    u, cnt = rowkeys.unique_counts(k_s.astype(np.int64) * n_v + v_s)
     kk, vv = u // n_v, u % n_v
     order = np.lexsort((vv, -cnt, kk))
     kk, vv = kk[order], vv[order]
@@ -140,7 +140,7 @@ def published_pairs(
     if k_s.size == 0:
         return np.zeros(keys.size, dtype=bool)
     n_v = int(max(v_s.max(initial=0), truth.max(initial=0))) + 1
-    pub = np.unique(k_s.astype(np.int64) * n_v + v_s)
+    pub = rowkeys.unique_sorted(k_s.astype(np.int64) * n_v + v_s)
     q = keys.astype(np.int64) * n_v + truth
     at = np.minimum(np.searchsorted(pub, q), pub.size - 1)
     return pub[at] == q
@@ -176,7 +176,7 @@ def _secret_codes(values: list[np.ndarray], numeric: bool) -> tuple[list[np.ndar
         codes, uniq = pd.factorize(stacked, use_na_sentinel=False)
         uniq = np.asarray(uniq, dtype=np.float64)
     else:
-        uniq, codes = np.unique(stacked, return_inverse=True)
+        uniq, codes = rowkeys.sorted_inverse(stacked)
     bounds = np.cumsum([0, *[v.size for v in values]])
     parts = [codes[bounds[i] : bounds[i + 1]].astype(np.int64) for i in range(len(values))]
     return parts, uniq
@@ -354,7 +354,7 @@ def _by_level(
 
 
 def _clusters(keys: np.ndarray) -> int:
-    return int(np.unique(keys).size)
+    return rowkeys.n_distinct(keys)
 
 
 def _exposed(worst: _Outcome) -> list[dict[str, int]]:

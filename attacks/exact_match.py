@@ -58,8 +58,8 @@ subsets that miss only columns the leak's fresh values often agree on by chance 
 and loss, mostly 0; native country, mostly US) still see it: 10% linkage leak FAIL 3/3, 3%
 INCONCLUSIVE. 20 more hash passes: +0.6 s CPU on full Adult.
 
-Rows are matched by exact integer keys (attacks/rowkeys.py; NaN equals NaN): d + 1 key passes for ``max_differ = 1`` (one per
-left-out column), linear time and memory. Counts reported: distinct training records copied,
+Rows are matched by exact integer keys (attacks/rowkeys.py; NaN equals NaN): d + 1 key passes
+for ``max_differ = 1`` (one per left-out column), linear time and memory. Counts reported: distinct training records copied,
 training records unique on all columns (among train and holdout), and how many of those unique
 records are copied (copying a unique record is what identifies a person).
 """

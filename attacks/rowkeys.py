@@ -36,7 +36,17 @@ import pandas as pd
 
 from attacks.geometry import EncodedTable, Geometry
 
-__all__ = ["KEY_CACHE_BYTES", "RowKeys", "combine_digits", "first_appearance"]
+__all__ = [
+    "KEY_CACHE_BYTES",
+    "RowKeys",
+    "RowMatches",
+    "combine_digits",
+    "first_appearance",
+    "n_distinct",
+    "sorted_inverse",
+    "unique_counts",
+    "unique_sorted",
+]
 
 # bytes of keys (not digits) kept by a RowKeys cache; the least recently used go first
 KEY_CACHE_BYTES = 256 << 20
@@ -168,3 +178,37 @@ class RowMatches:
     def distinct_train(self, rows: np.ndarray) -> int:
         """Distinct combinations among the training records selected by the mask ``rows``."""
         return int(np.count_nonzero(np.bincount(self.key_t[rows], minlength=1)))
+
+
+# --- drop-in replacements of np.unique for integer arrays ------------------------------------
+def unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_counts=True)`` for an integer array, by hashing (one pass) and
+    sorting only the distinct values."""
+    codes, uniq = pd.factorize(np.asarray(x).ravel())
+    counts = np.bincount(codes, minlength=len(uniq))
+    order = np.argsort(uniq, kind="stable")
+    return np.asarray(uniq)[order], counts[order]
+
+
+def unique_sorted(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` for an integer array (hash, then sort the distinct values)."""
+    return np.sort(np.asarray(pd.unique(np.asarray(x).ravel())))
+
+
+def sorted_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True)`` for a 1-d array of non-negative integers whose
+    largest value is at most a few times its length (codes, row positions, tree leaves): a
+    presence table instead of a sort. Other arrays fall back to ``np.unique``."""
+    x = np.asarray(x)
+    top = int(x.max(initial=0)) if x.size else 0
+    if x.ndim != 1 or x.dtype.kind not in "iu" or (x.size and x.min() < 0) or top > 4 * x.size:
+        return np.unique(x, return_inverse=True)
+    present = np.zeros(top + 1, dtype=bool)
+    present[x] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present).astype(x.dtype), rank[x]
+
+
+def n_distinct(x: np.ndarray) -> int:
+    """``np.unique(x).size`` for an integer array."""
+    return int(pd.unique(np.asarray(x).ravel()).size)

@@ -9,7 +9,16 @@ import pytest
 from attacks.context import AuditData
 from attacks.geometry import row_hashes
 from attacks.qi_neighbors import distinct_rows, nearest_on_columns
-from attacks.rowkeys import RowKeys, RowMatches, combine_digits, first_appearance
+from attacks.rowkeys import (
+    RowKeys,
+    RowMatches,
+    combine_digits,
+    first_appearance,
+    n_distinct,
+    sorted_inverse,
+    unique_counts,
+    unique_sorted,
+)
 from attacks.singling_out import combination_keys
 
 
@@ -105,3 +114,23 @@ def test_nearest_on_distinct_rows_equals_the_full_search(data):
         first, inv = distinct_rows(b)
         assert first.size < b.shape[0] and np.all(np.diff(first) > 0)
         np.testing.assert_array_equal(b[first][inv], b)
+
+
+def test_unique_replacements_equal_np_unique(data):
+    """The hash-based stand-ins return exactly what np.unique returns, on Adult's codes and
+    keys (including pair codes far larger than the table) and on edge cases."""
+    keys = data.row_keys.concatenated(["age", "occupation"])
+    ages = data.tables["train"].values["age"].astype(np.int64)
+    pairs = keys.astype(np.int64) * 100_003 + np.resize(ages, keys.size)
+    for x in (keys, pairs, ages, np.array([], dtype=np.int64), np.array([7, 7, 0])):
+        u, c = unique_counts(x)
+        want_u, want_c = np.unique(x, return_counts=True)
+        np.testing.assert_array_equal(u, want_u)
+        np.testing.assert_array_equal(c, want_c)
+        np.testing.assert_array_equal(unique_sorted(x), want_u)
+        assert n_distinct(x) == want_u.size
+    for x in (keys, data.tables["train"].values["workclass"], np.array([5, -1, 5]), pairs):
+        got_u, got_inv = sorted_inverse(x)
+        want_u, want_inv = np.unique(x, return_inverse=True)
+        np.testing.assert_array_equal(got_u, want_u)
+        np.testing.assert_array_equal(got_inv, want_inv)
