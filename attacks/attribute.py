@@ -127,6 +127,8 @@ class AttributeInferenceAttack(Attack):
         self.min_rare_targets = cfg.min_rare_targets
         self._rare_too_small = False
         self._conf: float | None = None
+        self._features: list[np.ndarray] | None = None
+        self._feature_col: dict[str, int] = {}
 
     # ------------------------------------------------------------------------------------
     def _secrets(self) -> tuple[list[str], dict[str, str]]:
@@ -168,6 +170,7 @@ class AttributeInferenceAttack(Attack):
         if not tasks:
             raise AttackCannotRun("attribute: no quasi-identifier column left besides the secret")
         self._nearest = {k.name: self._neighbour_search(k, secrets, t_rows, h_rows) for k in levels}
+        self._feature_matrices(())  # built before the threads share them
         outcomes = self._run_tasks(tasks, t_rows, h_rows)
         errors: dict[str, str] = {}
         done: list[tuple[_Task, dict[str, _Hits], dict[str, float]]] = []
@@ -305,11 +308,8 @@ class AttributeInferenceAttack(Attack):
         """A decision tree fitted on the synthetic table (known columns -> secret) as the
         guess, on every training and holdout record; clusters are its leaves."""
         d = self.data
-        tr, ho, syn = d.tables["train"], d.tables["holdout"], d.tables["synthetic"]
-        qi = list(task.qi)
-        sr = self._syn_rows
-        f_syn = syn.value_matrix(qi) if sr is None else syn.value_matrix(qi)[sr]
-        f_t, f_h = tr.value_matrix(qi), ho.value_matrix(qi)
+        tr, ho = d.tables["train"], d.tables["holdout"]
+        f_syn, f_t, f_h = self._feature_matrices(task.qi)
         tree = DecisionTreeRegressor if numeric else DecisionTreeClassifier
         model = tree(min_samples_leaf=self.min_samples_leaf, random_state=d.seed)
         ok = ~np.isnan(s_syn) if numeric else slice(None)
@@ -324,6 +324,24 @@ class AttributeInferenceAttack(Attack):
             (leaf_t, leaf_h),
             np.arange(tv_t.size),
         )
+
+    def _feature_matrices(self, columns: tuple[str, ...]) -> list[np.ndarray]:
+        """The tree's features (raw values, categoricals as codes) of the synthetic rows used,
+        train and holdout: float32, as scikit-learn's trees take them (the same numbers as
+        converting ``value_matrix``), cut from one matrix per table built once."""
+        d = self.data
+        if self._features is None:
+            cols = list(d.geometry.columns)
+            self._feature_col = {c: i for i, c in enumerate(cols)}
+            mats = []
+            for name in ("synthetic", "train", "holdout"):
+                values = d.tables[name].values
+                m = np.column_stack([values[c].astype(np.float32) for c in cols])
+                sr = self._syn_rows if name == "synthetic" else None
+                mats.append(m if sr is None else m[sr])
+            self._features = mats
+        idx = [self._feature_col[c] for c in columns]
+        return [m[:, idx] for m in self._features]
 
     def _baseline(
         self, secret: str, s_syn: np.ndarray, numeric: bool, scorer: _Scorer

@@ -53,13 +53,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attacks import rates
+from attacks import rates, rowkeys
 from attacks.attribute import attribute_tasks, guess_hit, synthetic_secrets
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
 from attacks.knowledge import KnowledgeSet
 from attacks.results import Estimate, Metric
-from attacks.singling_out import combination_keys
 
 # A class is tested when at least this many training and this many holdout records hold it: a
 # proportion of 50 records has a half-width of at most 0.14 at 95% (a rule of thumb for the
@@ -112,7 +111,7 @@ def match_guess(k_s: np.ndarray, v_s: np.ndarray, width: int) -> np.ndarray:
     if k_s.size == 0:
         return guess
     n_v = int(v_s.max(initial=0)) + 1
-    u, cnt = np.unique(k_s.astype(np.int64) * n_v + v_s, return_counts=True)
+    u, cnt = rowkeys.unique_counts(k_s.astype(np.int64) * n_v + v_s)
     kk, vv = u // n_v, u % n_v
     order = np.lexsort((vv, -cnt, kk))
     kk, vv = kk[order], vv[order]
@@ -141,7 +140,7 @@ def published_pairs(
     if k_s.size == 0:
         return np.zeros(keys.size, dtype=bool)
     n_v = int(max(v_s.max(initial=0), truth.max(initial=0))) + 1
-    pub = np.unique(k_s.astype(np.int64) * n_v + v_s)
+    pub = rowkeys.unique_sorted(k_s.astype(np.int64) * n_v + v_s)
     q = keys.astype(np.int64) * n_v + truth
     at = np.minimum(np.searchsorted(pub, q), pub.size - 1)
     return pub[at] == q
@@ -177,7 +176,7 @@ def _secret_codes(values: list[np.ndarray], numeric: bool) -> tuple[list[np.ndar
         codes, uniq = pd.factorize(stacked, use_na_sentinel=False)
         uniq = np.asarray(uniq, dtype=np.float64)
     else:
-        uniq, codes = np.unique(stacked, return_inverse=True)
+        uniq, codes = rowkeys.sorted_inverse(stacked)
     bounds = np.cumsum([0, *[v.size for v in values]])
     parts = [codes[bounds[i] : bounds[i + 1]].astype(np.int64) for i in range(len(values))]
     return parts, uniq
@@ -224,9 +223,7 @@ class MatchInferenceAttack(Attack):
         """Match every record on K, guess, score."""
         tr, ho, syn = (self.data.tables[t] for t in ("train", "holdout", "synthetic"))
         cols = list(known)
-        k_t, k_h, k_s = combination_keys(
-            [tr.value_matrix(cols), ho.value_matrix(cols), syn.value_matrix(cols)]
-        )
+        k_t, k_h, k_s = self.data.row_keys.keys(cols)  # exact, cached (attacks/rowkeys.py)
         width = int(max(k_t.max(initial=0), k_h.max(initial=0), k_s.max(initial=0))) + 1
         real = np.bincount(np.concatenate([k_t, k_h]), minlength=width)
         numeric = self.data.geometry.types[secret] != "categorical"
@@ -357,7 +354,7 @@ def _by_level(
 
 
 def _clusters(keys: np.ndarray) -> int:
-    return int(np.unique(keys).size)
+    return rowkeys.n_distinct(keys)
 
 
 def _exposed(worst: _Outcome) -> list[dict[str, int]]:

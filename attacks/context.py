@@ -28,6 +28,7 @@ from attacks import neighbors as nb
 from attacks.config import MAX_QUERY_ROWS, AuditConfig
 from attacks.errors import AttackCannotRun, AuditInputError
 from attacks.geometry import EncodedTable, Geometry, encode_tables, validate_tables
+from attacks.rowkeys import RowKeys, RowMatches
 
 __all__ = ["MAX_QUERY_ROWS", "MIN_ROWS", "TABLES", "AuditData"]
 
@@ -59,6 +60,7 @@ class AuditData:
         default_factory=dict, repr=False
     )
     _fused: bool = field(default=False, repr=False)
+    _row_keys: RowKeys | None = field(default=None, repr=False)
 
     @classmethod
     def prepare(
@@ -236,6 +238,19 @@ class AuditData:
                     f"{attack}: not enough data: the {name} table has {n} row(s); at least "
                     f"{minimum} are needed for a valid interval"
                 )
+
+    # --- exact row keys -----------------------------------------------------------------
+    @property
+    def row_keys(self) -> RowKeys:
+        """Exact row keys over (train, holdout, synthetic), cached per column set
+        (:mod:`attacks.rowkeys`): ``row_keys.keys(columns)`` is one int64 array per table."""
+        if self._row_keys is None:
+            self._row_keys = RowKeys(self.geometry, self.tables)
+        return self._row_keys
+
+    def row_matches(self, columns: Sequence[str]) -> RowMatches:
+        """Exact matches of the full train, holdout and synthetic tables on ``columns``."""
+        return RowMatches.of(self.row_keys, columns)
 
     # --- neighbour searches --------------------------------------------------------------
     def build_index(

@@ -58,8 +58,8 @@ subsets that miss only columns the leak's fresh values often agree on by chance 
 and loss, mostly 0; native country, mostly US) still see it: 10% linkage leak FAIL 3/3, 3%
 INCONCLUSIVE. 20 more hash passes: +0.6 s CPU on full Adult.
 
-Rows are hashed (64-bit, NaN canonicalised): d + 1 hash passes for ``max_differ = 1`` (one per
-left-out column), linear time and memory. Counts reported: distinct training records copied,
+Rows are matched by exact integer keys (attacks/rowkeys.py; NaN equals NaN): d + 1 key passes
+for ``max_differ = 1`` (one per left-out column), linear time and memory. Counts reported: distinct training records copied,
 training records unique on all columns (among train and holdout), and how many of those unique
 records are copied (copying a unique record is what identifies a person).
 """
@@ -76,7 +76,6 @@ from attacks.base import Attack
 from attacks.config import AuditConfig
 from attacks.context import AuditData
 from attacks.errors import AttackCannotRun
-from attacks.geometry import row_hashes
 from attacks.knowledge import partial_copy_sets
 from attacks.results import Estimate, Metric
 
@@ -86,15 +85,6 @@ MAX_PASSES = 2_000
 # partial copies: this many public-rule random column subsets of ceil(PARTIAL_SHARE x d) columns
 PARTIAL_SETS = 20
 PARTIAL_SHARE = 2 / 3
-
-
-def _reproduced(d: Any, cols: list[str]) -> tuple[np.ndarray, ...]:
-    """(train record in S, holdout record in S, train, holdout and synthetic hashes) on
-    the columns ``cols``."""
-    h_t = row_hashes(d.tables["train"], cols)
-    h_h = row_hashes(d.tables["holdout"], cols)
-    h_s = row_hashes(d.tables["synthetic"], cols)
-    return np.isin(h_t, h_s), np.isin(h_h, h_s), h_t, h_h, h_s
 
 
 def _excess(
@@ -125,24 +115,23 @@ class ExactMatchAttack(Attack):
         d = self.data
         d.require_rows(self.name)
         cols = list(d.geometry.columns)
-        in_s_t, in_s_h, h_t, h_h, h_s = _reproduced(d, cols)
-        syn_in_t, syn_in_h = np.isin(h_s, h_t), np.isin(h_s, h_h)
+        m = d.row_matches(cols)  # exact row keys (attacks/rowkeys.py)
+        in_s_t, in_s_h = m.train_in_synthetic, m.holdout_in_synthetic
+        syn_in_t, syn_in_h = m.synthetic_in_train, m.synthetic_in_holdout
         near_t, near_h = self._near(cols)
-        counts = np.unique(np.concatenate([h_t, h_h]), return_counts=True)
-        unique_hashes = counts[0][counts[1] == 1]
-        unique_t, unique_h = np.isin(h_t, unique_hashes), np.isin(h_h, unique_hashes)
+        unique_t, unique_h = m.unique_train, m.unique_holdout
         copied_t, copied_h = in_s_t & unique_t, in_s_h & unique_h
         near_t |= copied_t
         near_h |= copied_h
         ctx = {
-            "n_synthetic": float(h_s.size),
-            "n_train": float(h_t.size),
-            "n_holdout": float(h_h.size),
+            "n_synthetic": float(m.key_s.size),
+            "n_train": float(m.key_t.size),
+            "n_holdout": float(m.key_h.size),
             "training_records_copied": float(in_s_t.sum()),
             "holdout_records_copied": float(in_s_h.sum()),
             "unique_holdout_records": float(unique_h.sum()),
             "unique_holdout_records_copied": float(copied_h.sum()),
-            "distinct_training_records_copied": float(np.unique(h_t[in_s_t]).size),
+            "distinct_training_records_copied": float(m.distinct_train(in_s_t)),
             "unique_training_records": float(unique_t.sum()),
             "unique_training_records_copied": float((unique_t & in_s_t).sum()),
             "synthetic_in_train": float(syn_in_t.sum()),
@@ -229,10 +218,9 @@ class ExactMatchAttack(Attack):
         conf = rates.bonferroni(self.confidence, len(subsets))
         comps = []
         for i, sub in enumerate(subsets, start=1):
-            t, h, h_t, h_h, _ = _reproduced(d, list(sub))
-            uniq, cnt = np.unique(np.concatenate([h_t, h_h]), return_counts=True)
-            single = uniq[cnt == 1]
-            hit_t, hit_h = t & np.isin(h_t, single), h & np.isin(h_h, single)
+            m = d.row_matches(list(sub))
+            hit_t = m.train_in_synthetic & m.unique_train
+            hit_h = m.holdout_in_synthetic & m.unique_holdout
             comps.append(rates.compare_binary(f"subset-{i}", hit_t, hit_h, conf))
         self.partial_subsets = [list(sub) for sub in subsets]
         metric, _ = rates.family_maximum(
@@ -266,11 +254,10 @@ class ExactMatchAttack(Attack):
         self.skipped: list[list[str]] = []
         for drop in sets:
             keep = [c for i, c in enumerate(cols) if i not in drop]
-            t, h, h_t, h_h, _ = _reproduced(d, keep)
-            uniq, cnt = np.unique(np.concatenate([h_t, h_h]), return_counts=True)
-            single = uniq[cnt == 1]
-            unique_t, unique_h = np.isin(h_t, single), np.isin(h_h, single)
-            share = (unique_t.sum() + unique_h.sum()) / (h_t.size + h_h.size)
+            m = d.row_matches(keep)
+            t, h = m.train_in_synthetic, m.holdout_in_synthetic
+            unique_t, unique_h = m.unique_train, m.unique_holdout
+            share = (unique_t.sum() + unique_h.sum()) / (unique_t.size + unique_h.size)
             if share < self.min_identifying:
                 self.skipped.append([cols[i] for i in drop])
                 continue

@@ -145,7 +145,7 @@ class NeighborIndex:
                 ii = np.concatenate([ii, extra], axis=1)
                 missing = np.concatenate([missing, extra < 0], axis=1)
             ii = np.where(missing, 0, ii)
-            diff = self.base[ii].astype(np.float64) - q[:, None, :].astype(np.float64)
+            diff = np.subtract(self.base[ii], q[:, None, :], dtype=np.float64)
             d2 = np.einsum("ijk,ijk->ij", diff, diff)
             if use_codes:
                 qc = np.asarray(query_codes[s : s + chunk_rows], dtype=np.int64)
@@ -322,13 +322,12 @@ class _ColumnMinima:
             slot, cols = np.nonzero(best == g)
             if cols.size == 0:
                 continue
-            part = a_aug[rows] @ b_aug[:, cols]
-            pos = np.arange(cols.size)
-            for r in range(min(k, part.shape[0])):
-                m = part.min(axis=0)
-                i = np.argmax(part == m[None, :], axis=0)  # the lowest row among ties
-                val[cols, slot, r], idx[cols, slot, r] = m, first + i
-                part[i, pos] = np.inf
+            # one row per column, so faiss's heap selection (strict improvement: the lowest
+            # row among ties) picks each column's k smallest of the block
+            part = np.ascontiguousarray(b_aug[:, cols].T) @ a_aug[rows].T
+            kk = min(k, part.shape[1])
+            d, i = faiss.kmin(part, kk)
+            val[cols, slot, :kk], idx[cols, slot, :kk] = d, first + i
         val, idx = val.reshape(n_b, -1), idx.reshape(n_b, -1)
         order = np.lexsort((idx, val))[:, :k]
         return np.take_along_axis(idx, order, axis=1)
@@ -340,7 +339,7 @@ def _refine(q: np.ndarray, base: np.ndarray, cand: np.ndarray) -> tuple[np.ndarr
     idx = np.empty(cand.shape, dtype=np.int64)
     for s in range(0, q.shape[0], CHUNK_ROWS):
         ii = cand[s : s + CHUNK_ROWS]
-        diff = base[ii].astype(np.float64) - q[s : s + CHUNK_ROWS, None, :].astype(np.float64)
+        diff = np.subtract(base[ii], q[s : s + CHUNK_ROWS, None, :], dtype=np.float64)
         dd = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
         order = np.argsort(dd, axis=1, kind="stable")
         dist[s : s + CHUNK_ROWS] = np.take_along_axis(dd, order, axis=1)

@@ -135,7 +135,7 @@ class _Space:
         out = np.empty((len(self.columns), *idx.shape))
         cand = b[idx]
         for i, sl in enumerate(self.local):
-            diff = cand[:, :, sl].astype(np.float64) - q[:, None, sl].astype(np.float64)
+            diff = np.subtract(cand[:, :, sl], q[:, None, sl], dtype=np.float64)
             out[i] = np.einsum("ijk,ijk->ij", diff, diff)
         return out
 
@@ -196,14 +196,36 @@ def nearest_on_columns(
     """Index of the nearest ``base`` row of every ``queries`` row over ``columns`` (squared L2
     in the shared encoding; ties go to the lowest index). Blocked float32 matrix products: for
     the small knowledge sets (2-4 columns), where most distances tie exactly, this is far
-    cheaper than a top-k search whose certificate fails on ties. Exactly equal rows get
-    bitwise-equal distances, so exact ties always go to the lowest index; rows whose distances
-    differ by less than float32 rounding may be ranked either way."""
+    cheaper than a top-k search whose certificate fails on ties. Only distinct base rows and
+    distinct queries are searched (:func:`distinct_rows`). Exactly equal rows get bitwise-equal
+    distances, so exact ties always go to the lowest index; rows whose distances differ by less
+    than float32 rounding may be ranked either way."""
     space = _Space(geometry, list(columns))
     b, q = space.take(base), space.take(queries)
+    first, _ = distinct_rows(b)
+    b = b[first]
+    q_first, q_of = distinct_rows(q)
+    q = q[q_first]
     sq = (b.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
     out = np.empty(q.shape[0], dtype=np.int64)
     step = max(1, _BLOCK_CELLS // max(b.shape[0], 1))
     for s in range(0, q.shape[0], step):
         out[s : s + step] = np.argmin(sq[None, :] - 2.0 * (q[s : s + step] @ b.T), axis=1)
-    return out
+    return first[out][q_of]
+
+
+def distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending positions of the first occurrence of each distinct row of ``x`` (bytewise),
+    and each row's position among them.
+
+    Searching only these rows gives the same lowest-index nearest row: equal rows are at equal
+    distance, and the lowest index among tied rows is always a first occurrence. On a few
+    columns (the small knowledge sets) the synthetic table has far fewer distinct rows than
+    rows, so the distance blocks shrink by that factor; equal queries get one answer."""
+    rows = np.ascontiguousarray(x).reshape(x.shape[0], -1)
+    rows = rows.view(np.dtype((np.void, rows.dtype.itemsize * max(rows.shape[1], 1))))
+    _, first, inv = np.unique(rows.ravel(), return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order].astype(np.int64), rank[inv.ravel()].astype(np.int64)

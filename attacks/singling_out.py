@@ -145,14 +145,12 @@ class SinglingOutAttack(Attack):
         tr, ho, syn = (self.data.tables[t] for t in ("train", "holdout", "synthetic"))
         cols = list(ks.columns)
         n_t, n_r = len(tr), len(tr) + len(ho)
-        keys = np.concatenate(combination_keys([t.value_matrix(cols) for t in (tr, ho, syn)]))
+        row_keys = self.data.row_keys  # exact, cached (attacks/rowkeys.py)
+        keys = row_keys.concatenated(cols)
         loo = []
         if len(cols) > 1:
             for c in cols:
-                rest = [x for x in cols if x != c]
-                loo.append(
-                    np.concatenate(combination_keys([t.value_matrix(rest) for t in (tr, ho)]))
-                )
+                loo.append(row_keys.concatenated([x for x in cols if x != c])[:n_r])
         real = keys[:n_r]
         unique = np.bincount(real)[real] == 1
         rare = rare_unique(real, loo, SLACK)

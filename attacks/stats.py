@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats
 
 from attacks.results import Estimate
+from attacks.rowkeys import sorted_inverse
 
 CONFIDENCE = 0.95
 
@@ -95,7 +96,7 @@ def cluster_mean(y: np.ndarray, clusters: np.ndarray, confidence: float = CONFID
     if n == 0:
         return Estimate(0.0, 0.0, 1.0, confidence, "cluster-robust")
     m = float(y.mean())
-    _, inv = np.unique(clusters, return_inverse=True)
+    _, inv = sorted_inverse(clusters)
     s = np.bincount(inv, weights=y - m)
     g = s.size
     var = float((s**2).sum()) / (n * n) * (g / max(g - 1, 1))
@@ -177,7 +178,7 @@ def cluster_excess(
     if n == 0:
         return Estimate(0.0, -1.0, 1.0, confidence, "cluster-robust")
     m = float(y.mean())
-    _, inv = np.unique(clusters, return_inverse=True)
+    _, inv = sorted_inverse(clusters)
     s = np.bincount(inv, weights=y - m)
     g = s.size
     var = float((s**2).sum()) / (n * n) * (g / max(g - 1, 1))
@@ -211,7 +212,7 @@ def cluster_bootstrap(
     clusters (e.g. the synthetic rows sharing a nearest real record) keeps their dependence.
     Returns (the B finite bootstrap values, the percentile interval ends)."""
     rng = np.random.default_rng(seed)
-    _, inv = np.unique(clusters, return_inverse=True)
+    _, inv = sorted_inverse(clusters)
     g = int(inv.max()) + 1 if inv.size else 0
     vals: list[np.ndarray] = []
     for s in range(0, n_boot, batch):
