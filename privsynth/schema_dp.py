@@ -87,8 +87,10 @@ __all__ = [
     "covering_bins",
 ]
 
-# Bounds (module docstring): seed bins, the growth window and its z, the clipped-bound z.
+# Bounds (module docstring): seed bins and seed windows (2 .. GROW_WINDOW bins), the growth window
+# and its z, the clipped-bound z.
 SEED_Z = 4.0
+WINDOW_SEED_Z = 3.0
 GROW_WINDOW = 3
 GROW_Z = 0.75
 CLIP_Z = 2.0
@@ -108,6 +110,9 @@ GRID_LIMIT = 1e9
 # Public grid for datetimes: calendar years (bins are whole years).
 DATE_GRID_START = 1900
 DATE_GRID_END = 2101
+# A numeric column's share of rho, in categorical columns' shares (a public rule): its bounds
+# must find a far mode of ~1% of the values, a category only needs to clear its threshold.
+NUMERIC_WEIGHT = 2.0
 # Part of delta reserved for the thresholded histograms (the rest goes to the zCDP conversion).
 THRESHOLD_DELTA_SHARE = 0.5
 # Integer columns with at most this many values get one bin per value (as in schema_infer).
@@ -242,7 +247,7 @@ def infer_schema_dp(
     reserve = delta * THRESHOLD_DELTA_SHARE if "categorical" in measured else 0.0
     ledger = PrivacyLedger(Budget(epsilon=epsilon, delta=delta, delta_reserve=reserve))
     noise = NoiseSource(seed)
-    left, n_cat = len(measured), measured.count("categorical")
+    left, n_cat = sum(map(rho_weight, measured)), measured.count("categorical")
     columns: list[ColumnSpec] = []
     flagged: list[ColumnSpec] = []
     with progress.task("private schema", total=len(types)) as advance:
@@ -251,8 +256,10 @@ def infer_schema_dp(
                 columns.append(ColumnSpec(name, "exclude", note=note))
                 advance()
                 continue
-            # equal shares of what is left: the last column takes exactly the rest
-            rho_col, left = ledger.rho_remaining / left, left - 1
+            # weighted shares of what is left: the last column takes exactly the rest
+            weight = rho_weight(kind)
+            rho_col = ledger.rho_remaining * (1.0 if weight >= left else weight / left)
+            left -= weight
             if kind == "categorical":
                 delta_col, n_cat = ledger.delta_remaining / n_cat, n_cat - 1
                 counts = functools.partial(source.key_counts, j)
@@ -267,6 +274,12 @@ def infer_schema_dp(
     for spec in flagged:
         progress.warn(f"column {spec.name!r}: {spec.note}")
     return Schema(columns, provenance=_provenance(ledger, noise, seed))
+
+
+def rho_weight(kind: str) -> float:
+    """A measured column's share of rho in categorical shares: NUMERIC_WEIGHT for numbers and
+    datetimes, 1 for a categorical column (public: it depends on the column types only)."""
+    return 1.0 if kind == "categorical" else NUMERIC_WEIGHT
 
 
 def _check_and_type(source: DraftSource, bins: int) -> list[tuple[str, str | None, str]]:
@@ -374,24 +387,49 @@ def noisy_counts(
     return noise.discrete_gaussian(exact, sigma).astype(float), sigma
 
 
+def _seeds(y: np.ndarray, sigma: float, zero: int = -1) -> np.ndarray:
+    """The seed bins: each bin of SEED_Z sigma or more, and the largest bin of each window of
+    GROW_WINDOW bins of SEED_Z sigma sqrt(GROW_WINDOW) or more (a mode spread thin). Once one of
+    those stands out, also the largest bin of each window of 2 .. GROW_WINDOW bins of
+    WINDOW_SEED_Z sigma sqrt(width) or more on the same side of 0 (bin ``zero`` starts at 0): a
+    far mode of ~1% of the values, or one the noise pulled under SEED_Z. These only widen a
+    range that exists, never give it a new sign, so pure noise still seeds nothing."""
+    seeds = _window_tops(y, np.flatnonzero(y >= SEED_Z * sigma), GROW_WINDOW, SEED_Z * sigma)
+    if seeds.size == 0:
+        return seeds
+    weak = np.zeros(0, dtype=int)
+    for width in range(2, GROW_WINDOW + 1):
+        weak = _window_tops(y, weak, width, WINDOW_SEED_Z * sigma)
+    if zero >= 0 and (seeds >= zero).all():
+        weak = weak[weak >= zero]
+    elif zero >= 0 and (seeds < zero).all():
+        weak = weak[weak < zero]
+    return np.union1d(seeds, weak)
+
+
+def _window_tops(y: np.ndarray, seeds: np.ndarray, width: int, z_sigma: float) -> np.ndarray:
+    """``seeds`` with the largest bin of each window of ``width`` bins whose noisy sum is at
+    least ``z_sigma * sqrt(width)``."""
+    sums = np.convolve(y, np.ones(width), mode="valid")
+    starts = np.flatnonzero(sums >= z_sigma * math.sqrt(width))
+    if starts.size == 0:
+        return seeds
+    idx = starts[:, None] + np.arange(width)[None, :]
+    return np.union1d(seeds, idx[np.arange(starts.size), np.argmax(y[idx], axis=1)])
+
+
 def _grow(
     y: np.ndarray, sigma: float, edges: np.ndarray | None
 ) -> tuple[int, int, int, int] | None:
     """Seeds and growth (module docstring): the first and last bin of the grown range and the
     margin (in bins) each side gets; ``None`` when nothing stands out of the noise."""
     b, need = len(y), GROW_Z * sigma * math.sqrt(GROW_WINDOW)
-    # seeds: bins, or windows of GROW_WINDOW bins (a far mode spread thin), that stand out by SEED_Z
-    runs = np.convolve(y, np.ones(GROW_WINDOW), mode="valid") >= SEED_Z * sigma * math.sqrt(
-        GROW_WINDOW
-    )
-    starts = np.flatnonzero(runs)
-    tops = starts + np.array([int(np.argmax(y[i : i + GROW_WINDOW])) for i in starts], dtype=int)
-    seeds = np.union1d(np.flatnonzero(y >= SEED_Z * sigma), tops)  # a window's largest bin
+    # growing across 0 (the bin edge at index `zero`) takes CLIP_Z, not GROW_Z: a sign needs evidence
+    zero = int(np.searchsorted(edges, 0.0)) if edges is not None else -1
+    seeds = _seeds(y, sigma, zero)
     if seeds.size == 0:
         return None
     lo, hi = int(seeds.min()), int(seeds.max())
-    # growing across 0 (the bin edge at index `zero`) takes CLIP_Z, not GROW_Z: a sign needs evidence
-    zero = int(np.searchsorted(edges, 0.0)) if edges is not None else -1
     cross = CLIP_Z * sigma * math.sqrt(GROW_WINDOW)
     while hi + 1 < b and y[hi + 1 : hi + 1 + GROW_WINDOW].sum() >= (
         cross if hi + 1 == zero else need

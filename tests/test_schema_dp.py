@@ -25,7 +25,10 @@ from privsynth.schema import Schema
 from privsynth.schema_dp import (
     DP_SOURCE,
     MARGIN_MANTISSAS,
+    NUMERIC_WEIGHT,
+    SEED_Z,
     THRESHOLD_DELTA_SHARE,
+    WINDOW_SEED_Z,
     bin_keys,
     column_type,
     covering_bins,
@@ -137,6 +140,44 @@ def test_covering_bins_on_a_small_skewed_table() -> None:
     # measured: 10/10 seeds >= 99%
     assert np.mean(np.array(covered) >= 0.99) >= 0.9
     assert covering_bins(np.random.default_rng(1).normal(0, 1, 50).round(), 40.0, None) is None
+
+
+def test_numeric_columns_get_twice_a_categorical_share(draft: Schema) -> None:
+    """The split is a public rule on the column types: a numeric column's rho is NUMERIC_WEIGHT
+    times a categorical column's, the last column takes exactly the rest."""
+    entries = draft.provenance["dp"]["ledger"]["entries"]
+    cat = [e["rho"] for e in entries if e["what"].endswith("categories")]
+    num = [e["rho"] for e in entries if not e["what"].endswith("categories")]
+    assert cat and num and NUMERIC_WEIGHT == 2.0
+    unit = draft.provenance["dp"]["rho"] / (len(cat) + NUMERIC_WEIGHT * len(num))
+    # the categorical charge is the threshold mechanism's rho for its share (<= the share)
+    assert all(r <= unit * (1 + 1e-9) for r in cat)
+    assert num == pytest.approx([NUMERIC_WEIGHT * unit] * len(num), rel=1e-6)
+
+
+def test_far_mode_under_the_bin_seed_is_found_by_a_window() -> None:
+    """Adult's capital-loss at epsilon 0.1: 95% at 0 and a far mode of ~4.5% in two bins
+    (1,000-5,000) that the noise can pull under SEED_Z. A window of 2 bins at WINDOW_SEED_Z
+    seeds it once the column has a range; the same weak window alone (pure noise elsewhere) or
+    across 0 seeds nothing."""
+    edges = number_grid(integer=True)
+    zero = int(np.searchsorted(edges, 0.0))
+    sigma = 176.0
+    y = np.zeros(len(edges) - 1)
+    y[zero] = 31042.0
+    far = zero + 10  # the bin [1000, 2000)
+    y[far : far + 2] = [3.9 * sigma, 0.5 * sigma]  # both bins under SEED_Z, their sum is not
+    assert y[far] < SEED_Z * sigma and y[far : far + 2].sum() >= WINDOW_SEED_Z * sigma * 2**0.5
+    lo, hi, *_ = covering_bins(y, sigma, edges)
+    assert lo == zero and hi >= far + 1
+    alone = y.copy()
+    alone[zero] = 0.0
+    assert covering_bins(alone, sigma, edges) is None
+    mirrored = y.copy()
+    mirrored[far : far + 2] = 0.0
+    mirrored[zero - 12 : zero - 10] = [3.9 * sigma, 0.5 * sigma]  # the same weak window, below 0
+    lo, hi, *_ = covering_bins(mirrored, sigma, edges)
+    assert edges[lo] >= 0
 
 
 def test_common_categories_present_rare_ones_absent(draft: Schema, adult: pd.DataFrame) -> None:

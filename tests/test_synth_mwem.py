@@ -12,7 +12,15 @@ import pytest
 from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.marginals import marginal
+from privsynth.model.measurements import estimate_total
 from privsynth.privacy.mechanisms import gaussian_rho
+from privsynth.synthesizers.affordable import (
+    capped_weights,
+    one_way_share,
+    one_way_weights,
+    shrunk_one_ways,
+    top_up,
+)
 from privsynth.synthesizers.mwem import MEASURE_SHARE, MWEMSynthesizer, default_rounds
 
 COLS = ["sex", "race", "income>50K", "relationship", "marital-status", "workclass"]
@@ -32,20 +40,35 @@ def mwem(adult_pgm: pd.DataFrame) -> MWEMSynthesizer:
     )
 
 
+def one_way_prefix(synth: MWEMSynthesizer) -> int:
+    """How many ledger entries the one-way marginals take before the first round."""
+    entries = synth.ledger_.entries
+    return next(i for i, e in enumerate(entries) if not e.what.startswith("marginal (") or
+                len(synth.measurements_[i].clique) > 1)  # fmt: skip
+
+
 def test_rounds_and_per_round_accounting(mwem: MWEMSynthesizer) -> None:
     rounds = default_rounds(len(mwem.domain_))
-    assert rounds == len(mwem.domain_) and len(mwem.history_) == rounds
+    d = len(mwem.domain_)
+    assert rounds == d and len(mwem.history_) == rounds
     entries = mwem.ledger_.entries
     rho = mwem.ledger_.rho_budget
-    assert len(entries) == 2 * rounds
+    # the probe: one round's worth (rho / (T + 1)) on the one-way marginals, split by k^(2/3)
+    probe = [e.rho for e in entries[:d]]
+    assert [e.what for e in entries[:d]] == [f"marginal {(a,)}" for a in mwem.domain_.attrs]
+    assert probe == pytest.approx(list(rho / (rounds + 1) * one_way_weights(mwem.domain_)))
+    first = one_way_prefix(mwem)
+    assert first in (d, 2 * d)  # with or without the one-way top-up
+    assert len(entries) == first + 2 * rounds
+    part = (rho - sum(e.rho for e in entries[:first])) / rounds
     for t in range(rounds):
-        sel, meas = entries[2 * t], entries[2 * t + 1]
+        sel, meas = entries[first + 2 * t], entries[first + 2 * t + 1]
         assert sel.mechanism == SELECT and sel.what.startswith(f"MWEM round {t + 1}:")
         assert sel.sensitivity == 1.0
-        assert sel.rho == pytest.approx((1 - MEASURE_SHARE) * rho / rounds, rel=1e-9)
+        assert sel.rho == pytest.approx((1 - MEASURE_SHARE) * part, rel=1e-9)
         assert meas.what == f"marginal {mwem.history_[t]['clique']}"
         assert meas.rho == pytest.approx(gaussian_rho(meas.scale), rel=1e-12)
-        assert meas.rho == pytest.approx(MEASURE_SHARE * rho / rounds, rel=1e-9)
+        assert meas.rho == pytest.approx(MEASURE_SHARE * part, rel=1e-9)
     assert mwem.ledger_.rho_spent == pytest.approx(rho, rel=1e-12)
 
 
@@ -98,17 +121,62 @@ def test_bad_params_raise(adult_pgm: pd.DataFrame, bad: dict) -> None:
         MWEMSynthesizer(**bad).fit_codes(codes, domain)
 
 
-def test_small_very_private_table_stops_rounds_for_one_ways(adult_pgm: pd.DataFrame) -> None:
+def test_small_very_private_table_measures_one_ways_only(adult_pgm: pd.DataFrame) -> None:
+    """At 300 rows and epsilon 0.1 no workload marginal is worth its noise: after the probe, MWEM
+    spends the rest on the one-way marginals and ends as the shrunk independent model."""
     codes, domain = data(adult_pgm, 300)
     synth = MWEMSynthesizer(epsilon=0.1, noise_seed=2, round_iters=5, pgm_iters=20)
     synth.fit_codes(codes, domain)
-    # round 1 picks a marginal blind to n; then nothing is worth its noise at 300 rows
-    assert len(synth.history_) == 1
-    tail = synth.ledger_.entries[2:]
-    assert [e.what for e in tail] == [f"marginal {(a,)}" for a in domain.attrs]
-    rest = synth.ledger_.rho_budget * (1 - 1 / default_rounds(len(domain)))
-    assert sum(e.rho for e in tail) == pytest.approx(rest, rel=1e-9)
+    assert synth.history_ == []
+    assert all(e.what.startswith("marginal (") for e in synth.ledger_.entries)
+    assert all(len(m.clique) == 1 for m in synth.measurements_)
     assert synth.ledger_.rho_spent == pytest.approx(synth.ledger_.rho_budget, rel=1e-12)
+    total = estimate_total(synth.measurements_, domain)
+    for m in shrunk_one_ways(synth.measurements_, total):
+        p = np.ravel(synth.model_.project(m.clique))
+        # independent_model floors every cell at 0.01 records (300 rows: 3e-5 of the mass each)
+        assert p / p.sum() == pytest.approx(m.values / total, abs=1e-3)
     # at a larger budget the rounds run to the end
     big = MWEMSynthesizer(epsilon=5.0, noise_seed=2, round_iters=5, pgm_iters=20)
     assert len(big.fit_codes(codes, domain).history_) == default_rounds(len(domain))
+
+
+def replay(synth: MWEMSynthesizer) -> list[float]:
+    """The rho of every charge of a one-ways-only MWEM run, re-derived from the rule (probe,
+    top-up, rest) and the run's own noisy measurements (their totals are all it may read)."""
+    domain, rho = synth.domain_, synth.ledger_.rho_budget
+    d, ms = len(domain), synth.measurements_
+    base = 1.0 / (default_rounds(d) + 1)
+    out = list(base * rho * one_way_weights(domain))
+    spent = np.array(out)
+    share = one_way_share(domain, rho, estimate_total(ms[:d], domain), base)
+    for extra in ((share - base) * rho, rho - max(share, base) * rho):
+        if extra <= 1e-15:
+            continue
+        n_hat = estimate_total(ms[: len(out)], domain)
+        per = top_up(spent, extra, capped_weights(domain, spent.sum() + extra, n_hat))
+        out += [x for x in per if x > 1e-12 * extra]
+        spent = spent + per
+    return out
+
+
+def test_neighbouring_tables_one_ways_only_is_post_processing(adult_pgm: pd.DataFrame) -> None:
+    """A table and the table plus one odd row (the rarest code of every column), noise pinned:
+    the probe is charged the same, both runs measure the same marginals in the same order, every
+    charge is the rule's function of that run's noisy totals, and the model is its noisy
+    measurements shrunk (the decisions read the rows only through charged measurements)."""
+    codes, domain = data(adult_pgm, 300)
+    odd = np.array([[int(np.argmin(np.bincount(codes[:, j], minlength=k))) for j, k in
+                     enumerate(domain.shape)]])  # fmt: skip
+    runs = [
+        MWEMSynthesizer(epsilon=0.1, noise_seed=11, pgm_iters=20).fit_codes(t, domain)
+        for t in (codes, np.vstack([codes, odd]))
+    ]
+    d = len(domain)
+    e0, e1 = runs[0].ledger_.entries, runs[1].ledger_.entries
+    assert [e.what for e in e0] == [e.what for e in e1]
+    assert [e.rho for e in e0[:d]] == [e.rho for e in e1[:d]]  # the probe: data-independent
+    for run in runs:
+        assert run.history_ == []
+        assert [e.rho for e in run.ledger_.entries] == pytest.approx(replay(run), rel=1e-9)
+        assert run.ledger_.rho_spent == pytest.approx(run.ledger_.rho_budget, rel=1e-12)

@@ -25,15 +25,8 @@ import numpy as np
 from privsynth.domain import Domain
 from privsynth.errors import InputError
 from privsynth.privacy.budget import Budget
-from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale, select, selection_scale
-from privsynth.synthesizers.affordable import (
-    affordable,
-    capped_weights,
-    one_way_share,
-    one_way_weights,
-    shrunk_one_ways,
-    top_up,
-)
+from privsynth.privacy.mechanisms import gaussian_scale, select, selection_scale
+from privsynth.synthesizers.affordable import affordable, one_way_share
 from privsynth.synthesizers.graphical import GraphicalSynthesizer, independent_model
 from privsynth.synthesizers.workload import (
     SizeFilter,
@@ -131,12 +124,12 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 shown = pct
 
             base = len(domain) * shares[0] / ledger.rho_budget
-            self._remeasure_one_ways(codes, domain, base * ledger.rho_budget)
+            self._one_way_pass(codes, domain, base * ledger.rho_budget)
             # the record count, from the noisy one-way marginals just charged (never the data's)
             n_hat = self._noisy_total()
             share = one_way_share(domain, ledger.rho_budget, n_hat, base)
             if share > base:  # small n x rho: the one-way marginals get more before any round
-                self._remeasure_one_ways(codes, domain, (share - base) * ledger.rho_budget, n_hat)
+                self._one_way_pass(codes, domain, (share - base) * ledger.rho_budget, n_hat)
                 n_hat = self._noisy_total()
             model = independent_model(domain, self.measurements_, n_hat)
             show("one-way marginals")
@@ -144,17 +137,13 @@ class AIMSynthesizer(GraphicalSynthesizer):
             while not last:
                 step = self._next_round(shares, candidates, size_filter, n_hat)
                 if step is None:  # no marginal of 2+ columns is worth its noise any more
-                    self._remeasure_one_ways(codes, domain, None, n_hat)
+                    self._one_way_pass(codes, domain, None, n_hat)
                     break
                 shares, cands, limit, last = step
                 model, shares = self._round(codes, truth, model, candidates, cands, shares, last)
                 self.history_[-1]["size_cap_mb"] = limit
                 show(f"round {len(self.history_)}")
-            if all(len(m.clique) == 1 for m in self.measurements_):  # the independent model,
-                total = self._noisy_total()  # each column shrunk by its risk estimate
-                model = independent_model(domain, shrunk_one_ways(self.measurements_, total), total)
-            else:
-                model = self._estimate(model, self.pgm_iters)
+            model = self._final_model(model)
         self._finish(model)
         self.reporter.note(
             f"AIM: {len(self.history_)} rounds, {len(self.measurements_)} measurements, "
@@ -263,32 +252,3 @@ class AIMSynthesizer(GraphicalSynthesizer):
         )
         factor = 4.0 if annealed else 1.0  # halve sigma and double the selection epsilon
         return model, (factor * shares[0], factor * shares[1])
-
-    def _remeasure_one_ways(
-        self, codes: np.ndarray, domain: Domain, rho: float | None = None, n_hat: float = 0.0
-    ) -> None:
-        """Spend ``rho`` (default: all that is left) on the one-way marginals; when it is all that
-        is left the last column measured takes exactly the rest.
-
-        The first pass (no ``n_hat``) splits by :func:`one_way_weights` (``k^(2/3)``). Later ones
-        are given the noisy total ``n_hat`` and bring each column's total towards its
-        :func:`capped_weights` share of all the one-way budget (:func:`top_up`): a function of a
-        DP output and of the public charges. The estimator weighs each measurement by
-        ``1 / sigma^2``, so two measurements of a column at rho ``a`` and ``b`` are worth one at
-        ``a + b``.
-        """
-        ledger = self.ledger_
-        everything = rho is None or rho >= ledger.rho_remaining * (1.0 - 1e-9)
-        total = ledger.rho_remaining if everything else float(rho)
-        if n_hat > 0.0:
-            spent = np.zeros(len(domain))
-            for m in self.measurements_:
-                if len(m.clique) == 1:
-                    spent[domain.attrs.index(m.clique[0])] += gaussian_rho(m.sigma)
-            per = top_up(spent, total, capped_weights(domain, spent.sum() + total, n_hat))
-        else:
-            per = total * one_way_weights(domain)
-        todo = [i for i in range(len(domain)) if per[i] > 1e-12 * total]
-        for i in todo:
-            last = everything and i == todo[-1]
-            self._measure(codes, (domain.attrs[i],), ledger.rho_remaining if last else per[i])

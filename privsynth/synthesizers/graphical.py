@@ -20,7 +20,13 @@ from privsynth.model.graphical_model import GraphicalModel, systematic_round
 from privsynth.model.junction_tree import JunctionTree
 from privsynth.model.measurements import Measurement, estimate_total, project_simplex
 from privsynth.privacy.budget import Budget
-from privsynth.privacy.mechanisms import gaussian_scale, measure_marginal
+from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale, measure_marginal
+from privsynth.synthesizers.affordable import (
+    capped_weights,
+    one_way_weights,
+    shrunk_one_ways,
+    top_up,
+)
 from privsynth.synthesizers.base import Synthesizer
 from privsynth.synthesizers.workload import (
     Clique,
@@ -182,6 +188,46 @@ class GraphicalSynthesizer(Synthesizer):
             warm_start=warm,
             iters=int(iters),
         )
+
+    def _one_way_pass(
+        self, codes: np.ndarray, domain: Domain, rho: float | None = None, n_hat: float = 0.0
+    ) -> None:
+        """Spend ``rho`` (default: all that is left) on the one-way marginals; when it is all that
+        is left the last column measured takes exactly the rest (AIM and MWEM).
+
+        The first pass (no ``n_hat``: the probe) splits by :func:`one_way_weights` (``k^(2/3)``).
+        Later ones are given the noisy total ``n_hat`` and bring each column's total towards its
+        :func:`capped_weights` share of all the one-way budget (:func:`top_up`): a function of a
+        DP output and of the public charges. The estimator weighs each measurement by
+        ``1 / sigma^2``, so two measurements of a column at rho ``a`` and ``b`` are worth one at
+        ``a + b``.
+        """
+        ledger = self.ledger_
+        everything = rho is None or rho >= ledger.rho_remaining * (1.0 - 1e-9)
+        total = ledger.rho_remaining if everything else float(rho)
+        if n_hat > 0.0:
+            spent = np.zeros(len(domain))
+            for m in self.measurements_:
+                if len(m.clique) == 1:
+                    spent[domain.attrs.index(m.clique[0])] += gaussian_rho(m.sigma)
+            per = top_up(spent, total, capped_weights(domain, spent.sum() + total, n_hat))
+        else:
+            per = total * one_way_weights(domain)
+        todo = [i for i in range(len(domain)) if per[i] > 1e-12 * total]
+        for i in todo:
+            last = everything and i == todo[-1]
+            self._measure(codes, (domain.attrs[i],), ledger.rho_remaining if last else per[i])
+
+    def _final_model(self, model: GraphicalModel | None) -> GraphicalModel:
+        """The last fit: with one-way measurements only, the independent model with each column
+        shrunk by its risk estimate (:func:`shrunk_one_ways`, post-processing of the noisy
+        counts); otherwise ``pgm_iters`` iterations warm-started from ``model``."""
+        if all(len(m.clique) == 1 for m in self.measurements_):
+            total = self._noisy_total()
+            return independent_model(
+                self.fit_domain_, shrunk_one_ways(self.measurements_, total), total
+            )
+        return self._estimate(model, self.pgm_iters)
 
     def _finish(self, model: GraphicalModel) -> None:
         self.model_ = model
