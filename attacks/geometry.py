@@ -383,9 +383,12 @@ def copy_tolerances(
     geo: Geometry, real: dict[str, np.ndarray], tol: float
 ) -> dict[str, tuple[float, float]]:
     """Per numeric / datetime column, ``(rel, floor)`` for :func:`tolerant_matches`, fitted on
-    the real values only: a number may differ by ``tol`` of itself or by its grain; a datetime
-    (nanoseconds since an arbitrary epoch, where "relative to the value" means nothing) by
-    ``tol`` of the real range or by its grain."""
+    the real values only: a number may differ by ``tol`` of itself, or by one step of its
+    resolution (grain) where one step is at most ``tol`` of the real range (age, hours: yes; a
+    binary flag or a 1-16 grade: no); a datetime (nanoseconds since an arbitrary epoch, where
+    "relative to the value" means nothing) by ``tol`` of the real range or one step. A column
+    whose tolerance cannot bridge two of its values gets ``(0, 0)``: exact equality, compared
+    by hashing with the categoricals."""
     out = {}
     for c in geo.columns:
         kind = geo.types[c]
@@ -393,11 +396,15 @@ def copy_tolerances(
             continue
         v = real[c][~np.isnan(real[c])]
         grain = numeric_grain(v)
+        span = float(v.max() - v.min()) if v.size else 0.0
+        step = grain if grain <= tol * span else 0.0
         if kind == "datetime":
-            span = float(v.max() - v.min()) if v.size else 0.0
-            out[c] = (0.0, max(grain, tol * span))
+            rel, floor = 0.0, max(step, tol * span)
         else:
-            out[c] = (tol, grain)
+            rel, floor = tol, step
+        top = float(np.abs(v).max()) if v.size else 0.0
+        exact = floor < grain and rel * top < grain
+        out[c] = (0.0, 0.0) if exact or grain == 0.0 else (rel, floor)
     return out
 
 
@@ -412,17 +419,18 @@ def tolerant_matches(
     """Per query row: whether some base row (``count``: how many base rows, duplicates
     included) equals it on every categorical column (missing its
     own level) and lies within ``max(rel * |x|, floor)`` of its value ``x`` on every numeric
-    column, ``(rel, floor) = tolerances[column]`` (missing only matches missing). Exact and vectorised: base rows are deduplicated and
+    column, ``(rel, floor) = tolerances[column]`` (missing only matches missing; ``(0, 0)``:
+    exact, hashed with the categoricals). Exact and vectorised: base rows are deduplicated and
     sorted by (categorical combination, anchor number); each query row's candidates are the
     base rows of its combination inside the anchor's window (the numeric column with the most
     distinct values), checked on the other numbers in chunks of pairs."""
     from attacks.singling_out import combination_keys
 
-    cats = [c for c in geo.columns if geo.types[c] == "categorical"]
-    nums = [c for c in geo.columns if geo.types[c] != "categorical"]
+    exact = [c for c in geo.columns if geo.types[c] == "categorical" or tolerances[c] == (0, 0)]
+    nums = [c for c in geo.columns if c not in exact]
     if not count:
         base = _distinct_rows(base, geo.columns)
-    mats = [t.codes(cats) if cats else np.zeros((len(t), 1), np.int64) for t in (query, base)]
+    mats = [t.value_matrix(exact) if exact else np.zeros((len(t), 1)) for t in (query, base)]
     k_q, k_b = combination_keys(mats)
     if not nums:
         found = np.bincount(k_b, minlength=int(max(k_q.max(initial=0), k_b.max(initial=0))) + 1)
