@@ -20,9 +20,9 @@ key is first re-densified with ``pd.factorize`` (its radix becomes the number of
 far). A final ``pd.factorize`` gives the first-appearance ranks. Cost: O(rows x columns)
 integer operations and one hash pass per re-densification; no sort.
 
-:class:`RowKeys` caches the digits per column and the keys per column set, within a byte budget
-(least recently used keys are dropped first), so the attacks that share column sets (exact and
-near copies, singling out, exact-match inference, linkability) compute each key once.
+:class:`RowKeys` caches the digits per column (int32) and the keys per column set, within a
+byte budget (least recently used keys are dropped first), so the attacks that share column sets
+(exact and near copies, singling out, exact-match inference) compute each key once.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ __all__ = [
     "unique_sorted",
 ]
 
-# bytes of keys (not digits) kept by a RowKeys cache; the least recently used go first
-KEY_CACHE_BYTES = 256 << 20
+# bytes of keys (not digits) kept by a RowKeys cache; the least recently used go first (on Adult
+# every column set of a suite fits; at a million rows about six keys do)
+KEY_CACHE_BYTES = 64 << 20
 _RADIX_LIMIT = 1 << 62
 
 
@@ -99,9 +100,10 @@ class RowKeys:
         if got is None:
             stacked = np.concatenate([self.tables[t].values[column] for t in self.order])
             if self.geometry.types.get(column) == "categorical":
-                got = (stacked.astype(np.int64), int(self.geometry.n_levels[column]))
+                codes, n = stacked, int(self.geometry.n_levels[column])
             else:
-                got = first_appearance(stacked)
+                codes, n = first_appearance(stacked)
+            got = (codes.astype(np.int32 if n < 2**31 else np.int64), n)  # half the memory
             self._digits[column] = got
         return got
 
