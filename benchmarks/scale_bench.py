@@ -1,7 +1,8 @@
 """Scale benchmark: synthesis and marginal counting per engine on large generated Parquet tables.
 
 Tables are Adult resampled with jittered numbers (``benchmarks/scale_gen.py``), written under
-``/tmp/scale`` (never committed; delete them when done). Two parts, both side by side in one run:
+``.scale-data/`` of the checkout (``--data-dir``; never committed: ``.scale-data/`` is ignored;
+delete them when done). Two parts, both side by side in one run:
 
 * ``synth``: ``privsynth synth`` as a user runs it (a fresh process per run), per method and
   engine: wall time, the child's CPU seconds and peak RSS (``wait4``), rows/s (input rows / wall
@@ -13,6 +14,8 @@ Tables are Adult resampled with jittered numbers (``benchmarks/scale_gen.py``), 
 * ``count``: in one process, the exact 1- and 2-way marginals of the table: numpy on codes
   already in memory (bincount) against DuckDB (histogram + in-memory bincount, and GROUPING SETS),
   and Spark local mode; the encode time of each is reported separately.
+* ``certify``: ``privsynth certify`` (MST) as a fresh process per checkout (``baseline`` and
+  ``this``): wall, CPU seconds, peak RSS and the verdict.
 * ``infer``: the non-private schema draft with pandas and with DuckDB (``engines.profile``),
   wall and CPU seconds, and whether the drafts are identical.
 
@@ -21,6 +24,8 @@ Tables are Adult resampled with jittered numbers (``benchmarks/scale_gen.py``), 
         --engines numpy@baseline numpy duckdb --baseline /tmp/scale/baseline
     python benchmarks/scale_bench.py count --rows 1000000 --engines numpy duckdb spark
     python benchmarks/scale_bench.py infer --rows 2000000
+    python benchmarks/scale_bench.py certify --rows 1000000 --engines baseline this \
+        --baseline /tmp/scale/baseline --out-rows 50000
 
 Results are appended to ``benchmarks/results/scale_bench.jsonl`` with the load average.
 """
@@ -38,7 +43,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "scale_bench.jsonl"
-DATA = Path("/tmp/scale")
+DATA = HERE.parent / ".scale-data"
 SCHEMA = HERE.parent / "privsynth" / "data" / "adult-schema.json"
 
 
@@ -74,7 +79,9 @@ def run_synth(path: Path, rows: int, method: str, label: str, args: argparse.Nam
     if tree:
         env["PYTHONPATH"] = str(Path(args.baseline).resolve())
     cmd += ["-e", str(args.epsilon), "-m", method, "--seed", "0", "-n", str(args.out_rows)]
-    cmd += ["--engine", engine, "-o", str(out), "-q"]
+    if not tree or (Path(args.baseline) / "privsynth" / "engines").exists():
+        cmd += ["--engine", engine]  # a checkout from before the engine layer has no --engine
+    cmd += ["-o", str(out), "-q"]
     if engine == "duckdb" and args.memory_limit:
         cmd += ["--memory-limit", args.memory_limit]
     if engine == "spark":
@@ -103,6 +110,47 @@ def run_synth(path: Path, rows: int, method: str, label: str, args: argparse.Nam
     )
     out.unlink(missing_ok=True)
     Path(str(out) + ".manifest.json").unlink(missing_ok=True)
+
+
+def run_certify(path: Path, rows: int, label: str, args: argparse.Namespace) -> None:
+    """One ``privsynth certify`` (MST, ``--out-rows`` synthetic rows, one attack thread) as a
+    fresh process: wall, CPU, peak RSS; ``label`` "baseline" runs the ``--baseline`` checkout."""
+    import shutil
+
+    tree = label == "baseline"
+    out = DATA / f"certify_{label}_{rows}"
+    shutil.rmtree(out, ignore_errors=True)
+    cli = "import sys; from privsynth.cli import main; sys.argv[0] = 'privsynth'; sys.exit(main())"
+    cmd = [sys.executable, "-c", cli, "certify", str(path), "-s", str(SCHEMA), "-m", "mst"]
+    cmd += ["-e", str(args.epsilon), "--seed", "0", "-n", str(args.out_rows), "-j", "1"]
+    cmd += ["-o", str(out), "-q"]
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = str(Path(args.baseline).resolve())
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=DATA)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read() if proc.stderr else ""
+    verdict = None
+    if (out / "report.json").exists():
+        verdict = json.loads((out / "report.json").read_text()).get("verdict")
+    record(
+        {
+            "part": "certify",
+            "rows": rows,
+            "code": f"baseline {args.baseline_ref}" if tree else "this tree",
+            "exit": os.waitstatus_to_exitcode(status),
+            "verdict": verdict,
+            "wall_s": round(wall, 2),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "error": err.strip().splitlines()[-1] if status and err.strip() else None,
+        }
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    for extra in (".run-record.private.json", ".certify-record.private.json"):
+        Path(str(out) + extra).unlink(missing_ok=True)
 
 
 def run_count(path: Path, rows: int, engines: list[str]) -> None:
@@ -174,7 +222,7 @@ def run_infer(path: Path, rows: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["synth", "count", "infer"])
+    ap.add_argument("part", choices=["synth", "count", "infer", "certify"])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--engines", nargs="+", default=["numpy", "duckdb"])
     ap.add_argument("--methods", nargs="+", default=["mst"])
@@ -185,7 +233,7 @@ def main() -> None:
         "--data-dir",
         type=Path,
         default=DATA,
-        help="where the generated tables live (default /tmp/scale; one per engineer on a shared box)",
+        help="where the generated tables live (default .scale-data/ of the checkout)",
     )
     ap.add_argument(
         "--baseline",
@@ -202,6 +250,10 @@ def main() -> None:
             continue
         if args.part == "infer":
             run_infer(path, rows)
+            continue
+        if args.part == "certify":  # --engines: "baseline" and/or "this"
+            for label in args.engines:
+                run_certify(path, rows, label, args)
             continue
         for method, engine in itertools.product(args.methods, args.engines):
             run_synth(path, rows, method, engine, args)

@@ -72,8 +72,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=HERE.parent.parent / "shared" / "data")
     ap.add_argument("--noise-seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument(
+        "--only", nargs="+", default=None, help="configs as DATA:METHOD:EPS, e.g. titanic:aim:1"
+    )
     args = ap.parse_args()
-    for name, method, eps in CONFIGS:
+    configs = CONFIGS
+    if args.only:
+        configs = [(d, m, float(e)) for d, m, e in (o.split(":") for o in args.only)]
+    for name, method, eps in configs:
         for seed in args.noise_seeds:
             print(json.dumps(run(args.data_dir, name, method, eps, seed)), flush=True)
 

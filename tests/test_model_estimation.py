@@ -135,13 +135,17 @@ def test_noisy_fit_stops_at_noise_level():
         for c in CLIQUES
     ]
     quick = estimate(DOM, ms, iters=3000)
-    precise = estimate(DOM, ms, iters=3000, tol=1e-13)  # tiny tol: no noise-aware stop
+    # the optimum: plain mirror descent to a tiny tol (no noise-aware stop), then restarted
+    cold = estimate(DOM, ms, iters=20000, tol=1e-15, momentum=False)
+    precise = estimate(DOM, ms, iters=20000, tol=1e-15, momentum=False, warm_start=cold)
     assert quick.fit_info["converged"]
-    assert quick.fit_info["iterations"] < precise.fit_info["iterations"]
+    assert quick.fit_info["iterations"] < cold.fit_info["iterations"]
     assert quick.fit_info["calibrations"] >= quick.fit_info["iterations"]
     cells = sum(m.values.size for m in ms)
     # stopped within a small fraction of the loss's statistical spread (~sqrt(cells)) of the optimum
-    assert quick.fit_info["loss"] - precise.fit_info["loss"] < np.sqrt(cells)
+    assert 0 <= quick.fit_info["loss"] - precise.fit_info["loss"] < 0.1 * np.sqrt(cells)
     for c in CLIQUES:
         gap = np.abs(quick.project(c) - precise.project(c)).sum()
-        assert gap < 0.1 * 5.0 * DOM.size(c)  # far below the noise's L1 (~0.8 sigma per cell)
+        # far below the noise's L1 (~0.8 sigma per cell); measured: at most 0.113 sigma per cell
+        # (0.094 before the noise-aware stop applied below half the measured cells)
+        assert gap < 0.15 * 5.0 * DOM.size(c)

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from privsynth.model.factor import sum_axes
 from privsynth.model.junction_tree import JunctionTree, MessagePlan
 
 __all__ = ["calibrate"]
+
+_TINY = 1e-280  # a slice sum below this after the clique-wide shift is redone per slice
 
 Clique = tuple[str, ...]
 
@@ -30,8 +33,10 @@ def calibrate(
     ``theta`` maps every maximal clique to its log-potential array (canonical attribute order).
 
     *Collect* (leaves first) works in log space: ``b_C = theta_C + sum_k m_{k->C}``, then
-    ``E_C = exp(b_C - max_slice)`` where the max is taken per value of the parent separator ``S``
-    (so every slice keeps its own dynamic range) and ``m_{C->parent} = log sum_{C \\ S} E_C + max``.
+    ``E_C = exp(b_C - max)`` with the clique's maximum (one number: no overflow) and
+    ``m_{C->parent} = log sum_{C \\ S} E_C + max``; when some slice of the parent separator ``S``
+    lies so far below that maximum that its sum would underflow, the clique is redone with the
+    maximum taken per value of ``S`` (every slice keeps its own dynamic range).
     *Distribute* (root first) needs no logs or exps: the root's marginal is ``E_R`` scaled to
     ``total`` and a child's is ``E_C * mu_parent(S) / sum_{C \\ S} E_C`` (its conditional given the
     separator times the parent's separator marginal). Each clique is exponentiated once.
@@ -54,31 +59,78 @@ def _collect(
     log_z = 0.0
     for c in reversed(rooting.order):  # leaves first
         kids = rooting.children[c]
-        b = np.add(theta[c], msg_up.pop(kids[0]).reshape(plan.in_parent[kids[0]])) if kids else None
-        for k in kids[1:]:
-            b += msg_up.pop(k).reshape(plan.in_parent[k])
+        msgs = [msg_up.pop(k).reshape(plan.in_parent[k]) for k in kids]
+        b = _belief(theta[c], msgs)
         if rooting.parent[c] is None:
             ex[c], log_z = _root_counts(theta[c] if b is None else b, b is None, total)
             continue
-        axes = plan.up_axes[c]
-        if b is None:
-            src = theta[c]
-            shift = np.max(src, axis=axes, keepdims=True) if axes else src.copy()
-            shift[~np.isfinite(shift)] = 0.0
-            b = np.subtract(src, shift)
-        else:
-            shift = np.max(b, axis=axes, keepdims=True) if axes else b.copy()
-            shift[~np.isfinite(shift)] = 0.0
-            b -= shift
-        np.exp(b, out=b)
-        s = b.sum(axis=axes, keepdims=True) if axes else b.copy()
-        esum[c] = s
-        with np.errstate(divide="ignore"):
-            m = np.log(s)
-        m += shift
-        msg_up[c] = m.reshape(plan.sep_shape[c])
-        ex[c] = b
+        axes, sep_shape = plan.up_axes[c], plan.sep_shape[c]
+        b = np.array(theta[c], dtype=np.float64, copy=True) if b is None else b
+        out = _message(b, axes, sep_shape)
+        if out is None:  # a slice far below the clique's maximum: shift per slice instead
+            b = (
+                np.array(theta[c], dtype=np.float64, copy=True)
+                if not msgs
+                else _belief(theta[c], msgs)
+            )
+            out = _message_per_slice(b, axes, sep_shape)
+        ex[c], esum[c], msg_up[c] = out
     return ex, esum, log_z
+
+
+def _belief(theta: np.ndarray, msgs: list[np.ndarray]) -> np.ndarray | None:
+    """``theta + sum(msgs)`` as a new array; None without messages (a leaf: theta itself)."""
+    if not msgs:
+        return None
+    b = np.add(theta, msgs[0])
+    for m in msgs[1:]:
+        b += m
+    return b
+
+
+def _message(
+    b: np.ndarray, axes: tuple[int, ...], sep_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``E = exp(b - shift)`` (in place in ``b``, which the caller gives up), its sums over
+    ``axes`` (keepdims shape) and the log message ``log sum E + shift`` (separator shape).
+
+    The shift is one number, the clique's largest value: every exponent is then <= 0, so nothing
+    overflows. When a separator slice's sum falls under ``_TINY`` (its own maximum lies so far
+    below that underflow would cost precision, or it is all ``-inf``) this returns None and the
+    caller redoes the clique with per-slice maxima (:func:`_message_per_slice`), which keeps every
+    slice's full range.
+    """
+    shift = float(b.max()) if b.size else 0.0
+    if not np.isfinite(shift):
+        return None
+    if shift != 0.0:
+        b -= shift
+    np.exp(b, out=b)
+    s = sum_axes(b, axes).reshape(_keep_shape(b.shape, axes)) if axes else b.copy()
+    if s.size and float(s.min()) < _TINY:
+        return None
+    m = np.log(s)
+    m += shift
+    return b, s, m.reshape(sep_shape)
+
+
+def _message_per_slice(
+    b: np.ndarray, axes: tuple[int, ...], sep_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_message` with the maximum taken per separator slice (the exact-range path)."""
+    shift = np.max(b, axis=axes, keepdims=True) if axes else b.copy()
+    shift[~np.isfinite(shift)] = 0.0
+    b -= shift
+    np.exp(b, out=b)
+    s = b.sum(axis=axes, keepdims=True) if axes else b.copy()
+    with np.errstate(divide="ignore"):
+        m = np.log(s)
+    m += shift
+    return b, s, m.reshape(sep_shape)
+
+
+def _keep_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else k for i, k in enumerate(shape))
 
 
 def _root_counts(b: np.ndarray, borrowed: bool, total: float) -> tuple[np.ndarray, float]:
@@ -108,7 +160,7 @@ def _distribute(
     for c in rooting.order:  # root first; ex[c] already holds c's marginal counts
         mu = ex[c]
         for k in rooting.children[c]:
-            sep = mu.sum(axis=plan.down_axes[k]) if plan.down_axes[k] else mu
+            sep = sum_axes(mu, plan.down_axes[k])
             s = esum.pop(k)
             ratio = np.divide(sep.reshape(s.shape), s, out=np.zeros_like(s), where=s > 0)
             ex[k] *= ratio

@@ -43,7 +43,7 @@ import numpy as np
 
 from privsynth.domain import Domain
 from privsynth.model.calibration import calibrate
-from privsynth.model.factor import Factor
+from privsynth.model.factor import Factor, one_blas_thread
 from privsynth.model.graphical_model import GraphicalModel
 from privsynth.model.junction_tree import JunctionTree
 from privsynth.model.measurements import Measurement, estimate_total
@@ -53,6 +53,7 @@ from privsynth.model.objective import (
     group_measurements,
     loss_and_gradients,
     plan_marginals,
+    spread_to_hosts,
     warm_theta,
 )
 
@@ -62,9 +63,11 @@ __all__ = [
     "HybridEstimator",
     "Measurement",
     "MirrorStep",
+    "MomentumStep",
     "Objective",
     "ScaledStep",
     "StopRule",
+    "descent",
     "estimate",
     "estimate_total",
 ]
@@ -140,25 +143,6 @@ class Objective:
         return pred > 0 and new.loss <= state.loss - 0.5 * pred, new
 
 
-def _by_host(parts: Iterable[tuple[Clique, np.ndarray]]) -> Direction:
-    """Per-group arrays summed per host clique (broadcast-shaped; groups' order).
-
-    A host's first array is kept as it is (a lone group's stays broadcast-shaped, so the trial
-    broadcasts it); a second one allocates the sum once and later ones add into it in place.
-    """
-    out: Direction = {}
-    owned: set[Clique] = set()
-    for host, d in parts:
-        if host not in out:
-            out[host] = d
-        elif host in owned and out[host].shape == np.broadcast_shapes(out[host].shape, d.shape):
-            out[host] += d
-        else:
-            out[host] = out[host] + d
-            owned.add(host)
-    return out
-
-
 @dataclass
 class ScaledStep:
     """Diagonal Newton steps in log-marginal coordinates, with back-off when they fail."""
@@ -173,8 +157,8 @@ class ScaledStep:
         for g, m in zip(objective.groups, state.margs, strict=True):
             d = (g.feasible - m) / np.maximum(m, self.floor)
             np.clip(d, -_CLIP, _CLIP, out=d)
-            parts.append((g.host, d.reshape(g.bshape)))
-        return _by_host(parts)
+            parts.append(d)
+        return spread_to_hosts(objective.plan, parts)
 
     def ready(self) -> bool:
         """Whether to try a scaled step this iteration (counts down a cooldown otherwise)."""
@@ -209,12 +193,12 @@ class MirrorStep:
     alpha_safe: float  # 1 / (2 N W): accepted whatever the Armijo test says
     taken: int = 0
 
-    def take(self, objective: Objective, state: FitState) -> FitState:
+    def take(
+        self, objective: Objective, state: FitState, direction: Direction | None = None
+    ) -> FitState:
+        """One step along ``direction`` (default: :func:`descent`), backtracking on ``alpha``."""
         self.taken += 1
-        direction = _by_host(
-            (g.host, -gr.reshape(g.bshape))
-            for g, gr in zip(objective.groups, state.grads, strict=True)
-        )
+        direction = descent(objective, state) if direction is None else direction
         clean = True
         while True:
             ok, new = objective.trial(state, direction, self.alpha)
@@ -223,6 +207,57 @@ class MirrorStep:
                 return new
             self.alpha = max(self.alpha * 0.5, self.alpha_safe)
             clean = False
+
+
+def descent(objective: Objective, state: FitState) -> Direction:
+    """Mirror descent's direction on the log-potentials: ``-dL/dmu`` summed per host clique."""
+    return spread_to_hosts(objective.plan, [-gr for gr in state.grads])
+
+
+@dataclass
+class MomentumStep:
+    """Mirror descent with Nesterov momentum on the log-potentials, kept monotone by restarts.
+
+    From ``theta_k`` (with ``theta_{k-1}`` before it) the trial point is
+    ``theta_k + beta_j (theta_k - theta_{k-1}) - alpha dL/dmu(theta_k)`` with
+    ``beta_j = j / (j + 3)`` after ``j`` accepted momentum steps in a row (Nesterov's sequence).
+    It is accepted under the same Armijo test as the other steps (the loss falls by at least half
+    the decrease the gradient predicts for the move made); otherwise the momentum restarts
+    (``j = 0``) and the iteration is a plain :class:`MirrorStep` (Armijo backtracking down to the safe step, always a
+    descent), so the loss never increases and every fixed point is mirror descent's, the optimum.
+    One calibration per accepted step, as mirror descent. On AIM's final fit at 2M rows it reached
+    in 150 steps the loss 1,000 plain mirror-descent steps reach (docs/model.md).
+    """
+
+    run: int = 0  # accepted momentum steps since the last restart
+    restarts: int = 0
+    previous: dict[Clique, np.ndarray] | None = None  # the potentials one step back
+
+    def take(self, objective: Objective, state: FitState, mirror: MirrorStep) -> FitState:
+        direction = descent(objective, state)
+        if self.previous is not None:
+            beta = self.run / (self.run + 3.0)
+            move = {}
+            for h, th in state.theta.items():
+                v = np.subtract(th, self.previous[h])
+                v *= beta
+                if h in direction:
+                    v += np.multiply(direction[h], mirror.alpha)
+                move[h] = v
+            ok, new = objective.trial(state, move, 1.0)
+            if ok:
+                if self.run == 0:  # a clean plain step (no velocity yet): grow as mirror descent
+                    mirror.alpha *= 1.5
+                self.run += 1
+                self.previous = state.theta
+                return new
+            self.run, self.restarts = 0, self.restarts + 1
+        self.previous = state.theta
+        return mirror.take(objective, state, direction)
+
+    def forget(self) -> None:
+        """Drop the velocity (the next step starts without momentum)."""
+        self.previous, self.run = None, 0
 
 
 @dataclass
@@ -270,12 +305,15 @@ class HybridEstimator:
     """Scaled steps with a mirror-descent fallback (module docstring); an :class:`Estimator`.
 
     ``iters``: the most steps; ``tol``: relative gain below which a step counts as stalled;
-    ``callback(iteration, loss)`` is called after every accepted step; returning True stops.
+    ``callback(iteration, loss)`` is called after every accepted step; returning True stops;
+    ``momentum``: first-order steps are :class:`MomentumStep`'s (False: plain
+    :class:`MirrorStep`, the estimator before momentum, for comparisons).
     """
 
     iters: int = 1000
     tol: float = 1e-6
     callback: Callable[[int, float], bool | None] | None = None
+    momentum: bool = True
 
     def estimate(
         self,
@@ -286,7 +324,17 @@ class HybridEstimator:
         cliques: Iterable[Clique] = (),
         warm_start: GraphicalModel | None = None,
     ) -> GraphicalModel:
-        measurements = list(measurements)
+        with one_blas_thread():
+            return self._estimate(domain, list(measurements), total, cliques, warm_start)
+
+    def _estimate(
+        self,
+        domain: Domain,
+        measurements: list[Measurement],
+        total: float | None,
+        cliques: Iterable[Clique],
+        warm_start: GraphicalModel | None,
+    ) -> GraphicalModel:
         total = float(estimate_total(measurements, domain) if total is None else total)
         tree = JunctionTree(domain, [m.clique for m in measurements] + [tuple(c) for c in cliques])
         groups = group_measurements(domain, tree, measurements, total)
@@ -298,13 +346,18 @@ class HybridEstimator:
                 {c: np.zeros(domain.project(c).shape) for c in tree.maximal_cliques}
             )
         scaled, mirror = _steps(groups, total, warm_start)
+        accel = MomentumStep()
         stop = StopRule.for_groups(groups, total, self.tol)
         it, converged = 0, not groups
         while it < self.iters and groups:
             it += 1
             new = scaled.take(objective, state) if scaled.ready() else None
             used_mirror = new is None
-            if used_mirror:
+            if not used_mirror:  # the velocity restarts from the scaled step
+                accel.previous, accel.run = state.theta, 0
+            elif self.momentum:
+                new = accel.take(objective, state, mirror)
+            else:
                 new = mirror.take(objective, state)
             gain, state = state.loss - new.loss, new
             if self.callback is not None and self.callback(it, state.loss):
@@ -325,6 +378,7 @@ class HybridEstimator:
                 "step_md": mirror.alpha,
                 "step_scaled": scaled.beta,
                 "md_fallbacks": mirror.taken,
+                "momentum_restarts": accel.restarts,
                 "converged": converged,
             },
         )
@@ -374,11 +428,12 @@ def estimate(
     iters: int = 1000,
     tol: float = 1e-6,
     callback: Callable[[int, float], bool | None] | None = None,
+    momentum: bool = True,
 ) -> GraphicalModel:
     """Fit a junction-tree model to ``measurements`` with :class:`HybridEstimator`.
 
     ``total`` defaults to :func:`estimate_total`; ``cliques`` are extra cliques the tree must hold;
     ``warm_start`` a previous fit to start from (its potentials and step sizes).
     """
-    est = HybridEstimator(iters=iters, tol=tol, callback=callback)
+    est = HybridEstimator(iters=iters, tol=tol, callback=callback, momentum=momentum)
     return est.estimate(domain, measurements, total=total, cliques=cliques, warm_start=warm_start)

@@ -15,7 +15,7 @@ import numpy as np
 
 from privsynth.domain import Domain
 from privsynth.model.calibration import calibrate
-from privsynth.model.factor import Factor
+from privsynth.model.factor import Factor, one_blas_thread, sum_axes
 from privsynth.model.junction_tree import JunctionTree
 
 __all__ = ["GraphicalModel", "assign_cells", "sorted_at_random", "systematic_round"]
@@ -194,6 +194,10 @@ class GraphicalModel:
             if missing:
                 raise KeyError(f"project_many: attributes {missing} not in domain")
             queries.append(attrs)
+        with one_blas_thread():
+            return self._project_many(queries)
+
+    def _project_many(self, queries: list[Clique]) -> dict[tuple[str, ...], np.ndarray]:
         self._calibrated()
         cache = self._projections
         passes: dict[Clique, set[str]] = {}  # tag (inside one clique) -> target attributes
@@ -299,7 +303,7 @@ class GraphicalModel:
         out = self._sub_marginals.get(key)
         if out is None:
             axes = tuple(i for i, a in enumerate(clique) if a not in keep)
-            out = self._calibrated()[clique].sum(axis=axes) if axes else self._calibrated()[clique]
+            out = sum_axes(self._calibrated()[clique], axes)
             if out.size <= 1 << 20:
                 self._sub_marginals[key] = out
         return out

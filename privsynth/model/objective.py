@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from privsynth.domain import Domain
-from privsynth.model.factor import Factor, logsumexp_axes
+from privsynth.model.factor import Factor, logsumexp_axes, sum_axes
 from privsynth.model.graphical_model import GraphicalModel
 from privsynth.model.junction_tree import JunctionTree
 from privsynth.model.measurements import Measurement, project_simplex
@@ -32,6 +32,7 @@ __all__ = [
     "group_measurements",
     "loss_and_gradients",
     "plan_marginals",
+    "spread_to_hosts",
     "warm_theta",
 ]
 
@@ -155,8 +156,50 @@ def group_marginals(plan: MarginalPlan, mu: dict[Clique, np.ndarray]) -> list[np
     vals: list[np.ndarray] = []
     for source, axes in plan.steps:
         arr = vals[source] if isinstance(source, int) else mu[source]
-        vals.append(arr.sum(axis=axes) if axes else arr)
+        vals.append(sum_axes(arr, axes))
     return [vals[k] for k in plan.of_group]
+
+
+def spread_to_hosts(
+    plan: MarginalPlan, per_group: Sequence[np.ndarray]
+) -> dict[Clique, np.ndarray]:
+    """The adjoint of :func:`group_marginals`: per-group arrays (each shaped as its group's
+    marginal) broadcast back up the plan and summed per host clique.
+
+    ``sum_i <per_group[i], marginal_i(mu)>`` is linear in ``mu``; this returns its gradient with
+    respect to each host's ``mu`` (broadcast-shaped where a host got only size-1 contributions).
+    Walking the plan backwards, an intermediate array's contributions are summed at its own
+    (smaller) size before they are broadcast into its source, so a host with ``k`` groups costs
+    about as many full-size passes as it has direct reductions, not ``k``. The arrays given are
+    never modified.
+    """
+    acc: dict[int, np.ndarray] = {k: a for k, a in zip(plan.of_group, per_group, strict=True)}
+    out: dict[Clique, np.ndarray] = {}
+    owned: set = set()
+    for k in range(len(plan.steps) - 1, -1, -1):
+        arr = acc.pop(k, None)
+        if arr is None:
+            continue
+        source, axes = plan.steps[k]
+        if axes:
+            arr = np.expand_dims(arr, axes)
+        if isinstance(source, int):
+            _add_into(acc, source, arr, owned)
+        else:
+            _add_into(out, source, arr, owned)
+    return out
+
+
+def _add_into(store: dict, key: object, arr: np.ndarray, owned: set) -> None:
+    """``store[key] += arr`` without writing into arrays the store does not own."""
+    have = store.get(key)
+    if have is None:
+        store[key] = arr
+    elif (id(store), key) in owned and have.shape == np.broadcast_shapes(have.shape, arr.shape):
+        have += arr
+    else:
+        store[key] = have + arr
+        owned.add((id(store), key))
 
 
 def loss_and_gradients(

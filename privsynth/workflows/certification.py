@@ -40,6 +40,7 @@ from privsynth.pipeline import (
     write_release,
 )
 from privsynth.progress import QUIET, Progress
+from privsynth.workflows.audit import as_read
 from privsynth.workflows.common import (
     check_columns,
     reserve,
@@ -79,6 +80,7 @@ class _Split:
     run_seed: int
     groups: list[str]
     train_source: Any = None  # the training rows encoded in the engine (a large file), or None
+    text: dict[str, dict[str, Any]] | None = None  # an engine split's lean text columns, per part
 
 
 def certify(
@@ -141,7 +143,7 @@ def _load_and_split(config: CertifyConfig, policy: Any, progress: Progress) -> _
     groups = sensitive_columns(inputs.schema, list(config.subgroups or []))
     # post-processing randomness only: never reaches a mechanism, never written when not given
     run_seed = config.seed if config.seed is not None else _secrets.randbits(31)
-    train_source = None
+    train_source, text = None, None
     if isinstance(inputs.data, pd.DataFrame):
         train_rows, holdout_rows = split_holdout(
             len(inputs.data), config.holdout_fraction, run_seed
@@ -149,11 +151,13 @@ def _load_and_split(config: CertifyConfig, policy: Any, progress: Progress) -> _
         train = inputs.data.iloc[train_rows].reset_index(drop=True)
         holdout = inputs.data.iloc[holdout_rows].reset_index(drop=True)
     else:  # the same split, made in the engine (workflows.common.split_in_engine)
-        train, holdout, train_source = split_in_engine(inputs, config.holdout_fraction, run_seed)
+        train, holdout, train_source, text = split_in_engine(
+            inputs, config.holdout_fraction, run_seed
+        )
     progress.note(
         f"split: {len(train)} training rows, {len(holdout)} holdout rows (never synthesized from)"
     )
-    return _Split(inputs, train, holdout, run_seed, groups, train_source)
+    return _Split(inputs, train, holdout, run_seed, groups, train_source, text)
 
 
 def _write_folder(
@@ -213,10 +217,16 @@ def audit_report(
 
     schema = split.inputs.schema
     cols = [c.name for c in schema.synth_columns]
-    tables = (split.train[cols], split.holdout[cols], table[cols])
+    tables = (split.train[cols], split.holdout[cols], table[cols])  # lean after an engine split
     audit = run_attacks(
         tables, progress, column_types=schema.audit_types(), seed=split.run_seed, n_jobs=config.jobs
     )
+    if split.text is not None:  # the report reads read_table's form (shared string objects)
+        tables = (
+            as_read(tables[0], split.text["train"]),
+            as_read(tables[1], split.text["holdout"]),
+        )
+        tables += (table[cols],)
     if config.seed is None:  # a seed the user did not give is written nowhere
         audit.settings.pop("seed", None)
     report = make_report(

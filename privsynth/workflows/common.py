@@ -22,7 +22,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -104,24 +104,39 @@ def split_file(
     return SplitFiles(paths[0], paths[1], n_rows - len(holdout_rows), len(holdout_rows))
 
 
-def split_in_engine(inputs: Any, fraction: float, seed: int | None) -> tuple[Any, Any, Any]:
-    """(train rows, holdout rows, the training rows encoded in DuckDB) of ``inputs`` whose data is
-    an engine's encoded table of a large file: :func:`split_file` into a private temporary
-    folder, the training file encoded for the synthesizer, both parts read for the attacks
-    (which take DataFrames); the folder is removed before returning. The full table's encoding
-    is closed (its row count stays)."""
+class EngineSplit(NamedTuple):
+    """:func:`split_in_engine`'s parts: the training and holdout rows as
+    :func:`privsynth.workflows.audit.read_lean` gives them (text columns as Categoricals), the
+    training rows encoded in DuckDB, and per part the text columns ``as_read`` turns back into
+    ``read_table``'s form (``text["train"]``, ``text["holdout"]``)."""
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    source: Any
+    text: dict[str, dict[str, Any]]
+
+
+def split_in_engine(inputs: Any, fraction: float, seed: int | None) -> EngineSplit:
+    """The training and holdout rows of ``inputs`` whose data is an engine's encoded table of a
+    large file: :func:`split_file` into a private temporary folder, the training file encoded for
+    the synthesizer, both parts read lean for the attacks (text columns as Categoricals: a few
+    bytes a cell instead of a Python string); the folder is removed before returning. The full
+    table's encoding is closed (its row count stays)."""
     import tempfile
 
     from privsynth.engines import close_table, encode_table
-    from privsynth.io import read_table
+    from privsynth.workflows.audit import read_lean
 
     n_rows = int(inputs.data.n_rows)
     close_table(inputs.data)
     with tempfile.TemporaryDirectory(prefix="privsynth-split-") as folder:
         files = split_file(inputs.path, n_rows, fraction, seed, folder)
         train_source = encode_table(str(files.train), inputs.schema, engine="duckdb")
-        train, holdout = read_table(files.train), read_table(files.holdout)
-    return train, holdout, train_source
+        (train, train_text), (holdout, holdout_text) = (
+            read_lean(files.train),
+            read_lean(files.holdout),
+        )
+    return EngineSplit(train, holdout, train_source, {"train": train_text, "holdout": holdout_text})
 
 
 def check_columns(
