@@ -43,6 +43,7 @@ from scipy import stats as sps
 
 from attacks import stats
 from attacks.results import Estimate, Metric
+from attacks.rowkeys import sorted_inverse
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,7 +122,7 @@ def clustered_difference(
         clusters_t = np.arange(n_t)
         clusters_h = np.arange(n_t, n_t + n_h)
     z = np.concatenate([(y_t - m_t) / n_t, -(y_h - m_h) / n_h])
-    _, inv = np.unique(np.concatenate([clusters_t, clusters_h]), return_inverse=True)
+    _, inv = sorted_inverse(np.concatenate([clusters_t, clusters_h]))
     s = np.bincount(inv, weights=z)
     g = s.size
     var = float((s**2).sum()) * g / max(g - 1, 1)
