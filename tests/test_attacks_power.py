@@ -6,7 +6,8 @@ Tolerances measured (benchmarks/results/gate_calibration_2026-12-01_power.md; Ad
 ``singling_out.max_excess`` at most 0.0024 over 100 seeds (threshold 0.0025) and of
 ``exact_match.partial_copy_excess`` at most 0.028 (threshold 0.03); 3% QI-unique combinations
 give a singling-out estimate of 0.0072-0.0084 (3/3 FAIL), 10% linkage partial copies a
-partial-copy estimate of 0.032-0.045 (3/3 FAIL). The simulated false-alarm rate of the
+partial-copy estimate of 0.046-0.056 (3/3 FAIL; 0.032-0.045 before the leak copied education-num
+with education, gate_calibration_2026-12-01_w6_gate2.md). The simulated false-alarm rate of the
 conditional lower bound is measured at 0.0%, 0.95% and 1.85% (nominal 2.5%) for the three
 rates below (4,000 draws each).
 """
