@@ -268,7 +268,8 @@ def gate_keys(comparisons: Sequence[Comparison], family: Estimate) -> dict[str, 
     ``test_confidence``, the smallest per-comparison confidence, for the gate's joint correction.
     Families of approximate (normal, cluster-robust) intervals get neither, so the gate keeps the
     conservative stretch from the family level for them until their nulls are measured under
-    the joint rule (docs/report.md, "Multiplicity")."""
+    the joint rule (docs/report.md, "Multiplicity"; linkability's were, and it sets its own
+    ``test_confidence``)."""
     if not all(c.p_value is not None for c in comparisons):
         return {}
     levels = [c.excess.confidence for c in comparisons]
