@@ -17,8 +17,10 @@ What is read from the data, and how:
   thresholding is only needed for keys taken from the data (the categories). The bounds are then
   chosen by post-processing, aiming at COVERAGE (clipping real values harms a release far more
   than a wide range does): seeds are the bins (or the largest bin of any window of three bins)
-  that stand 4 sigma out of the noise; grow outward one bin at a time while the next three bins
-  hold a noisy total of at least 0.75 sigma of that sum (2 sigma to cross 0); add a margin of one
+  that stand 4 sigma out of the noise and, once one does, the largest bin of any window of 2-3
+  bins at 3 sigma on the same side of 0 (a far mode of a few percent); grow outward one bin at
+  a time while the next three bins hold a noisy total of at least 0.75 sigma of that sum
+  (2 sigma to cross 0); add a margin of one
   bin, two where that test could miss 1% of the values or the edge bin is weak (never across 0),
   placed on a finer public grid (0, +-{1, 1.5, 2, 3, 5, 7} x 10^k) as that many steps plus one
   and never beyond the whole bins (post-processing that reads no count);
@@ -32,6 +34,10 @@ What is read from the data, and how:
   column whose values are unique or run in order like a row number, is flagged ``exclude`` by the
   public-metadata rule;
 - ``nullable`` is true for every column: it costs nothing and only adds a code.
+
+Budget split: a public rule on the column types. A numeric or datetime column takes
+NUMERIC_WEIGHT (2) shares of rho, a categorical one 1 (its bounds must find a far mode of ~1% of
+the values, a category only clear its threshold); the last column takes exactly the rest.
 
 Neighbouring relation: add/remove one record. Each column is one measurement, charged to a
 PrivacyLedger before the data is read for it: a categorical column's thresholded histogram
@@ -237,9 +243,9 @@ def infer_schema_dp(
     ``data`` is a DataFrame or a :class:`privsynth.engines.facts.DraftSource` (a large file
     read in DuckDB: ``engines.facts.open_source``); both give the same schema. Column names and
     types are public metadata (module docstring); categories and bounds are private. Every
-    modelled column is one measurement with an equal share of rho (and, for a categorical
-    column, of the delta reserved for thresholds). The provenance holds the spent (epsilon,
-    delta, rho) and the ledger.
+    modelled column is one measurement with a share of rho weighted by :func:`rho_weight` (and,
+    for a categorical column, an equal share of the delta reserved for thresholds). The
+    provenance holds the spent (epsilon, delta, rho) and the ledger.
     """
     source = FrameSource(data) if isinstance(data, pd.DataFrame) else data
     types = _check_and_type(source, bins)
