@@ -18,13 +18,13 @@ Leaks (rows of the fresh sample replaced by rows derived from training records):
   (the rarest);
   ``near_copies_{1,3}pct``: copies with one categorical column changed to another level;
   ``jitter_{3,10}pct``: copies with small numeric noise (age +-1, hours +1..2, fnlwgt +-3%);
-  ``qi_unique_{1,3}pct``: training records unique on the quasi-identifiers, their QIs reproduced
-  with the other columns from the population;
+  ``qi_unique_{1,3}pct``: training records unique on the quasi-identifiers, their QIs (with the
+  education-num that education determines) reproduced with the other columns from the population;
   ``partial_attr_{3,10}pct``: demographic QIs (with the education-num that education
   determines) + occupation + income of training records, other columns from the population
   (partial-knowledge attribute leak);
-  ``rare_class_attr``: every training record of a rare occupation class gets its QIs and
-  secret reproduced;
+  ``rare_class_attr``: every training record of a rare occupation class gets its QIs (with
+  education-num) and secret reproduced;
   ``linkage_{3,10}pct``: two disjoint column subsets (demographics with the education-num that
   education determines; work and income) of the same training records joined in one synthetic
   row, the rest (fnlwgt, capital gain and loss, native country) from the population;
@@ -197,7 +197,7 @@ def qi_unique(share: float) -> Callable[[Split, np.random.Generator], pd.DataFra
         counts = key.value_counts()
         unique = np.flatnonzero(key.iloc[: len(s.train)].map(counts).to_numpy() == 1)
         k = min(_count(s, share), unique.size)
-        return _partial(s, rng, rng.choice(unique, size=k, replace=False), QI)
+        return _partial(s, rng, rng.choice(unique, size=k, replace=False), consistent(QI))
 
     return make
 
@@ -224,7 +224,7 @@ def rare_class_attr(s: Split, rng: np.random.Generator) -> pd.DataFrame:
     counts = s.train["occupation"].value_counts()
     rare = counts[counts >= 20].index[-3:]  # the three rarest classes with 20+ records
     src = np.flatnonzero(s.train["occupation"].isin(rare).to_numpy())
-    return _partial(s, rng, src, [*QI, "occupation"])
+    return _partial(s, rng, src, consistent([*QI, "occupation"]))
 
 
 def linkage(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
