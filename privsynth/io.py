@@ -130,10 +130,11 @@ def _numeric_or_text(text: pd.Series, codes: np.ndarray, where: str) -> pd.Serie
     every = bool(rows_present.all())
     if every and nums.dtype.kind == "i" and int(nums.abs().max()) <= _EXACT_INT:
         return pd.Series(nums.to_numpy(dtype=np.int64)[safe])  # every cell present and exact
-    values = nums.to_numpy(dtype=float, na_value=np.nan)[safe]
+    per_value = nums.to_numpy(dtype=float, na_value=np.nan)
+    values = per_value[safe]
     values[~rows_present] = np.nan
     _check_finite(pd.Series(values), where)
-    finite = nums.to_numpy(dtype=float, na_value=np.nan)[present_u]
+    finite = per_value[present_u]
     whole = np.all(finite == np.round(finite)) and np.all(np.abs(finite) <= _EXACT_INT)
     if whole and not every:
         return pd.Series(values).round().astype("Int64")
