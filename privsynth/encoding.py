@@ -41,6 +41,51 @@ _NUMBER = re.compile(NUMBER_PATTERN, re.ASCII)
 _EXACT_INT = 2.0**53
 
 
+class EncodingNote(str):
+    """What encoding changed in one column, for the data owner: the text carries an exact count.
+
+    The count (values clipped, values mapped to "other") is a function of the private rows read
+    without DP, so it is for the operator's own check only (``privsynth schema check``). Commands
+    that make a release print :attr:`release` instead: the same note without the count, so a CI
+    log of ``synth`` or ``certify`` carries no private figure (docs/privacy.md, "What is read
+    without DP").
+    """
+
+    column: str
+    change: str
+    count: int
+
+    def __new__(cls, column: str, change: str, count: int) -> EncodingNote:
+        note = super().__new__(cls, f"column {column!r}: {count} values {change}")
+        note.column, note.change, note.count = column, change, count
+        return note
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (EncodingNote, (self.column, self.change, self.count))
+
+    @property
+    def release(self) -> str:
+        return (
+            f"column {self.column!r}: some values {self.change} (how many is private: "
+            "`privsynth schema check` shows it to the data owner)"
+        )
+
+
+def other_note(column: str, count: int) -> EncodingNote:
+    """``count`` values of ``column`` outside the schema's categories went to 'other'."""
+    return EncodingNote(column, "outside the categories mapped to 'other'", count)
+
+
+def clipped_note(spec: ColumnSpec, count: int) -> EncodingNote:
+    """``count`` values of ``spec``'s column outside its bounds were clipped."""
+    return EncodingNote(spec.name, f"outside [{spec.lower}, {spec.upper}] clipped", count)
+
+
+def release_text(note: str) -> str:
+    """The note as a release command prints it: without a private count."""
+    return getattr(note, "release", note)
+
+
 @dataclass
 class Encoded:
     """Integer codes (rows x synthesized columns, in domain order) and what encoding changed."""
@@ -165,10 +210,7 @@ def _category_codes(
                 f"the schema's categories ({int(unseen.sum())} rows); {spec.unseen_value_fix()}"
             )
         found[unseen] = len(cats)
-        notes.append(
-            f"column {spec.name!r}: {int(unseen.sum())} values outside the categories mapped to "
-            "'other'"
-        )
+        notes.append(other_note(spec.name, int(unseen.sum())))
     return found
 
 
@@ -196,9 +238,7 @@ def _bin_codes(
     lo, hi = spec.numeric_bounds()
     outside = (x < lo) | (x > hi)
     if outside.any():
-        notes.append(
-            f"{where}: {int(outside.sum())} values outside [{spec.lower}, {spec.upper}] clipped"
-        )
+        notes.append(clipped_note(spec, int(outside.sum())))
     x = np.clip(x, lo, hi)
     edges = spec.bin_edges()
     return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, spec.n_values() - 1)

@@ -281,3 +281,33 @@ def test_seeded_dp_schema_makes_no_release(tmp_path: Path, small: Path) -> None:
     manifest = json.loads((tmp_path / "o.csv.manifest.json").read_text())
     assert manifest["publishable"] is False and "seeded noise" in manifest["not_for_release"][0]
     assert "seeded noise" in " ".join(output.split())
+
+
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_release_commands_print_no_private_count(tmp_path: Path, small: Path, engine: str) -> None:
+    """Clipping and 'other' notes: synth's terminal (a CI log) carries no count of the private
+    rows; `schema check`, the data owner's own check, gives the exact counts."""
+    spec = json.loads(Path(SCHEMA).read_text())
+    spec["columns"]["age"].update(upper=50, bins=34)
+    races = spec["columns"]["race"]
+    races.update(categories=["Black", "White"], other=True)
+    schema = tmp_path / "narrow.json"
+    schema.write_text(json.dumps(spec))
+    df = pd.read_csv(small)
+    clipped, other = int((df["age"] > 50).sum()), int((~df["race"].isin(["Black", "White"])).sum())
+    assert clipped > 0 and other > 0
+    code, output = invoke(
+        "synth", str(small), "-s", str(schema), "-e", "1", "-m", "independent", "--engine",
+        engine, "-o", str(tmp_path / "o.csv"),
+    )  # fmt: skip
+    flat = " ".join(output.split())
+    assert code == 0, output
+    assert "column 'age': some values outside [17, 50] clipped" in flat
+    assert "column 'race': some values outside the categories mapped to 'other'" in flat
+    assert f"{clipped} values" not in flat and f"{other} values" not in flat
+    code, output = invoke("schema", "check", str(small), "-s", str(schema))
+    flat = " ".join(output.split())
+    assert code == 0, output
+    assert f"column 'age': {clipped} values outside [17, 50] clipped" in flat
+    assert f"column 'race': {other} values outside the categories mapped to 'other'" in flat
+    assert "for the data owner only" in flat

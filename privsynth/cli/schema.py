@@ -146,5 +146,8 @@ def check(
     if loaded.warning:
         progress.warn(escape(f"the schema carries a warning: {loaded.warning}"))
     progress.note(
-        escape(f"{data} fits {schema}: {encoded.n_rows} rows, {len(encoded.domain)} columns")
+        escape(
+            f"{data} fits {schema}: {encoded.n_rows} rows, {len(encoded.domain)} columns "
+            "(these counts are of the private table, read without DP: for the data owner only)"
+        )
     )

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from privsynth.domain import Domain
+from privsynth.encoding import clipped_note, other_note
 from privsynth.engines.base import CLIQUES_PER_QUERY
 from privsynth.engines.plan import (
     MAX_MAPPED_VALUES,
@@ -283,15 +284,10 @@ class SqlTable(ABC):
             if count == 0:
                 continue
             spec = specs[j]
-            where = f"column {spec.name!r}"
             if label == "other":
-                self._notes.append(
-                    f"{where}: {count} values outside the categories mapped to 'other'"
-                )
+                self._notes.append(other_note(spec.name, count))
             elif label == "clipped":
-                self._notes.append(
-                    f"{where}: {count} values outside [{spec.lower}, {spec.upper}] clipped"
-                )
+                self._notes.append(clipped_note(spec, count))
             else:
                 raise SchemaError(self._error(j, label, count))
 

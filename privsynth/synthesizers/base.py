@@ -38,7 +38,7 @@ import pandas as pd
 
 from privsynth import limits
 from privsynth.domain import Domain
-from privsynth.encoding import decode
+from privsynth.encoding import decode, release_text
 from privsynth.engines import EncodedTable, encode_table
 from privsynth.errors import InputError, NotFittedError
 from privsynth.marginals import MarginalOracle
@@ -194,8 +194,8 @@ class Synthesizer(ABC):
         """
         with self._fitting():
             table = encode_table(data, schema)
-            for note in table.notes:
-                self.reporter.warn(note)
+            for note in table.notes:  # without their private counts (docs/privacy.md)
+                self.reporter.warn(release_text(note))
             self.schema_ = schema
             if table.engine == "numpy":
                 return self.fit_codes(table.codes(), table.domain)
