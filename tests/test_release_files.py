@@ -26,14 +26,16 @@ def _no_seeded_noise(*args: object, **kwargs: object) -> None:
     raise AssertionError("a certify run drew seeded numpy noise")
 
 
-def _certify(monkeypatch, out: Path, *extra: str, data: Path | None = None) -> object:
+def _certify(
+    monkeypatch, out: Path, *extra: str, data: Path | None = None, quiet: bool = True
+) -> object:
     monkeypatch.setattr(
         "privsynth.workflows.certification._secrets.randbits", lambda k: RANDOM_SEED
     )
     monkeypatch.setattr("privsynth.privacy.noise.sample_discrete_gaussian", _no_seeded_noise)
     source = ["--example"] if data is None else [str(data), "-s", str(example_path(EXAMPLE_SCHEMA))]
     args = ["certify", *source, "--epsilon", "1", "-m", "independent", "--out", str(out)]
-    return runner.invoke(app, [*args, "-q", *extra])
+    return runner.invoke(app, [*args, *(["-q"] if quiet else []), *extra])
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +58,10 @@ def _has_number(text: str, n: int) -> bool:
 def public(small, tmp_path_factory) -> Path:
     mp = pytest.MonkeyPatch()
     out = tmp_path_factory.mktemp("cert") / "D"
-    result = _certify(mp, out, "--audience", "public", data=small)
+    result = _certify(mp, out, "--audience", "public", data=small, quiet=False)
     mp.undo()
     assert result.exit_code in (0, 1, 3) and (out / "report.json").is_file(), result.output
+    (out.parent / "terminal.txt").write_text(result.output)  # what a CI log of the run keeps
     return out
 
 
@@ -66,6 +69,13 @@ def publishable_files(out: Path) -> list[str]:
     """The files the folder's README.md lists as publishable."""
     section = (out / "README.md").read_text().split("## Publishable")[1].split("## Private")[0]
     return sorted(set(re.findall(r"`([^`]+\.(?:csv|json|md|html|xml|txt))`", section)))
+
+
+def private_counts(out: Path, n_rows: int) -> set[int]:
+    """Exact counts of the private tables (a DP row count that happens to equal one is fine)."""
+    split = json.loads(_record(out).read_text())["certify"]
+    manifest = json.loads((out / "synthetic.csv.manifest.json").read_text())
+    return {n_rows, split["train_rows"], split["holdout_rows"]} - {manifest["output"]["rows"]}
 
 
 def check_release_folder(out: Path, data: Path, n_rows: int) -> None:
@@ -81,10 +91,7 @@ def check_release_folder(out: Path, data: Path, n_rows: int) -> None:
     manifest = json.loads((out / "synthetic.csv.manifest.json").read_text())
     assert manifest["privacy"]["noise"] == {"source": "OpenDP samplers", "release": True}
     assert manifest["publishable"] is True and manifest["release_id"] == record["release_id"]
-    n_synthetic = manifest["output"]["rows"]
-    # exact counts of the private tables (a DP row count that happens to equal one is fine)
-    private_counts = {n_rows, split["train_rows"], split["holdout_rows"]}
-    private_counts.discard(n_synthetic)
+    counts = private_counts(out, n_rows)
     publishable = publishable_files(out)
     assert {*PUBLISHABLE} <= set(publishable)
     assert not any("run-record" in name for name in publishable)
@@ -96,7 +103,7 @@ def check_release_folder(out: Path, data: Path, n_rows: int) -> None:
             continue
         if path.name == "synthetic.csv":  # its cells are values (fnlwgt spans every count)
             continue
-        for n in private_counts:
+        for n in counts:
             assert not _has_number(text, n), (path.name, n)
 
 
@@ -109,6 +116,10 @@ def test_public_run_files_carry_no_seed_hash_or_exact_count(public: Path, small:
         "README.md",
     }
     assert _record(public).is_file()  # the private run record lies beside the folder
+    terminal = (public.parent / "terminal.txt").read_text()
+    assert "split:" in terminal  # the progress notes were printed
+    for n in private_counts(public, 3000):  # nor does the terminal (a CI log) of a public run
+        assert not _has_number(terminal, n), n
 
 
 @pytest.mark.slow

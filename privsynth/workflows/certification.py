@@ -154,8 +154,10 @@ def _load_and_split(config: CertifyConfig, policy: Any, progress: Progress) -> _
         train, holdout, train_source, text = split_in_engine(
             inputs, config.holdout_fraction, run_seed
         )
-    progress.note(
-        f"split: {len(train)} training rows, {len(holdout)} holdout rows (never synthesized from)"
+    share = config.holdout_fraction
+    progress.note(  # shares, not counts: the row count is private (docs/privacy.md)
+        f"split: {100 * (1 - share):.4g}% of the rows for training, {100 * share:.4g}% held "
+        "out (never synthesized from)"
     )
     return _Split(inputs, train, holdout, run_seed, groups, train_source, text)
 
