@@ -44,6 +44,17 @@ between train and holdout like a random split of the real records, which for a h
 chance copies has far more power than a normal interval (0.3% of the rarest training records
 copied: FAIL 3/3 seeds instead of 1/2); the upper end is at least Newcombe's.
 
+Decision (since 2026-12-01, w7): the gate's exact p-value of both excesses
+(``context["p_value"]``) is the rarity-weighted conditional test's
+(:func:`attacks.rates.weighted_conditional_p`): T = sum of w(r) over the training records hit,
+w(r) = 4..7 by the quartile of r's independence-model rarity among the pooled real records
+(:func:`rarity_weights`). The weights read train and holdout only concatenated, so given S and
+the unordered real records they are fixed and the null distribution of T is that of a uniform
+random split: exact (proof in docs/attacks.md, "Weighted conditional test"). One more record
+hit (>= 4) outweighs a rarer tier on one record (<= 3), so the count dominates and rarity
+breaks its ties: a generator reproduces common records by chance, a leak copies any record.
+``context["unweighted_p_value"]`` keeps the count's own p-value; the interval is unchanged.
+
 Partial copies (``exact_match.partial_copy_excess``): a training record whose demographic and
 work columns are joined in one synthetic row, the other columns drawn afresh, agrees with it on
 10 of Adult's 15 columns and is invisible to both measures above. For each of ``PARTIAL_SETS``

@@ -30,6 +30,11 @@ that the family rejects at one-sided level a exactly when p_value <= a, and
 ``context["test_confidence"]``, the smallest per-comparison confidence (from which the gate
 stretches an interval, rather than from the family level: stretching an already-adjusted
 interval by a gate factor again is stricter than Bonferroni).
+
+``weighted_conditional_p``: the conditional test with label-free integer weights on the records
+hit (T = sum of the training hits' weights), exact by a dynamic programme over weight tiers;
+valid whenever the weights are functions of the synthetic table and the pooled real records
+(docs/attacks.md, "Weighted conditional test", with the proof).
 """
 
 from __future__ import annotations

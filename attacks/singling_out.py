@@ -36,6 +36,17 @@ preset uses), so no set can exceed a threshold unseen. On Adult with declared QI
 family is {all columns, declared} (the public-rule subsets of 2-4 columns have <= 0.12%).
 ``singling_out.max_excess`` carries [max lower, max upper].
 
+Decision (since 2026-12-01, w7): a tested set's p-value is the weighted conditional test's
+(:func:`attacks.rates.weighted_conditional_p`) over every record unique on the set whose
+combination is published, weighted by its special-uniqueness degree
+(:func:`special_weights`): 16 / 8 / 2 / 1 when it is unique on all / all but one / two / three
+of the leave-one-out projections, 0 beyond. These are about log(1 + d / q) for Adult's fresh-null
+publication rates q of the tiers (~0.3-1%, 2%, 12%, 22%) and a uniform 1% leak d, scaled to 1 at
+the last tier (Neyman-Pearson weights for a leak against tier-specific chance rates). The
+degrees are computed on the pooled real records, so the test is exact by the same argument as
+the count's (docs/attacks.md, "Weighted conditional test"). The estimate and interval still
+count rare-unique records only.
+
 How this differs from Anonymeter's singling-out evaluator (whose procedures are patent-pending
 and are *not* reproduced): no predicates or queries are generated from synthetic rows (neither
 univariate nor multivariate), nothing is evaluated as a query's success rate on the original
@@ -139,7 +150,7 @@ class SinglingOutAttack(Attack):
                 comp = replace(
                     comp,
                     p_value=p,
-                    context={**comp.context, "unweighted_set_p_value": comp.p_value or 1.0},
+                    context={**comp.context, "unweighted_p_value": comp.p_value or 1.0},
                 )
             else:
                 comp = _bounded(ks.name, hit, rare, n_t, conf, ctx)
