@@ -44,6 +44,17 @@ between train and holdout like a random split of the real records, which for a h
 chance copies has far more power than a normal interval (0.3% of the rarest training records
 copied: FAIL 3/3 seeds instead of 1/2); the upper end is at least Newcombe's.
 
+Decision (since 2026-12-01, w7): the gate's exact p-value of both excesses
+(``context["p_value"]``) is the rarity-weighted conditional test's
+(:func:`attacks.rates.weighted_conditional_p`): T = sum of w(r) over the training records hit,
+w(r) = 4..7 by the quartile of r's independence-model rarity among the pooled real records
+(:func:`rarity_weights`). The weights read train and holdout only concatenated, so given S and
+the unordered real records they are fixed and the null distribution of T is that of a uniform
+random split: exact (proof in docs/attacks.md, "Weighted conditional test"). One more record
+hit (>= 4) outweighs a rarer tier on one record (<= 3), so the count dominates and rarity
+breaks its ties: a generator reproduces common records by chance, a leak copies any record.
+``context["unweighted_p_value"]`` keeps the count's own p-value; the interval is unchanged.
+
 Partial copies (``exact_match.partial_copy_excess``): a training record whose demographic and
 work columns are joined in one synthetic row, the other columns drawn afresh, agrees with it on
 10 of Adult's 15 columns and is invisible to both measures above. For each of ``PARTIAL_SETS``
@@ -70,6 +81,7 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+from scipy import stats as sps
 
 from attacks import rates, stats
 from attacks.base import Attack
@@ -78,6 +90,7 @@ from attacks.context import AuditData
 from attacks.errors import AttackCannotRun
 from attacks.knowledge import partial_copy_sets
 from attacks.results import Estimate, Metric
+from attacks.rowkeys import RowKeys
 
 MAX_LISTED = 100
 # leave-out column sets above this many hash passes are refused (max_differ too large)
@@ -87,17 +100,59 @@ PARTIAL_SETS = 20
 PARTIAL_SHARE = 2 / 3
 
 
+# rarity weights of the copy tests: RARITY_TIERS quantile tiers of a record's independence-model
+# rarity among the pooled real records, weights RARITY_TIERS .. 2 RARITY_TIERS - 1
+RARITY_TIERS = 4
+# a column with more distinct values than this share of the real records is ID-like: no rarity
+ID_LIKE_SHARE = 0.5
+
+
+def rarity_weights(row_keys: RowKeys, columns: list[str], n_real: int) -> np.ndarray:
+    """Per pooled real record (train then holdout), the label-free weight of the weighted copy
+    tests (:func:`attacks.rates.weighted_conditional_p`): RARITY_TIERS + its quantile tier
+    (0 .. RARITY_TIERS - 1) of the independence-model rarity sum_c -log f_c(r_c) / N, f_c the
+    frequency of r's value of column c among the N pooled real records, over the columns that
+    are not ID-like (more distinct values than ID_LIKE_SHARE N). Computed from the pooled
+    records alone, never from which of them are training records."""
+    score = np.zeros(n_real)
+    for c in columns:
+        k = row_keys.concatenated([c])[:n_real]
+        counts = np.bincount(k)
+        if np.count_nonzero(counts) > ID_LIKE_SHARE * n_real:
+            continue
+        score -= np.log(counts[k] / n_real)
+    rank = sps.rankdata(score, method="average")
+    tier = np.minimum(
+        ((rank - 1) * RARITY_TIERS / max(n_real, 1)).astype(np.int64), RARITY_TIERS - 1
+    )
+    return RARITY_TIERS + tier
+
+
 def _excess(
-    name: str, counts: tuple[int, int, int, int], conf: float, text: str, ctx: dict[str, float]
+    name: str,
+    hits: tuple[np.ndarray, np.ndarray],
+    weights: np.ndarray,
+    conf: float,
+    text: str,
+    ctx: dict[str, float],
 ) -> Metric:
-    """A gated record-share excess: the conditional interval, and the exact p-value and level the
-    gate's joint correction reads (``rates.exact_context``)."""
+    """A gated record-share excess: the conditional interval of the hit shares, and the exact
+    p-value of the rarity-weighted test with its level, which the gate's joint correction reads
+    (``rates.weighted_context``)."""
+    hit_t, hit_h = hits
+    counts = (int(hit_t.sum()), hit_t.size, int(hit_h.sum()), hit_h.size)
+    gate = rates.weighted_context(weights, np.concatenate(hits), hit_t.size, conf)
     return Metric(
         name,
         rates.conditional_difference(*counts, conf),
         text,
         null_value=0.0,
-        context={**ctx, **rates.exact_context(*counts, conf)},
+        context={
+            **ctx,
+            **gate,
+            "unweighted_p_value": rates.conditional_p(*counts),
+            "rarity_tiers": float(RARITY_TIERS),
+        },
     )
 
 
@@ -137,7 +192,8 @@ class ExactMatchAttack(Attack):
             "synthetic_in_train": float(syn_in_t.sum()),
             "synthetic_in_holdout": float(syn_in_h.sum()),
         }
-        metrics = self._metrics(ctx, (copied_t, copied_h), (near_t, near_h), len(cols))
+        weights = rarity_weights(d.row_keys, cols, m.key_t.size + m.key_h.size)
+        metrics = self._metrics(ctx, (copied_t, copied_h), (near_t, near_h), weights)
         metrics.append(self._partial(cols))
         details = {
             "near_copy_skipped_columns": self.skipped,
@@ -154,12 +210,12 @@ class ExactMatchAttack(Attack):
         ctx: dict[str, float],
         copied: tuple[np.ndarray, np.ndarray],
         near: tuple[np.ndarray, np.ndarray],
-        n_cols: int,
+        weights: np.ndarray,
     ) -> list[Metric]:
         """The four metrics from the counts: synthetic-row rates (reported) and the size-free
-        record-share excesses (gated)."""
+        record-share excesses (gated; ``weights``: :func:`rarity_weights`)."""
         conf = self.confidence
-        m, n_t, n_h = int(ctx["n_synthetic"]), int(ctx["n_train"]), int(ctx["n_holdout"])
+        m, n_cols = int(ctx["n_synthetic"]), len(self.data.geometry.columns)
         k = n_cols - self.max_differ
         near_ctx = {
             **ctx,
@@ -185,7 +241,8 @@ class ExactMatchAttack(Attack):
             ),
             _excess(
                 "exact_match.excess",
-                (int(copied[0].sum()), n_t, int(copied[1].sum()), n_h),
+                copied,
+                weights,
                 conf,
                 "share of training records unique among the real records and copied verbatim - "
                 "the same share of holdout records",
@@ -193,7 +250,8 @@ class ExactMatchAttack(Attack):
             ),
             _excess(
                 "exact_match.near_copy_excess",
-                (int(near[0].sum()), n_t, int(near[1].sum()), n_h),
+                near,
+                weights,
                 conf,
                 f"share of training records with a synthetic row identical on >= {k} of "
                 f"{n_cols} columns - the same share of holdout records",

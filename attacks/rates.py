@@ -30,6 +30,11 @@ that the family rejects at one-sided level a exactly when p_value <= a, and
 ``context["test_confidence"]``, the smallest per-comparison confidence (from which the gate
 stretches an interval, rather than from the family level: stretching an already-adjusted
 interval by a gate factor again is stricter than Bonferroni).
+
+``weighted_conditional_p``: the conditional test with label-free integer weights on the records
+hit (T = sum of the training hits' weights), exact by a dynamic programme over weight tiers;
+valid whenever the weights are functions of the synthetic table and the pooled real records
+(docs/attacks.md, "Weighted conditional test", with the proof).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats as sps
+from scipy.special import gammaln
 
 from attacks import stats
 from attacks.results import Estimate, Metric
@@ -179,6 +185,97 @@ def conditional_p(k_t: float, n_t: int, k_h: float, n_h: int) -> float:
 def exact_context(k_t: float, n_t: int, k_h: float, n_h: int, confidence: float) -> dict:
     """The gate's keys for one conditional comparison gated alone: its p-value and level."""
     return {"p_value": conditional_p(k_t, n_t, k_h, n_h), "test_confidence": float(confidence)}
+
+
+# the weighted test's dynamic programme holds at most this many (count, sum) cells; beyond it the
+# p-value is the unweighted one of the weighted records (a label-free switch, so still exact)
+MAX_WEIGHTED_CELLS = 4_000_000
+
+
+def weighted_conditional_p(w_t: np.ndarray, w_h: np.ndarray, n_t: int, n_h: int) -> float:
+    """One-sided exact p-value of "no leak" for the weighted count T = sum of ``w_t`` (training
+    records hit, with their label-free integer weights; ``w_h``: the holdout records hit).
+
+    Validity (the proof is in docs/attacks.md, "Weighted conditional test"). Given the synthetic
+    table S and the unordered set of N = n_t + n_h real records, the records hit, R (K of
+    them), and their weights w(r) are fixed as long as each w(r) is a function of S and of the
+    pooled real records that does not read the labels. Under the null the training labels are a
+    uniform random n_t-subset of the N records, so the labels restricted to R have the
+    distribution of a uniform random n_t-subset restricted to R: T = sum_{r in R} w(r) 1[r in T]
+    has a distribution fixed given (S, pooled records), and p = P(T >= t_obs) computed from it is
+    exact conditionally, so also unconditionally. Computation: group R into weight tiers
+    (w_l, K_l); the training counts per tier, x_l, are multivariate hypergeometric, written as a
+    chain x_l | x_1..x_{l-1} ~ Hypergeometric(N - K_1 - ... - K_{l-1}, n_t - x_1 - ... , K_l).
+    A dynamic programme over (training count so far, weight sum so far) carries every tier but
+    the largest, whose tail is read off the hypergeometric survival function: exact, no Monte
+    Carlo. Unit weights give :func:`conditional_p` exactly. Zero weights leave a record out.
+    """
+    w_t = np.asarray(w_t, dtype=np.int64)
+    w_h = np.asarray(w_h, dtype=np.int64)
+    if (w_t < 0).any() or (w_h < 0).any():
+        raise ValueError("weighted_conditional_p: weights must be non-negative integers")
+    t_obs = int(w_t.sum())
+    w_all = np.concatenate([w_t[w_t > 0], w_h[w_h > 0]])
+    if t_obs == 0 or n_t <= 0 or n_h <= 0:
+        return 1.0
+    tiers, sizes = np.unique(w_all, return_counts=True)
+    order = np.argsort(sizes, kind="stable")  # the largest tier last (read off the tail)
+    tiers, sizes = tiers[order], sizes[order]
+    cells = (int(sizes[:-1].sum()) + 1) * (int((tiers[:-1] * sizes[:-1]).sum()) + 1)
+    if tiers.size == 1 or cells > MAX_WEIGHTED_CELLS:
+        return conditional_p(float((w_t > 0).sum()), n_t, float((w_h > 0).sum()), n_h)
+    dist, n_rem = np.ones((1, 1)), n_t + n_h
+    for w, k in zip(tiers[:-1].tolist(), sizes[:-1].tolist(), strict=True):
+        dist = _add_tier(dist, int(w), int(k), n_rem, n_t)
+        n_rem -= k
+    return _last_tier_tail(dist, int(tiers[-1]), int(sizes[-1]), n_rem, n_t, t_obs)
+
+
+def hypergeom_pmf_table(n_pop: int, successes: np.ndarray, k: int) -> np.ndarray:
+    """P(X = x) for X ~ Hypergeometric(``n_pop``, s, ``k``), x = 0..k, one row per s in
+    ``successes`` (log-gamma, vectorised; scipy's per-element pmf is ~100x slower here)."""
+    x = np.arange(k + 1, dtype=np.float64)[None, :]
+    s = np.asarray(successes, dtype=np.float64)[:, None]
+    valid = (x <= s) & (k - x <= n_pop - s)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logp = _log_comb(s, x) + _log_comb(n_pop - s, k - x) - _log_comb(float(n_pop), float(k))
+    return np.where(valid, np.exp(np.where(valid, logp, -np.inf)), 0.0)
+
+
+def _log_comb(n: np.ndarray | float, r: np.ndarray | float) -> np.ndarray:
+    return gammaln(np.add(n, 1)) - gammaln(np.add(r, 1)) - gammaln(np.subtract(n, r) + 1)
+
+
+def _add_tier(dist: np.ndarray, w: int, k: int, n_rem: int, n_t: int) -> np.ndarray:
+    """One tier of the chain: dist[j, s] = P(j training records so far, weight sum s) becomes
+    the same after a tier of ``k`` records of weight ``w`` drawn from ``n_rem`` records."""
+    n_j, n_s = dist.shape
+    px = hypergeom_pmf_table(n_rem, n_t - np.arange(n_j), k)
+    out = np.zeros((n_j + k, n_s + w * k))
+    for xi in np.flatnonzero(px.max(axis=0) > 0):
+        out[xi : xi + n_j, w * xi : w * xi + n_s] += px[:, xi, None] * dist
+    return out
+
+
+def _last_tier_tail(dist: np.ndarray, w: int, k: int, n_rem: int, n_t: int, t_obs: int) -> float:
+    """P(T >= t_obs): the last tier's count X needs w X >= t_obs - s, X ~ Hypergeometric."""
+    n_j, n_s = dist.shape
+    need = np.clip(-(-(t_obs - np.arange(n_s)) // w), 0, k + 1)  # ceil((t_obs - s) / w)
+    pmf = hypergeom_pmf_table(n_rem, n_t - np.arange(n_j), k)
+    tail = np.zeros((n_j, k + 2))
+    tail[:, : k + 1] = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]  # P(X >= m), m = 0..k+1
+    tail[:, 0] = 1.0
+    return float(min(1.0, max(0.0, float((dist * tail[:, need]).sum()))))
+
+
+def weighted_context(
+    w: np.ndarray, hit: np.ndarray, n_t: int, confidence: float
+) -> dict[str, float]:
+    """The gate's keys for one comparison decided by the weighted test: ``w`` the label-free
+    weights of every real record (train then holdout), ``hit`` the records hit."""
+    hw = np.where(np.asarray(hit, dtype=bool), np.asarray(w, dtype=np.int64), 0)
+    p = weighted_conditional_p(hw[:n_t], hw[n_t:], n_t, hw.size - n_t)
+    return {"p_value": p, "test_confidence": float(confidence)}
 
 
 def compare_binary(

@@ -36,6 +36,17 @@ preset uses), so no set can exceed a threshold unseen. On Adult with declared QI
 family is {all columns, declared} (the public-rule subsets of 2-4 columns have <= 0.12%).
 ``singling_out.max_excess`` carries [max lower, max upper].
 
+Decision (since 2026-12-01, w7): a tested set's p-value is the weighted conditional test's
+(:func:`attacks.rates.weighted_conditional_p`) over every record unique on the set whose
+combination is published, weighted by its special-uniqueness degree
+(:func:`special_weights`): 16 / 8 / 2 / 1 when it is unique on all / all but one / two / three
+of the leave-one-out projections, 0 beyond. These are about log(1 + d / q) for Adult's fresh-null
+publication rates q of the tiers (~0.3-1%, 2%, 12%, 22%) and a uniform 1% leak d, scaled to 1 at
+the last tier (Neyman-Pearson weights for a leak against tier-specific chance rates). The
+degrees are computed on the pooled real records, so the test is exact by the same argument as
+the count's (docs/attacks.md, "Weighted conditional test"). The estimate and interval still
+count rare-unique records only.
+
 How this differs from Anonymeter's singling-out evaluator (whose procedures are patent-pending
 and are *not* reproduced): no predicates or queries are generated from synthetic rows (neither
 univariate nor multivariate), nothing is evaluated as a query's success rate on the original
@@ -46,6 +57,7 @@ conditional one.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -62,6 +74,10 @@ MAX_LISTED = 50
 SLACK = 1
 # a knowledge set enters the tested family when this share of real records is rare-unique on it
 MIN_RARE_SHARE = 0.002
+# weights of the weighted test by the number of leave-one-out projections on which a unique
+# record is not unique (0, 1, 2, 3): roughly log(1 + d / q) for Adult's fresh-null publication
+# rates q (~0.3-1%, 2%, 12%, 22%) and a 1% leak d, normalised to 1 at the last tier
+TIER_WEIGHTS = (16, 8, 2, 1)
 
 
 def combination_keys(
@@ -77,6 +93,15 @@ def combination_keys(
     return [codes[bounds[i] : bounds[i + 1]] for i in range(len(matrices))]
 
 
+def unique_degree(real_keys: np.ndarray, loo_keys: list[np.ndarray]) -> np.ndarray:
+    """Per real record: on how many of the leave-one-out projections (``loo_keys``) it is unique
+    among all real records (0 for a one-column set)."""
+    still = np.zeros(real_keys.size, dtype=np.int64)
+    for k in loo_keys:
+        still += np.bincount(k)[k] == 1
+    return still
+
+
 def rare_unique(real_keys: np.ndarray, loo_keys: list[np.ndarray], slack: int) -> np.ndarray:
     """Per real record: unique on the knowledge set among all real records, and still unique
     after dropping any one of its columns, for all but at most ``slack`` of them (``loo_keys``:
@@ -84,10 +109,20 @@ def rare_unique(real_keys: np.ndarray, loo_keys: list[np.ndarray], slack: int) -
     unique = np.bincount(real_keys)[real_keys] == 1
     if not loo_keys:
         return unique
-    still = np.zeros(real_keys.size, dtype=np.int64)
-    for k in loo_keys:
-        still += np.bincount(k)[k] == 1
-    return unique & (still >= len(loo_keys) - slack)
+    return unique & (unique_degree(real_keys, loo_keys) >= len(loo_keys) - slack)
+
+
+def special_weights(real_keys: np.ndarray, loo_keys: list[np.ndarray]) -> np.ndarray:
+    """Per real record, the label-free weight of the weighted singling-out test: for a record
+    unique on the knowledge set, ``TIER_WEIGHTS[i]`` where i is the number of leave-one-out
+    projections on which it is *not* unique (0: a special unique), 0 beyond the tiers and for
+    records that are not unique. From the pooled real records alone."""
+    unique = np.bincount(real_keys)[real_keys] == 1
+    missing = len(loo_keys) - unique_degree(real_keys, loo_keys)
+    table = np.zeros(len(loo_keys) + 1, dtype=np.int64)
+    n = min(len(TIER_WEIGHTS), table.size)
+    table[:n] = TIER_WEIGHTS[:n]
+    return np.where(unique, table[missing], 0)
 
 
 class SinglingOutAttack(Attack):
@@ -108,9 +143,15 @@ class SinglingOutAttack(Attack):
         conf = rates.bonferroni(self.confidence, len(tested))
         comparisons, info = [], {}
         exposure = np.zeros(n_t, dtype=np.int64)
-        for ks, (hit, rare, ctx) in zip(sets, found, strict=True):
+        for ks, (hit, rare, ctx, gate_w) in zip(sets, found, strict=True):
             if rare.mean() >= MIN_RARE_SHARE:
                 comp = rates.compare_binary(ks.name, hit[:n_t], hit[n_t:], conf, ctx)
+                p = rates.weighted_conditional_p(gate_w[:n_t], gate_w[n_t:], n_t, gate_w.size - n_t)
+                comp = replace(
+                    comp,
+                    p_value=p,
+                    context={**comp.context, "unweighted_p_value": comp.p_value or 1.0},
+                )
             else:
                 comp = _bounded(ks.name, hit, rare, n_t, conf, ctx)
             exposure += hit[:n_t]
@@ -139,9 +180,12 @@ class SinglingOutAttack(Attack):
         }
         return metrics, details
 
-    def _singled_out(self, ks: KnowledgeSet) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    def _singled_out(
+        self, ks: KnowledgeSet
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, float], np.ndarray]:
         """Per real record (train then holdout): singled out on ``ks`` and rare-unique on it;
-        with the context of the comparison."""
+        with the context of the comparison, and the weighted test's weights of the records
+        whose combination is published (:func:`special_weights`, 0 where not published)."""
         tr, ho, syn = (self.data.tables[t] for t in ("train", "holdout", "synthetic"))
         cols = list(ks.columns)
         n_t, n_r = len(tr), len(tr) + len(ho)
@@ -157,6 +201,7 @@ class SinglingOutAttack(Attack):
         published = np.zeros(int(keys.max(initial=0)) + 1, dtype=bool)
         published[keys[n_r:]] = True
         hit = rare & published[real]
+        gate_w = np.where(published[real], special_weights(real, loo), 0)
         ctx = {
             "unique_train": float(unique[:n_t].mean()),
             "unique_holdout": float(unique[n_t:].mean()),
@@ -165,8 +210,10 @@ class SinglingOutAttack(Attack):
             "singled_out_train": float(hit[:n_t].sum()),
             "singled_out_holdout": float(hit[n_t:].sum()),
             "n_columns": float(len(cols)),
+            "weighted_train": float(gate_w[:n_t].sum()),
+            "weighted_holdout": float(gate_w[n_t:].sum()),
         }
-        return hit, rare, ctx
+        return hit, rare, ctx, gate_w
 
 
 def _bounded(
