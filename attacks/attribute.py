@@ -32,7 +32,10 @@ floor (:mod:`attacks.rates`), at a Bonferroni-adjusted level over every knowledg
 x guess of its family. The maxima (per column over knowledge sets and guesses, then over
 columns) carry [max lower, max upper]: a simultaneous interval for the maximum, so the gate
 reads the *maximum over guesses and knowledge sets* consistently for the estimate and the
-interval. The base-rate guess (the synthetic mode / median) is reported beside each secret as
+interval. ``attribute.max_excess`` and ``attribute.rare_class.max_excess`` also carry the
+per-test level (``test_confidence``, from which the gate's joint correction stretches) and the
+largest of the tests' own upper bounds at the attack's confidence (``pass_upper``, what a PASS
+reads: an intersection-union test; reports/verdict.py ``pass_bound``). The base-rate guess (the synthetic mode / median) is reported beside each secret as
 a sanity check: where both guesses do worse than it on holdout targets, the secret is listed in
 ``details["below_baseline"]`` (the attacker is weak there; the excess is still valid).
 """
@@ -375,7 +378,7 @@ class AttributeInferenceAttack(Attack):
         conf = rates.bonferroni(self.confidence, len(done) * len(GUESSES))
         self._conf = conf
         overall: list[tuple[_Task, str, rates.Comparison]] = []
-        rare_jobs = []
+        rare_jobs, own = [], []
         for task, hits, info in done:
             for g in GUESSES:
                 h = hits[g]
@@ -383,6 +386,7 @@ class AttributeInferenceAttack(Attack):
                 label = f"{task.level.name}|{task.secret}|{g}"
                 comp = rates.compare(label, h.y_t, h.y_h, conf, h.cl_t, h.cl_h, ctx)
                 overall.append((task, g, comp))
+                own.append(_own_upper(h.y_t, h.y_h, h.cl_t, h.cl_h, self.confidence))
                 if h.rare_t is not None and h.rare_h is not None:
                     n_rt, n_rh = int(h.rare_t.sum()), int(h.rare_h.sum())
                     if min(n_rt, n_rh) >= self.min_rare_targets:
@@ -401,6 +405,9 @@ class AttributeInferenceAttack(Attack):
         metrics += [*risks, *excesses]
         metrics.append(_maximum("attribute.max_risk", risks, "attribute risk"))
         metrics.append(_maximum("attribute.max_excess", excesses, "attribute excess"))
+        # every sub-test (knowledge set x secret x guess) is a normal-based interval at ``conf``:
+        # the gate's joint correction stretches from that level (docs/report.md, "Multiplicity")
+        metrics[-1].context.update(test_confidence=float(conf), pass_upper=max(own))
         rare_metric, rare_info, rare_worst = self._rare_family(rare_jobs)
         metrics.append(rare_metric)
         worst_t, worst_g, worst_c = max(overall, key=lambda x: x[2].excess.value)
@@ -437,12 +444,13 @@ class AttributeInferenceAttack(Attack):
             est = Estimate(0.0, 0.0, 1.0 if small else 0.0, self.confidence, f"none: {why}")
             return Metric(name, est, f"{what}; not measured: {why}", null_value=0.0), {}, None
         conf = rates.bonferroni(self.confidence, len(jobs))
-        comps = []
+        comps, own = [], []
         for task, g, h, ctx in jobs:
             label = f"{task.level.name}|{task.secret}|{g}"
             rt, rh = h.rare_t, h.rare_h
             comp = rates.compare(label, h.y_t[rt], h.y_h[rh], conf, h.cl_t[rt], h.cl_h[rh], ctx)
             comps.append((task, g, comp))
+            own.append(_own_upper(h.y_t[rt], h.y_h[rh], h.cl_t[rt], h.cl_h[rh], self.confidence))
 
         def where(c: rates.Comparison) -> tuple[_Task, str]:
             return next((t, g) for t, g, x in comps if x is c)
@@ -457,6 +465,8 @@ class AttributeInferenceAttack(Attack):
         metric, worst = rates.family_maximum(
             name, [c for _, _, c in comps], self.confidence, describe, with_context=False
         )
+        metric.context["test_confidence"] = float(conf)  # per-sub-test level, for the gate
+        metric.context["pass_upper"] = max(own)  # PASS side (intersection-union)
         info = {c.label: c.row(sizes=True) for _, _, c in comps}
         w_task, w_guess = where(worst)
         return metric, info, (w_task, w_guess, None)
@@ -625,6 +635,14 @@ def _exposed(
     order = np.lexsort((hits.rows_t, ~rare))
     picked = [i for i in order if ok[i]][:MAX_LISTED]
     return [{"row": int(hits.rows_t[i]), "rare_class": int(rare[i])} for i in picked]
+
+
+def _own_upper(
+    y_t: np.ndarray, y_h: np.ndarray, c_t: np.ndarray, c_h: np.ndarray, confidence: float
+) -> float:
+    """One test's own upper bound at ``confidence`` (no Bonferroni): the family's largest is
+    what a PASS reads (an intersection-union test, reports/verdict.py ``pass_bound``)."""
+    return float(rates.clustered_difference(y_t, y_h, c_t, c_h, confidence).ci_high)
 
 
 def _maximum(name: str, metrics: list[Metric], what: str) -> Metric:

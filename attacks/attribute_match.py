@@ -35,7 +35,10 @@ train and holdout records, with Newcombe's interval as a floor). Each family is
 Bonferroni-corrected over every comparison in it (knowledge set x secret; x class for the
 worst-class family) and its maximum carries [max lower, max upper], a simultaneous interval for
 the true maximum: trying more sets, secrets or classes widens the interval instead of
-manufacturing a FAIL. Which classes are tested depends only on the real records' class counts
+manufacturing a FAIL. The maximum's context also carries the per-test level
+(``test_confidence``, from which the gate's joint correction stretches) and the largest of the
+tests' own upper bounds at the attack's confidence (``pass_upper``, what a PASS reads: an
+intersection-union test; reports/verdict.py ``pass_bound``). Which classes are tested depends only on the real records' class counts
 (never on the synthetic table), and the tests within a class are valid conditionally on them.
 
 Cost: one hash of each table on K per task and a sort of the synthetic (K, s) pairs: linear
@@ -263,7 +266,7 @@ class MatchInferenceAttack(Attack):
         self, outcomes: list[_Outcome]
     ) -> tuple[Metric, dict[str, dict[str, float]], _Outcome]:
         conf = rates.bonferroni(self.confidence, len(outcomes))
-        comps = []
+        comps, own = [], []
         for o in outcomes:
             ctx = {
                 "unique_train": float(o.unique_t.mean()),
@@ -274,6 +277,7 @@ class MatchInferenceAttack(Attack):
             y_h = (o.unique_h & o.hit_h) * o.surprise_h
             label = f"{o.level}|{o.secret}"
             comps.append(rates.compare(label, y_t, y_h, conf, o.key_t, o.key_h, ctx))
+            own.append(_own_upper(y_t, y_h, o.key_t, o.key_h, self.confidence))
         m = len(comps)
         metric, worst = rates.family_maximum(
             "attribute_match.unique.max_excess",
@@ -285,6 +289,8 @@ class MatchInferenceAttack(Attack):
                 f"over {m} knowledge set x secret tests (worst: {w.label!r})"
             ),
         )
+        metric.context["test_confidence"] = float(conf)  # per-sub-test level, for the gate
+        metric.context["pass_upper"] = max(own)  # PASS side (intersection-union)
         rows = {c.label: {**c.row(sizes=True), **c.context} for c in comps}
         return metric, rows, outcomes[comps.index(worst)]
 
@@ -309,12 +315,13 @@ class MatchInferenceAttack(Attack):
             est = Estimate(0.0, 0.0, 1.0, self.confidence, f"none: {why}")
             return Metric(name, est, f"worst-class excess; not measured: {why}", 0.0), {}
         conf = rates.bonferroni(self.confidence, len(jobs))
-        comps = []
+        comps, own = [], []
         for o, c in jobs:
             st, sh = o.class_t == c, o.class_h == c
             label = f"{o.level}|{o.secret}|class {c}"
             y_t, y_h = o.in_set_t[st], o.in_set_h[sh]
             comps.append(rates.compare(label, y_t, y_h, conf, o.key_t[st], o.key_h[sh]))
+            own.append(_own_upper(y_t, y_h, o.key_t[st], o.key_h[sh], self.confidence))
         m = len(comps)
         metric, _ = rates.family_maximum(
             name,
@@ -327,6 +334,8 @@ class MatchInferenceAttack(Attack):
             ),
             with_context=False,
         )
+        metric.context["test_confidence"] = float(conf)  # per-sub-test level, for the gate
+        metric.context["pass_upper"] = max(own)  # PASS side (intersection-union)
         top = sorted(comps, key=lambda c: -c.excess.value)[:MAX_LISTED]
         return metric, {c.label: c.row(sizes=True) for c in top}
 
@@ -351,6 +360,14 @@ def _by_level(
             "worst_secret": secret,
         }
     return out
+
+
+def _own_upper(
+    y_t: np.ndarray, y_h: np.ndarray, k_t: np.ndarray, k_h: np.ndarray, confidence: float
+) -> float:
+    """One test's own upper bound at ``confidence`` (no Bonferroni): the family's largest is
+    what a PASS reads (an intersection-union test, reports/verdict.py ``pass_bound``)."""
+    return float(rates.clustered_difference(y_t, y_h, k_t, k_h, confidence).ci_high)
 
 
 def _clusters(keys: np.ndarray) -> int:

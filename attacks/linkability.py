@@ -13,7 +13,14 @@ a *bridge* between the sources. For a target r in a pool P of real records (the 
    agreement on every compared field); the linker picks one candidate uniformly at random.
 
 Success is the probability of a correct link: 1 / (number of candidates) when r is a candidate
-(some synthetic row carries r's A-part and B-part together), else 0. Pools are equal-size (the
+(some synthetic row carries r's A-part and B-part together), else 0, and it counts only for an
+**eligible** target: one no other real record (train and holdout together) equals on A and B
+(sample unique on the pair's columns, as sdcMicro's f_k = 1). A correct link to a record with a
+real twin discloses nothing about one person, and natural links (a population row equal to a
+record on every linked column by chance) concentrate on shared combinations; the leak's signal
+is on unique records. Eligibility is decided on the pooled real records, never on which of them
+are members, so training and holdout targets stay exchangeable under the null (2026-12-01, w7:
+fresh-null upper bounds median 0.0036 -> 0.0029, same leak estimates). Pools are equal-size (the
 larger table cut into disjoint pools of the smaller one's size, :func:`attacks.rates.
 equal_size_pools`; every record is a target), so chance success is the same for members and
 non-members; the attack rate is over training targets, the control over holdout targets,
@@ -34,7 +41,9 @@ Interval: targets with the same A-combination share their bridges (a repeated sy
 links all of them or none), so the cluster is the A-combination, shared between training and
 holdout targets (paired where they coincide); cluster-robust variance with Newcombe's interval
 as a floor (:mod:`attacks.rates`), Bonferroni over the column pairs; ``linkability.max_excess``
-carries [max lower, max upper].
+carries [max lower, max upper], the per-pair level (``test_confidence``, for the gate's joint
+correction) and the largest of the pairs' own upper bounds at the attack's confidence
+(``pass_upper``: what a PASS reads, an intersection-union test; reports/verdict.py).
 
 How this differs from Anonymeter's linkability evaluator (patent-pending; not reproduced): we
 search no nearest neighbours and never compare the sets of synthetic neighbours found on A and
@@ -55,7 +64,7 @@ from attacks.base import Attack
 from attacks.errors import AttackCannotRun
 from attacks.knowledge import KnowledgePair, knowledge_pairs, near_unique_columns
 from attacks.results import Metric
-from attacks.singling_out import combination_keys
+from attacks.rowkeys import RowMatches
 
 MAX_LISTED = 50
 
@@ -110,16 +119,17 @@ class LinkabilityAttack(Attack):
         pools_t, pools_h = rates.equal_size_pools(len(tr), len(ho), d.seed)
         use_t, use_h = pools_t >= 0, pools_h >= 0
         conf = rates.bonferroni(self.confidence, len(pairs))
-        comparisons, info = [], {}
+        comparisons, info, own = [], {}, []
         credit_t = np.zeros(len(tr))
         for pair in pairs:
             (y_t, a_t), (y_h, a_h) = self._credits(pair, pools_t, pools_h)
             credit_t += y_t
             ctx = {"n_left": float(len(pair.left)), "n_right": float(len(pair.right))}
-            comp = rates.compare(
-                pair.name, y_t[use_t], y_h[use_h], conf, a_t[use_t], a_h[use_h], ctx
-            )
+            args = (y_t[use_t], y_h[use_h])
+            comp = rates.compare(pair.name, *args, conf, a_t[use_t], a_h[use_h], ctx)
             comparisons.append(comp)
+            single = rates.clustered_difference(*args, a_t[use_t], a_h[use_h], self.confidence)
+            own.append(single.ci_high)  # this pair's own upper bound (no Bonferroni)
             info[pair.name] = {
                 "left": list(pair.left),
                 "right": list(pair.right),
@@ -147,6 +157,8 @@ class LinkabilityAttack(Attack):
         # (docs/report.md, "Multiplicity"). No null can FAIL this check under any correction:
         # the null estimates stay below the threshold (benchmarks/results/, w6).
         metrics[-1].context["test_confidence"] = float(conf)
+        # PASS reads the pairs' own upper bounds (intersection-union, reports/verdict.py)
+        metrics[-1].context["pass_upper"] = float(max(own))
         details = {
             "pairs": info,
             "worst_knowledge": worst.label,
@@ -177,19 +189,25 @@ class LinkabilityAttack(Attack):
     def _credits(
         self, pair: KnowledgePair, pools_t: np.ndarray, pools_h: np.ndarray
     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        """(credit, A-key) of every training and every holdout record for one column pair."""
-        tr, ho, syn = (self.data.tables[t] for t in ("train", "holdout", "synthetic"))
+        """(credit, A-key) of every training and every holdout record for one column pair;
+        credit 0 for a target that is not unique on A and B together among the real records
+        (eligible targets, module docstring)."""
         left, right = list(pair.left), list(pair.right)
-        a_t, a_h, a_s = combination_keys([t.value_matrix(left) for t in (tr, ho, syn)])
-        b_t, b_h, b_s = combination_keys([t.value_matrix(right) for t in (tr, ho, syn)])
+        keys = self.data.row_keys  # exact keys over (train, holdout, synthetic), cached
+        a_t, a_h, a_s = keys.keys(left)
+        b_t, b_h, b_s = keys.keys(right)
+        both = RowMatches.of(keys, [*left, *right])
         out = []
-        for a, b, pools in ((a_t, b_t, pools_t), (a_h, b_h, pools_h)):
+        for a, b, pools, eligible in (
+            (a_t, b_t, pools_t, both.unique_train),
+            (a_h, b_h, pools_h, both.unique_holdout),
+        ):
             used = pools >= 0
             credit = np.zeros(a.size)
             credit[used] = link_credit(
                 a[used], b[used], pools[used], b[used], pools[used], a_s, b_s
             )
-            out.append((credit, a))
+            out.append((np.where(eligible, credit, 0.0), a))
         return out[0], out[1]
 
 

@@ -25,7 +25,10 @@ Multiplicity: every subgroup's interval is at the Bonferroni level over the subg
 and ``subgroup.max_auc`` carries [max lower, max upper], a simultaneous interval for the largest
 true subgroup AUC: testing many subgroups widens the interval instead of manufacturing a FAIL.
 (Holm's step-down would reject at least as often, but gives no simultaneous interval for the
-maximum, which is what the gate reads.)
+maximum, which is what the gate reads.) Its context carries the per-subgroup level
+(``test_confidence``: DeLong intervals are normal, so the gate's stretch from it is the joint
+Bonferroni) and the largest of the subgroups' own upper bounds at the attack's confidence
+(``pass_upper``, what a PASS reads: an intersection-union test; reports/verdict.py).
 
 Disclosure. Subgroups are named by column and level; ``details["subgroups"]`` keeps the worst
 ``MAX_LISTED`` with their sizes (at least ``MIN_GROUP`` per side by construction), and the public
@@ -66,10 +69,11 @@ class SubgroupAttack(Attack):
             )
         s_t, s_h = self._scores()
         conf = rates.bonferroni(self.confidence, len(groups))
-        rows = []
+        rows, own = [], []
         for col, code, in_t, in_h in groups:
             est = stats.auc_delong(s_t[in_t], s_h[in_h], conf)
             rows.append((col, code, int(in_t.sum()), int(in_h.sum()), est))
+            own.append(stats.auc_delong(s_t[in_t], s_h[in_h], self.confidence).ci_high)
         worst = max(rows, key=lambda r: r[4].value)
         est = Estimate(
             worst[4].value,
@@ -85,7 +89,15 @@ class SubgroupAttack(Attack):
             f"subgroup (a level of a categorical column), over {len(rows)} subgroups "
             f"(worst: {worst[0]!r} level {worst[1]})",
             null_value=0.5,
-            context={"subgroups": float(len(rows)), "n_train": worst[2], "n_holdout": worst[3]},
+            # per-subgroup level of the DeLong intervals, for the gate's joint correction
+            context={
+                "subgroups": float(len(rows)),
+                "n_train": worst[2],
+                "n_holdout": worst[3],
+                "test_confidence": float(conf),
+                # each subgroup's own upper bound, the largest: what a PASS reads
+                "pass_upper": float(max(own)),
+            },
         )
         listed = sorted(rows, key=lambda r: -r[4].value)[:MAX_LISTED]
         details = {

@@ -95,6 +95,13 @@ def test_partial_knowledge_leak_is_found_by_unique_targets():
     assert u.ci_low > 0 and u.value > 0.01, u  # measured 0.015-0.019 at 12,800 / 3,200
     assert res.details["worst_knowledge"] == "declared"
     assert res.details["exposed"] and all(set(r) == {"row"} for r in res.details["exposed"])
+    # each family carries the level of one of its sub-tests for the gate's joint correction
+    ctx = {m.name: m.context for m in res.metrics}
+    n_tasks = len(res.details["unique"])  # one row per knowledge set x secret test
+    assert ctx["attribute_match.unique.max_excess"]["test_confidence"] == pytest.approx(
+        1 - 0.05 / n_tasks
+    )
+    assert 0.95 < ctx["attribute_match.class.max_excess"]["test_confidence"] < 1
 
 
 @pytest.mark.slow
@@ -106,6 +113,8 @@ def test_subgroup_finds_the_overfitted_group_and_not_fresh_data():
     assert e.value > 0.9 and e.ci_low > 0.8, e
     assert res.details["worst"]["column"] == "native-country"
     assert all(r["n_train"] >= 50 and r["n_holdout"] >= 50 for r in res.details["subgroups"])
+    level = {m.name: m for m in res.metrics}["subgroup.max_auc"].context["test_confidence"]
+    assert level == pytest.approx(1 - 0.05 / res.details["tested"])  # one DeLong interval's
     null = _metrics(SubgroupAttack(_data("fresh", 0)).evaluate())["subgroup.max_auc"]
     assert null.ci_low <= 0.5 < null.ci_high < 0.85  # measured at most 0.76 (120 seeds)
     audit = AuditResult([res], {})

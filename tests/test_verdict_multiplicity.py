@@ -18,6 +18,7 @@ from reports.verdict import (
     evaluate,
     evaluate_check,
     family_factor,
+    pass_bound,
     stretch_factor,
 )
 
@@ -183,3 +184,51 @@ def test_joint_rule_keeps_the_family_wise_error_on_simulated_nulls():
     rate = fails / reps
     assert rate <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / reps)
     assert rate > 0.005  # the test has power to see a broken correction
+
+
+# --- the PASS side of a family: intersection-union (reports/verdict.py ``pass_bound``) -------
+def _family(z: np.ndarray, m: int, pass_side: bool) -> Metric:
+    """A maximum over ``m`` normal sub-tests (SE 1): [max lower, max upper] of the Bonferroni
+    intervals, and (``pass_side``) the largest of the sub-tests' own 95% upper bounds."""
+    conf = rates.bonferroni(0.95, m)
+    half = Z(0.5 + conf / 2)
+    est = Estimate(float(z.max()), float((z - half).max()), float((z + half).max()), 0.95)
+    ctx: dict[str, float] = {"test_confidence": conf}
+    if pass_side:
+        ctx["pass_upper"] = float((z + Z(0.975)).max())
+    return Metric("m", est, null_value=0.0, context=ctx)
+
+
+def test_pass_reads_the_sub_tests_own_upper_bounds_fail_still_the_joint_one():
+    z = np.array([-1.0, 0.5, -0.3, 0.2])  # four sub-tests, largest own upper 0.5 + 1.96
+    check = _check(thr=2.6)
+    assert evaluate_check(check, _family(z, 4, True), share=0.1).status == "PASS"
+    # without the key the family's Bonferroni upper (0.5 + 2.50) decides: INCONCLUSIVE
+    assert evaluate_check(check, _family(z, 4, False), share=0.1).status == "INCONCLUSIVE"
+    res = evaluate_check(check, _family(z, 4, True), share=0.1)
+    assert res.observed == pytest.approx(0.5 + Z(0.975))
+    # a utility check or a min check ignores the key (it is for privacy maxima only)
+    util = Check(id="u", metric="utility.x", comparison="max", threshold=2.6, statistic="upper")
+    assert evaluate_check(util, _family(z, 4, True)).status != "PASS"
+    # FAIL is unchanged: it needs the joint (stretched) test whatever the PASS side reads
+    big = np.array([6.0, 0.0, 0.0, 0.0])
+    fail = evaluate_check(_check(thr=1.0), _family(big, 4, True), share=0.1)
+    assert fail.status == "FAIL"
+
+
+@pytest.mark.parametrize("m", [1, 20])
+def test_intersection_union_pass_is_valid_at_the_boundary(m: int):
+    """The worst case for a false PASS: every sub-test's true value exactly at the threshold
+    (any sub-test above it makes PASS rarer). A false PASS needs every own upper bound at or
+    below the threshold; measured rate <= 2.5% for every family size, with power to see a
+    wrong bound (a 90% bound would PASS 5% of the time at m = 1)."""
+    rng = np.random.default_rng(m)
+    thr, reps = 3.0, 4000
+    check = _check(thr=thr)
+    # PASS iff pass_bound <= threshold (evaluate_check, test above)
+    rate = np.mean(
+        [pass_bound(check, _family(thr + rng.normal(size=m), m, True)) <= thr for _ in range(reps)]
+    )
+    assert rate <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / reps)
+    if m == 1:
+        assert rate > 0.015  # exactly 2.5% for one sub-test: the simulation sees the level
