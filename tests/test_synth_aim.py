@@ -15,18 +15,21 @@ from privsynth.marginals import marginal
 from privsynth.model.estimation import estimate_total
 from privsynth.model.measurements import project_simplex
 from privsynth.privacy.ledger import PrivacyLedger
-from privsynth.privacy.mechanisms import gaussian_rho
+from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale
 from privsynth.synthesizers.affordable import (
     NOISE_SIGNAL_RATIO,
     affordable,
     capped_weights,
+    drowned,
     one_way_share,
     one_way_weights,
     shrink_weight,
     shrunk_one_ways,
     top_up,
+    total_sd,
 )
 from privsynth.synthesizers.aim import AIMSynthesizer, default_rounds
+from privsynth.synthesizers.mwem import MWEMSynthesizer
 from privsynth.synthesizers.workload import candidate_weights, downward_closure, resolve_workload
 
 COLS = ["sex", "race", "income>50K", "relationship", "marital-status", "workclass"]
@@ -140,13 +143,76 @@ def replay_one_ways(synth: AIMSynthesizer) -> list[float]:
     out = list(base * rho * one_way_weights(domain))
     spent = np.array(out)
     n_hat = estimate_total(ms[:d], domain)
+    sd = total_sd(ms[:d], domain)  # the probe's noisy total and its public standard error
+    skip = [domain.attrs.index(a) for a in drowned(domain, rho, n_hat, sd)]
+    assert synth.skipped_ == [domain.attrs[i] for i in skip]
     share = one_way_share(domain, rho, n_hat, base)
     for extra in ((share - base) * rho, rho - share * rho):
         n_hat = estimate_total(ms[: len(out)], domain)
-        per = top_up(spent, extra, capped_weights(domain, spent.sum() + extra, n_hat))
+        weights = capped_weights(domain, spent.sum() + extra, n_hat)
+        weights[skip] = 0.0
+        per = top_up(spent, extra, weights / weights.sum())
         out += [x for x in per if x > 1e-12 * extra]
         spent = spent + per
     return out
+
+
+DROWN_COLS = [*COLS, "age"]  # age: 75 codes here, drowned at 300 rows and epsilon 0.1
+
+
+def test_drowned_rule_is_the_noise_of_the_whole_budget_against_twice_n() -> None:
+    domain = Domain.from_dict({"a": 2, "b": 30, "c": 90})
+    rho = 1.77e-4  # epsilon 0.1 at delta 1e-9: sigma 53 with all of it on one column
+    sigma = gaussian_scale(rho)
+    for n in (100.0, 1300.0, 2000.0, 1e5):
+        want = [
+            a for a in domain.attrs if math.sqrt(2 / math.pi) * sigma * domain.size((a,)) >= 2 * n
+        ]
+        assert drowned(domain, rho, n) == want
+    assert drowned(domain, rho, 1300.0) == ["c"] and drowned(domain, rho, 1e5) == []
+
+
+@pytest.mark.parametrize("method", [AIMSynthesizer, MWEMSynthesizer])
+def test_drowned_column_gets_nothing_more_and_is_left_uniform(
+    adult_pgm: pd.DataFrame, method
+) -> None:
+    """300 rows at epsilon 0.1: age (75 codes) cannot be measured whatever it gets. After the
+    probe it gets no charge, the other columns share the rest, and the fallback model leaves it
+    uniform (its probe measurement counts towards the total only)."""
+    codes, domain = data(adult_pgm, 300, DROWN_COLS)
+    synth = method(epsilon=0.1, noise_seed=3, round_iters=5, pgm_iters=20).fit_codes(codes, domain)
+    d = len(domain)
+    assert synth.skipped_ == ["age"] and synth.history_ == []
+    ages = [i for i, e in enumerate(synth.ledger_.entries) if e.what == "marginal ('age',)"]
+    assert ages == [domain.attrs.index("age")]  # the probe's charge only
+    assert len(synth.ledger_.entries) > 2 * (d - 1)  # the others were topped up
+    assert synth.ledger_.rho_spent == pytest.approx(synth.ledger_.rho_budget, rel=1e-12)
+    p = np.ravel(synth.project(("age",)))
+    k = domain.size(("age",))
+    assert p / p.sum() == pytest.approx(np.full(k, 1 / k), abs=1e-12)
+    total = estimate_total(synth.measurements_, domain)
+    for m in shrunk_one_ways(synth.measurements_, total, ["age"]):
+        q = np.ravel(synth.project(m.clique))
+        # independent_model floors every cell at 0.01 records: at most 0.01 k / total apart
+        assert q / q.sum() == pytest.approx(m.values / total, abs=0.01 * q.size / total)
+
+
+def test_neighbouring_tables_drowned_column_is_post_processing(adult_pgm: pd.DataFrame) -> None:
+    """A table and the table plus one odd row, noise pinned, with a drowned column: both skip
+    it after the probe (a function of the noisy total), measure the same marginals in the same
+    order, and every charge is the replay of that run's own noisy totals."""
+    codes, domain = data(adult_pgm, 300, DROWN_COLS)
+    odd = np.array([[int(np.argmin(np.bincount(codes[:, j], minlength=k))) for j, k in
+                     enumerate(domain.shape)]])  # fmt: skip
+    runs = [
+        AIMSynthesizer(epsilon=0.1, noise_seed=11).fit_codes(t, domain)
+        for t in (codes, np.vstack([codes, odd]))
+    ]
+    assert [e.what for e in runs[0].ledger_.entries] == [e.what for e in runs[1].ledger_.entries]
+    for run in runs:
+        assert run.skipped_ == ["age"]
+        assert [e.rho for e in run.ledger_.entries] == pytest.approx(replay_one_ways(run), rel=1e-9)
+        assert run.ledger_.rho_spent == pytest.approx(run.ledger_.rho_budget, rel=1e-12)
 
 
 def test_fallback_model_is_the_shrunk_noisy_one_ways(adult_pgm: pd.DataFrame) -> None:

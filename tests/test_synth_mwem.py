@@ -16,10 +16,12 @@ from privsynth.model.measurements import estimate_total
 from privsynth.privacy.mechanisms import gaussian_rho
 from privsynth.synthesizers.affordable import (
     capped_weights,
+    drowned,
     one_way_share,
     one_way_weights,
     shrunk_one_ways,
     top_up,
+    total_sd,
 )
 from privsynth.synthesizers.mwem import MEASURE_SHARE, MWEMSynthesizer, default_rounds
 
@@ -149,12 +151,18 @@ def replay(synth: MWEMSynthesizer) -> list[float]:
     base = 1.0 / (default_rounds(d) + 1)
     out = list(base * rho * one_way_weights(domain))
     spent = np.array(out)
-    share = one_way_share(domain, rho, estimate_total(ms[:d], domain), base)
+    n_hat = estimate_total(ms[:d], domain)
+    sd = total_sd(ms[:d], domain)  # the probe's noisy total and its public standard error
+    skip = [domain.attrs.index(a) for a in drowned(domain, rho, n_hat, sd)]
+    assert synth.skipped_ == [domain.attrs[i] for i in skip]
+    share = one_way_share(domain, rho, n_hat, base)
     for extra in ((share - base) * rho, rho - max(share, base) * rho):
         if extra <= 1e-15:
             continue
         n_hat = estimate_total(ms[: len(out)], domain)
-        per = top_up(spent, extra, capped_weights(domain, spent.sum() + extra, n_hat))
+        weights = capped_weights(domain, spent.sum() + extra, n_hat)
+        weights[skip] = 0.0
+        per = top_up(spent, extra, weights / weights.sum())
         out += [x for x in per if x > 1e-12 * extra]
         spent = spent + per
     return out

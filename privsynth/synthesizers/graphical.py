@@ -23,9 +23,11 @@ from privsynth.privacy.budget import Budget
 from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale, measure_marginal
 from privsynth.synthesizers.affordable import (
     capped_weights,
+    drowned,
     one_way_weights,
     shrunk_one_ways,
     top_up,
+    total_sd,
 )
 from privsynth.synthesizers.base import Synthesizer
 from privsynth.synthesizers.workload import (
@@ -164,6 +166,26 @@ class GraphicalSynthesizer(Synthesizer):
         # the domain the model lives on: the data's, or a compressed one (MST); see _compress
         self.fit_domain_: Domain = self.domain_
         self.compression_: dict[str, Compression] = {}
+        # columns left uniform after the probe (see _skip_drowned)
+        self.skipped_: list[str] = []
+
+    def _skip_drowned(self, n_hat: float) -> None:
+        """In the probe: the columns :func:`drowned` at the noisy total ``n_hat`` (and its public
+        standard error) get nothing more: a function of a DP output and of public numbers
+        (nothing is left out if every column is drowned)."""
+        sd = total_sd(self.measurements_, self.fit_domain_)
+        out = drowned(self.fit_domain_, self.ledger_.rho_budget, n_hat, sd)
+        self.skipped_ = out if len(out) < len(self.fit_domain_) else []
+        if self.skipped_:
+            self.reporter.note(
+                f"{self.name}: {', '.join(self.skipped_)} would be noise whatever it got: "
+                "no more budget, left uniform if the run ends with one-way marginals only"
+            )
+
+    def _usable(self, cliques: list[Clique]) -> list[Clique]:
+        """``cliques`` without those that hold a column :meth:`_skip_drowned` left out."""
+        skip = set(self.skipped_)
+        return [c for c in cliques if not skip.intersection(c)] if skip else cliques
 
     def _measure(self, codes: np.ndarray, clique: Clique, rho: float) -> np.ndarray:
         """Measure ``clique`` at the rho share ``rho`` (one ledger entry); keep it.
@@ -189,30 +211,35 @@ class GraphicalSynthesizer(Synthesizer):
             iters=int(iters),
         )
 
-    def _one_way_pass(
-        self, codes: np.ndarray, domain: Domain, rho: float | None = None, n_hat: float = 0.0
-    ) -> None:
-        """Spend ``rho`` (default: all that is left) on the one-way marginals; when it is all that
-        is left the last column measured takes exactly the rest (AIM and MWEM).
+    def _probe(self, codes: np.ndarray, domain: Domain, rho: float) -> None:
+        """The one-way probe (AIM and MWEM): ``rho`` split by :func:`one_way_weights`
+        (``k^(2/3)``), in domain order; then :meth:`_skip_drowned` reads its noisy total."""
+        for a, w in zip(domain.attrs, one_way_weights(domain), strict=True):
+            self._measure(codes, (a,), rho * w)
+        self._skip_drowned(self._noisy_total())
 
-        The first pass (no ``n_hat``: the probe) splits by :func:`one_way_weights` (``k^(2/3)``).
-        Later ones are given the noisy total ``n_hat`` and bring each column's total towards its
-        :func:`capped_weights` share of all the one-way budget (:func:`top_up`): a function of a
-        DP output and of the public charges. The estimator weighs each measurement by
-        ``1 / sigma^2``, so two measurements of a column at rho ``a`` and ``b`` are worth one at
-        ``a + b``.
+    def _one_way_pass(
+        self, codes: np.ndarray, domain: Domain, rho: float | None, n_hat: float
+    ) -> None:
+        """Spend ``rho`` (``None``: all that is left, the last column measured taking exactly
+        the rest) on the one-way marginals after the probe (AIM and MWEM).
+
+        Each column's total is brought towards its :func:`capped_weights` share of all the
+        one-way budget (:func:`top_up`) at the noisy total ``n_hat``, the columns
+        :meth:`_skip_drowned` left out at a share of 0: a function of a DP output and of the
+        public charges. The estimator weighs each measurement by ``1 / sigma^2``, so two
+        measurements of a column at rho ``a`` and ``b`` are worth one at ``a + b``.
         """
         ledger = self.ledger_
         everything = rho is None or rho >= ledger.rho_remaining * (1.0 - 1e-9)
         total = ledger.rho_remaining if everything else float(rho)
-        if n_hat > 0.0:
-            spent = np.zeros(len(domain))
-            for m in self.measurements_:
-                if len(m.clique) == 1:
-                    spent[domain.attrs.index(m.clique[0])] += gaussian_rho(m.sigma)
-            per = top_up(spent, total, capped_weights(domain, spent.sum() + total, n_hat))
-        else:
-            per = total * one_way_weights(domain)
+        spent = np.zeros(len(domain))
+        for m in self.measurements_:
+            if len(m.clique) == 1:
+                spent[domain.attrs.index(m.clique[0])] += gaussian_rho(m.sigma)
+        weights = capped_weights(domain, spent.sum() + total, n_hat)
+        weights[[domain.attrs.index(a) for a in self.skipped_]] = 0.0
+        per = top_up(spent, total, weights / weights.sum())
         todo = [i for i in range(len(domain)) if per[i] > 1e-12 * total]
         for i in todo:
             last = everything and i == todo[-1]
@@ -221,12 +248,12 @@ class GraphicalSynthesizer(Synthesizer):
     def _final_model(self, model: GraphicalModel | None) -> GraphicalModel:
         """The last fit: with one-way measurements only, the independent model with each column
         shrunk by its risk estimate (:func:`shrunk_one_ways`, post-processing of the noisy
-        counts); otherwise ``pgm_iters`` iterations warm-started from ``model``."""
+        counts; a column :meth:`_skip_drowned` left out stays uniform); otherwise ``pgm_iters``
+        iterations warm-started from ``model``."""
         if all(len(m.clique) == 1 for m in self.measurements_):
             total = self._noisy_total()
-            return independent_model(
-                self.fit_domain_, shrunk_one_ways(self.measurements_, total), total
-            )
+            shrunk = shrunk_one_ways(self.measurements_, total, self.skipped_)
+            return independent_model(self.fit_domain_, shrunk, total)
         return self._estimate(model, self.pgm_iters)
 
     def _finish(self, model: GraphicalModel) -> None:
