@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from one_way_replay import replay_one_ways
 
 from privsynth.domain import Domain
 from privsynth.errors import InputError
@@ -19,14 +20,12 @@ from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale
 from privsynth.synthesizers.affordable import (
     NOISE_SIGNAL_RATIO,
     affordable,
-    capped_weights,
     drowned,
     one_way_share,
     one_way_weights,
     shrink_weight,
     shrunk_one_ways,
-    top_up,
-    total_sd,
+    size_order,
 )
 from privsynth.synthesizers.aim import AIMSynthesizer, default_rounds
 from privsynth.synthesizers.mwem import MWEMSynthesizer
@@ -60,7 +59,8 @@ def aim(adult_pgm: pd.DataFrame) -> AIMSynthesizer:
 def test_ledger_is_one_way_then_select_measure_rounds(aim: AIMSynthesizer) -> None:
     entries = aim.ledger_.entries
     d = len(aim.domain_)
-    assert [e.what for e in entries[:d]] == [f"marginal {(a,)}" for a in aim.domain_.attrs]
+    probe = size_order(aim.domain_, aim.domain_.attrs)  # smallest columns first
+    assert [e.what for e in entries[:d]] == [f"marginal {(a,)}" for a in probe]
     rounds = entries[d:]
     assert len(rounds) == 2 * len(aim.history_)
     for t, h in enumerate(aim.history_):
@@ -82,9 +82,10 @@ def test_default_rounds_are_4d(aim: AIMSynthesizer) -> None:
     assert default_rounds(d) == 4 * d and aim.params()["rounds"] is None
     rho = aim.ledger_.rho_budget
     # the one-way marginals are priced from T = 4 d: d alpha rho / T in all, split by k^(2/3)
-    probe = [gaussian_rho(m.sigma) for m in aim.measurements_[:d]]
-    assert sum(probe) == pytest.approx(d * 0.9 * rho / (4 * d), rel=1e-12)
-    assert np.allclose(np.array(probe) / sum(probe), one_way_weights(aim.domain_), rtol=1e-12)
+    probe = {m.clique[0]: gaussian_rho(m.sigma) for m in aim.measurements_[:d]}
+    got = np.array([probe[a] for a in aim.domain_.attrs])
+    assert got.sum() == pytest.approx(d * 0.9 * rho / (4 * d), rel=1e-12)
+    assert np.allclose(got / got.sum(), one_way_weights(aim.domain_), rtol=1e-12)
     # round 1 measures at alpha rho / T, or 4^j times that if annealed before spending
     ratio = gaussian_rho(aim.history_[0]["sigma"]) / (0.9 * rho / (4 * d))
     assert math.log(ratio, 4) == pytest.approx(round(math.log(ratio, 4)), abs=1e-9)
@@ -127,34 +128,13 @@ def test_small_very_private_table_ends_as_the_independent_split(adult_pgm: pd.Da
     assert synth.ledger_.rho_spent == pytest.approx(rho, rel=1e-12)
     # a k^(2/3) probe, a top-up, then the rest, each pass the rule's function of the noisy total
     # before it (never the true n): replayed from the measurements, charge for charge
-    assert [e.rho for e in synth.ledger_.entries] == pytest.approx(replay_one_ways(synth), rel=1e-9)
+    assert [e.rho for e in synth.ledger_.entries] == pytest.approx(
+        replay_one_ways(synth, 0.9 / 4), rel=1e-9
+    )
     # 300 rows at epsilon 0.1: k* is below every column's size, so the split is nearly equal
     got = np.array([per_column[a] for a in domain.attrs]) / rho
     assert not np.allclose(got, one_way_weights(domain), rtol=0.1)
     assert got.max() / got.min() < 1.3
-
-
-def replay_one_ways(synth: AIMSynthesizer) -> list[float]:
-    """The rho of every one-way charge of a run that measured one-ways only, re-derived from the
-    rule (probe, top-up, rest) and the run's own noisy measurements."""
-    domain, rho = synth.domain_, synth.ledger_.rho_budget
-    d, ms = len(domain), synth.measurements_
-    base = 0.9 * d / default_rounds(d)
-    out = list(base * rho * one_way_weights(domain))
-    spent = np.array(out)
-    n_hat = estimate_total(ms[:d], domain)
-    sd = total_sd(ms[:d], domain)  # the probe's noisy total and its public standard error
-    skip = [domain.attrs.index(a) for a in drowned(domain, rho, n_hat, sd)]
-    assert synth.skipped_ == [domain.attrs[i] for i in skip]
-    share = one_way_share(domain, rho, n_hat, base)
-    for extra in ((share - base) * rho, rho - share * rho):
-        n_hat = estimate_total(ms[: len(out)], domain)
-        weights = capped_weights(domain, spent.sum() + extra, n_hat)
-        weights[skip] = 0.0
-        per = top_up(spent, extra, weights / weights.sum())
-        out += [x for x in per if x > 1e-12 * extra]
-        spent = spent + per
-    return out
 
 
 DROWN_COLS = [*COLS, "age"]  # age: 75 codes here, drowned at 300 rows and epsilon 0.1
@@ -176,15 +156,18 @@ def test_drowned_rule_is_the_noise_of_the_whole_budget_against_twice_n() -> None
 def test_drowned_column_gets_nothing_more_and_is_left_uniform(
     adult_pgm: pd.DataFrame, method
 ) -> None:
-    """300 rows at epsilon 0.1: age (75 codes) cannot be measured whatever it gets. After the
-    probe it gets no charge, the other columns share the rest, and the fallback model leaves it
-    uniform (its probe measurement counts towards the total only)."""
+    """300 rows at epsilon 0.1: age (75 codes) cannot be measured whatever it gets. It gets no
+    charge, the other columns share its budget, and the fallback model leaves it uniform."""
     codes, domain = data(adult_pgm, 300, DROWN_COLS)
     synth = method(epsilon=0.1, noise_seed=3, round_iters=5, pgm_iters=20).fit_codes(codes, domain)
     d = len(domain)
     assert synth.skipped_ == ["age"] and synth.history_ == []
-    ages = [i for i, e in enumerate(synth.ledger_.entries) if e.what == "marginal ('age',)"]
-    assert ages == [domain.attrs.index("age")]  # the probe's charge only
+    # the probe measures the smallest columns first; their noisy total already says age is
+    # drowned, so it is never measured at all
+    assert [e.what for e in synth.ledger_.entries[: d - 1]] == [
+        f"marginal {(a,)}" for a in size_order(domain, COLS)
+    ]
+    assert "marginal ('age',)" not in [e.what for e in synth.ledger_.entries]
     assert len(synth.ledger_.entries) > 2 * (d - 1)  # the others were topped up
     assert synth.ledger_.rho_spent == pytest.approx(synth.ledger_.rho_budget, rel=1e-12)
     p = np.ravel(synth.project(("age",)))
@@ -211,7 +194,9 @@ def test_neighbouring_tables_drowned_column_is_post_processing(adult_pgm: pd.Dat
     assert [e.what for e in runs[0].ledger_.entries] == [e.what for e in runs[1].ledger_.entries]
     for run in runs:
         assert run.skipped_ == ["age"]
-        assert [e.rho for e in run.ledger_.entries] == pytest.approx(replay_one_ways(run), rel=1e-9)
+        assert [e.rho for e in run.ledger_.entries] == pytest.approx(
+            replay_one_ways(run, 0.9 / 4), rel=1e-9
+        )
         assert run.ledger_.rho_spent == pytest.approx(run.ledger_.rho_budget, rel=1e-12)
 
 
@@ -229,7 +214,7 @@ def test_fallback_model_is_the_shrunk_noisy_one_ways(adult_pgm: pd.DataFrame) ->
         lams.append(shrink_weight(y, w**-0.5, total))
         p = np.ravel(synth.model_.project((a,)))
         # (independent_model floors every cell at 0.01 records)
-        assert p / p.sum() == pytest.approx(shrunk[a].values / total, abs=1e-4)
+        assert p / p.sum() == pytest.approx(shrunk[a].values / total, abs=0.01 * p.size / total)
     # at sigma ~ 100 per cell on 300 rows some columns are shrunk towards uniform
     assert min(lams) < 1.0 and all(0.0 <= x <= 1.0 for x in lams)
 
@@ -263,7 +248,7 @@ def test_neighbouring_tables_take_the_same_one_way_phase(adult_pgm: pd.DataFrame
         runs.append(synth.fit_codes(table, domain))
     a, b = (r.ledger_ for r in runs)
     d = len(domain)
-    names = [f"marginal {(x,)}" for x in domain.attrs]
+    names = [f"marginal {(x,)}" for x in size_order(domain, domain.attrs)]
     assert [e.what for e in a.entries[: 2 * d]] == names + names  # the probe, then a top-up
     assert [e.rho for e in a.entries[:d]] == [e.rho for e in b.entries[:d]]
     rho, base = a.rho_budget, 0.9 / 4
@@ -393,9 +378,12 @@ def test_neighbouring_tables_fallback_is_post_processing(adult_pgm: pd.DataFrame
     assert [e.what for e in runs[0].ledger_.entries] == [e.what for e in runs[1].ledger_.entries]
     for run in runs:
         assert run.history_ == []
-        assert [e.rho for e in run.ledger_.entries] == pytest.approx(replay_one_ways(run), rel=1e-9)
+        assert [e.rho for e in run.ledger_.entries] == pytest.approx(
+            replay_one_ways(run, 0.9 / 4), rel=1e-9
+        )
         assert run.ledger_.rho_spent == pytest.approx(run.ledger_.rho_budget, rel=1e-12)
         total = estimate_total(run.measurements_, domain)
         for m in shrunk_one_ways(run.measurements_, total):
             p = np.ravel(run.model_.project(m.clique))
-            assert p / p.sum() == pytest.approx(m.values / total, abs=1e-4)
+            # independent_model floors every cell at 0.01 records: at most 0.01 k / total apart
+            assert p / p.sum() == pytest.approx(m.values / total, abs=0.01 * p.size / total)

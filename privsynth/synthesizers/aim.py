@@ -4,9 +4,10 @@ McKenna, Mullins, Sheldon and Miklau, "AIM: An Adaptive and Iterative Mechanism 
 Private Synthetic Data", VLDB 2022. In outline:
 
 1. measure every one-way marginal with Gaussian noise ``sigma_0`` (the probe); from its noisy
-   total (post-processing), columns that no budget could measure
-   (:func:`~privsynth.synthesizers.affordable.drowned`) get nothing more and stay uniform in an
-   independent fallback, and noisy one-way marginals are topped up (docs/synthesizers.md);
+   total (post-processing) noisy one-way marginals are topped up; smallest columns first, a
+   column that no budget could measure (:func:`~privsynth.synthesizers.affordable.drowned` at
+   the noisy total so far) is left out and stays uniform in an independent fallback
+   (docs/synthesizers.md);
 2. repeat: choose, with the exponential mechanism, the candidate marginal ``r`` (from the
    workload's downward closure) that the current model gets most wrong, in the sense of
    ``w_r * (||M_r(D) - M_r(p)||_1 - sqrt(2/pi) * sigma * n_r)`` (the expected error of the model

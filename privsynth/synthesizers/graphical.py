@@ -26,6 +26,7 @@ from privsynth.synthesizers.affordable import (
     drowned,
     one_way_weights,
     shrunk_one_ways,
+    size_order,
     top_up,
     total_sd,
 )
@@ -166,24 +167,45 @@ class GraphicalSynthesizer(Synthesizer):
         # the domain the model lives on: the data's, or a compressed one (MST); see _compress
         self.fit_domain_: Domain = self.domain_
         self.compression_: dict[str, Compression] = {}
-        # columns left uniform after the probe (see _skip_drowned)
+        # columns left out of the one-way passes and uniform in the fallback (_drowned_now)
         self.skipped_: list[str] = []
 
-    def _skip_drowned(self, n_hat: float) -> None:
-        """In the probe: the columns :func:`drowned` at the noisy total ``n_hat`` (and its public
-        standard error) get nothing more: a function of a DP output and of public numbers
-        (nothing is left out if every column is drowned)."""
+    def _drowned_now(self, attr: str) -> bool:
+        """Whether ``attr`` is left out: already, or :func:`drowned` now, at the noisy total of
+        the measurements so far and its public standard error (then for good). A function of DP
+        outputs and public numbers; never before a first measurement, never the last column."""
+        if attr in self.skipped_:
+            return True
+        if not self.measurements_ or len(self.skipped_) >= len(self.fit_domain_) - 1:
+            return False
         sd = total_sd(self.measurements_, self.fit_domain_)
-        out = drowned(self.fit_domain_, self.ledger_.rho_budget, n_hat, sd)
-        self.skipped_ = out if len(out) < len(self.fit_domain_) else []
-        if self.skipped_:
-            self.reporter.note(
-                f"{self.name}: {', '.join(self.skipped_)} would be noise whatever it got: "
-                "no more budget, left uniform if the run ends with one-way marginals only"
-            )
+        if attr not in drowned(self.fit_domain_, self.ledger_.rho_budget, self._noisy_total(), sd):
+            return False
+        self.skipped_.append(attr)
+        self.reporter.note(
+            f"{self.name}: {attr} would be noise whatever it got: no more budget, left uniform "
+            "if the run ends with one-way marginals only"
+        )
+        return True
+
+    def _measure_one_ways(self, codes: np.ndarray, per: dict[str, float], rest: bool) -> None:
+        """Measure each column of ``per`` at its rho, smallest domain first, unless
+        :meth:`_drowned_now`; with ``rest`` the last column measured takes exactly what is left
+        (one more charge on it if the last one planned was left out)."""
+        order = size_order(self.fit_domain_, list(per))
+        done = None
+        for j, attr in enumerate(order):
+            if self._drowned_now(attr):
+                continue
+            last = rest and j == len(order) - 1
+            self._measure(codes, (attr,), self.ledger_.rho_remaining if last else per[attr])
+            done = attr
+        if rest and self.ledger_.rho_remaining > 1e-12 * self.ledger_.rho_budget:
+            keep = [a for a in self.fit_domain_.attrs if a not in self.skipped_]
+            self._measure(codes, (done or keep[0],), self.ledger_.rho_remaining)
 
     def _usable(self, cliques: list[Clique]) -> list[Clique]:
-        """``cliques`` without those that hold a column :meth:`_skip_drowned` left out."""
+        """``cliques`` without those that hold a column :meth:`_drowned_now` left out."""
         skip = set(self.skipped_)
         return [c for c in cliques if not skip.intersection(c)] if skip else cliques
 
@@ -213,10 +235,11 @@ class GraphicalSynthesizer(Synthesizer):
 
     def _probe(self, codes: np.ndarray, domain: Domain, rho: float) -> None:
         """The one-way probe (AIM and MWEM): ``rho`` split by :func:`one_way_weights`
-        (``k^(2/3)``), in domain order; then :meth:`_skip_drowned` reads its noisy total."""
-        for a, w in zip(domain.attrs, one_way_weights(domain), strict=True):
-            self._measure(codes, (a,), rho * w)
-        self._skip_drowned(self._noisy_total())
+        (``k^(2/3)``), smallest columns first, a drowned one left out (:meth:`_measure_one_ways`)."""
+        weights = one_way_weights(domain)
+        self._measure_one_ways(
+            codes, {a: rho * w for a, w in zip(domain.attrs, weights, strict=True)}, False
+        )
 
     def _one_way_pass(
         self, codes: np.ndarray, domain: Domain, rho: float | None, n_hat: float
@@ -226,7 +249,7 @@ class GraphicalSynthesizer(Synthesizer):
 
         Each column's total is brought towards its :func:`capped_weights` share of all the
         one-way budget (:func:`top_up`) at the noisy total ``n_hat``, the columns
-        :meth:`_skip_drowned` left out at a share of 0: a function of a DP output and of the
+        :meth:`_drowned_now` left out at a share of 0: a function of a DP output and of the
         public charges. The estimator weighs each measurement by ``1 / sigma^2``, so two
         measurements of a column at rho ``a`` and ``b`` are worth one at ``a + b``.
         """
@@ -240,15 +263,13 @@ class GraphicalSynthesizer(Synthesizer):
         weights = capped_weights(domain, spent.sum() + total, n_hat)
         weights[[domain.attrs.index(a) for a in self.skipped_]] = 0.0
         per = top_up(spent, total, weights / weights.sum())
-        todo = [i for i in range(len(domain)) if per[i] > 1e-12 * total]
-        for i in todo:
-            last = everything and i == todo[-1]
-            self._measure(codes, (domain.attrs[i],), ledger.rho_remaining if last else per[i])
+        todo = {a: float(x) for a, x in zip(domain.attrs, per, strict=True) if x > 1e-12 * total}
+        self._measure_one_ways(codes, todo, everything)
 
     def _final_model(self, model: GraphicalModel | None) -> GraphicalModel:
         """The last fit: with one-way measurements only, the independent model with each column
         shrunk by its risk estimate (:func:`shrunk_one_ways`, post-processing of the noisy
-        counts; a column :meth:`_skip_drowned` left out stays uniform); otherwise ``pgm_iters``
+        counts; a column :meth:`_drowned_now` left out stays uniform); otherwise ``pgm_iters``
         iterations warm-started from ``model``."""
         if all(len(m.clique) == 1 for m in self.measurements_):
             total = self._noisy_total()

@@ -24,8 +24,9 @@ noisy total of the measurements so far, when no candidate's measurement at the r
 would carry expected L1 noise below ``NOISE_SIGNAL_RATIO * n_hat`` the rounds stop and all that
 is left tops up the one-way marginals towards their capped shares; a run that measured one-way
 marginals only ends as the shrunk independent model (``shrunk_one_ways``), as AIM does. A column
-:func:`~privsynth.synthesizers.affordable.drowned` at the probe's noisy total gets nothing after
-the probe and no workload marginal containing it is a candidate (post-processing of ``n_hat``). So on a
+:func:`~privsynth.synthesizers.affordable.drowned` at the noisy total of what was measured before
+it (smallest columns first) gets nothing from then on and no workload marginal containing it is
+a candidate (post-processing of ``n_hat``). So on a
 small or very private table MWEM spends no budget on a pure-noise 2-way marginal and ends better
 than the DP independent baseline, not only level with it.
 """
