@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from one_way_replay import replay_one_ways
 
 from privsynth.domain import Domain
 from privsynth.errors import InputError
@@ -15,11 +16,9 @@ from privsynth.marginals import marginal
 from privsynth.model.measurements import estimate_total
 from privsynth.privacy.mechanisms import gaussian_rho
 from privsynth.synthesizers.affordable import (
-    capped_weights,
-    one_way_share,
     one_way_weights,
     shrunk_one_ways,
-    top_up,
+    size_order,
 )
 from privsynth.synthesizers.mwem import MEASURE_SHARE, MWEMSynthesizer, default_rounds
 
@@ -54,9 +53,11 @@ def test_rounds_and_per_round_accounting(mwem: MWEMSynthesizer) -> None:
     entries = mwem.ledger_.entries
     rho = mwem.ledger_.rho_budget
     # the probe: one round's worth (rho / (T + 1)) on the one-way marginals, split by k^(2/3)
-    probe = [e.rho for e in entries[:d]]
-    assert [e.what for e in entries[:d]] == [f"marginal {(a,)}" for a in mwem.domain_.attrs]
-    assert probe == pytest.approx(list(rho / (rounds + 1) * one_way_weights(mwem.domain_)))
+    order = size_order(mwem.domain_, mwem.domain_.attrs)  # smallest columns first
+    assert [e.what for e in entries[:d]] == [f"marginal {(a,)}" for a in order]
+    weights = rho / (rounds + 1) * one_way_weights(mwem.domain_)
+    want = dict(zip(mwem.domain_.attrs, weights, strict=True))
+    assert [e.rho for e in entries[:d]] == pytest.approx([want[a] for a in order])
     first = one_way_prefix(mwem)
     assert first in (d, 2 * d)  # with or without the one-way top-up
     assert len(entries) == first + 2 * rounds
@@ -141,25 +142,6 @@ def test_small_very_private_table_measures_one_ways_only(adult_pgm: pd.DataFrame
     assert len(big.fit_codes(codes, domain).history_) == default_rounds(len(domain))
 
 
-def replay(synth: MWEMSynthesizer) -> list[float]:
-    """The rho of every charge of a one-ways-only MWEM run, re-derived from the rule (probe,
-    top-up, rest) and the run's own noisy measurements (their totals are all it may read)."""
-    domain, rho = synth.domain_, synth.ledger_.rho_budget
-    d, ms = len(domain), synth.measurements_
-    base = 1.0 / (default_rounds(d) + 1)
-    out = list(base * rho * one_way_weights(domain))
-    spent = np.array(out)
-    share = one_way_share(domain, rho, estimate_total(ms[:d], domain), base)
-    for extra in ((share - base) * rho, rho - max(share, base) * rho):
-        if extra <= 1e-15:
-            continue
-        n_hat = estimate_total(ms[: len(out)], domain)
-        per = top_up(spent, extra, capped_weights(domain, spent.sum() + extra, n_hat))
-        out += [x for x in per if x > 1e-12 * extra]
-        spent = spent + per
-    return out
-
-
 def test_neighbouring_tables_one_ways_only_is_post_processing(adult_pgm: pd.DataFrame) -> None:
     """A table and the table plus one odd row (the rarest code of every column), noise pinned:
     the probe is charged the same, both runs measure the same marginals in the same order, every
@@ -178,5 +160,7 @@ def test_neighbouring_tables_one_ways_only_is_post_processing(adult_pgm: pd.Data
     assert [e.rho for e in e0[:d]] == [e.rho for e in e1[:d]]  # the probe: data-independent
     for run in runs:
         assert run.history_ == []
-        assert [e.rho for e in run.ledger_.entries] == pytest.approx(replay(run), rel=1e-9)
+        assert [e.rho for e in run.ledger_.entries] == pytest.approx(
+            replay_one_ways(run, 1 / (default_rounds(d) + 1)), rel=1e-9
+        )
         assert run.ledger_.rho_spent == pytest.approx(run.ledger_.rho_budget, rel=1e-12)

@@ -13,7 +13,14 @@ pure-noise 2-way cliques). Two things make that model better than the independen
 only level with it: the one-way budget is split by ``k^(2/3)`` with ``k`` capped where a column
 would be drowned in noise whatever it gets (:func:`capped_weights`, :func:`top_up`), and each
 column's noisy counts are shrunk towards uniform by the weight that minimises Stein's unbiased
-risk estimate (:func:`shrink_weight`, :func:`shrunk_one_ways`).
+risk estimate (:func:`shrink_weight`, :func:`shrunk_one_ways`). A column that would be drowned
+even with the whole budget on it alone (:func:`drowned`: expected noise L1 at least ``2 n``, a
+noise TVD of 1) is left out of the one-way passes from the measurement before which it is found
+drowned (every pass measures the smallest columns first, :func:`size_order`, so the noisy total
+that judges a large column already holds the small ones), and is left uniform in the
+independent fallback: measuring it only takes budget from the columns that can be measured (on
+Titanic at epsilon 0.1, Age: 91 codes, the shrunk estimate had a TVD of 0.51 against uniform's
+0.47).
 
 Privacy. ``n`` is never read from the data: it is the inverse-variance weighted noisy total of the
 measurements already made (the one-way marginals, charged to the ledger as part of the run). The
@@ -22,10 +29,15 @@ filtering candidates by it is post-processing: it changes which marginals are me
 which share, never what a measurement costs (every charge is still a discrete Gaussian or an
 exponential-mechanism entry, priced exactly as before). The capped split is a function of the
 same estimate, and the shrinkage of the noisy counts and their public sigma: post-processing.
+:func:`drowned` is a function of ``n_hat`` (of the measurements charged before), its public
+standard error, the public budget and domain sizes only, so which columns it leaves uniform is
+post-processing too; the budget they do not take is spent
+on the other columns (the ledger still sums to the budget exactly).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +54,42 @@ ONE_WAY_SLACK = 0.02
 # a noise TVD of 0.25. At 0.25 n (a noise TVD of 0.125) AIM lost 10% on titanic at epsilon 10 and
 # highcard at epsilon 1 (2-way TVD 0.0714 vs 0.0638, 0.092 vs 0.084) for no gain at small n x rho.
 NOISE_SIGNAL_RATIO = 0.5
+# A column is drowned when, with all of rho on it alone, its expected noise L1 is at least this
+# multiple of n (a noise TVD of at least 1: no measurement the budget can buy is worth making).
+DROWNED_RATIO = 2.0
+# ... judged at n_hat plus this many standard errors of n_hat, so that a noisy total (the probe's
+# sd is ~360 records on Titanic at epsilon 0.1) rarely leaves out a column that can be measured.
+DROWNED_Z = 1.0
+
+
+def total_sd(measurements: Sequence[Measurement], domain: Domain) -> float:
+    """The standard error of the inverse-variance weighted noisy total of ``measurements`` (a
+    measurement over ``k`` cells has a sum of variance ``k sigma^2``): public sigmas only."""
+    precision = sum(1.0 / (m.sigma**2 * domain.size(m.clique)) for m in measurements)
+    return float(precision) ** -0.5 if precision > 0 else math.inf
+
+
+def drowned(
+    domain: Domain, rho: float, n_hat: float, sd: float = 0.0, ratio: float = DROWNED_RATIO
+) -> list[str]:
+    """The columns whose one-way marginal, measured with all of ``rho``, would carry expected
+    noise L1 ``sqrt(2/pi) sigma(rho) k`` of at least ``ratio * (n_hat + DROWNED_Z * sd)``
+    (``k`` its codes, ``sd`` the standard error of ``n_hat``: :func:`total_sd`).
+
+    ``n_hat`` must be a DP estimate of the record count; with the public ``rho``, ``sd`` and
+    domain sizes the answer is post-processing. AIM and MWEM give such a column nothing after
+    the probe and leave it uniform when they end as the independent model.
+    """
+    limit = ratio * max(float(n_hat) + DROWNED_Z * float(sd), 1.0)
+    sigma = gaussian_scale(rho)
+    return [a for a in domain.attrs if expected_noise_l1(sigma, domain.size((a,))) >= limit]
+
+
+def size_order(domain: Domain, attrs: Sequence[str]) -> list[str]:
+    """``attrs`` smallest domain first, ties in the given order: the order of every one-way pass,
+    so the noisy total that decides whether a large column is :func:`drowned` already holds the
+    small ones (public: domain sizes only)."""
+    return sorted(attrs, key=lambda a: domain.size((a,)))
 
 
 def affordable(
@@ -149,10 +197,13 @@ def shrink_weight(y: np.ndarray, sigma: float, total: float) -> float:
     return float(np.clip((float(a @ b) - sigma**2 * (support - 1)) / aa, 0.0, 1.0))
 
 
-def shrunk_one_ways(measurements: Sequence[Measurement], total: float) -> list[Measurement]:
+def shrunk_one_ways(
+    measurements: Sequence[Measurement], total: float, skip: Sequence[str] = ()
+) -> list[Measurement]:
     """One measurement per column: its one-way measurements inverse-variance averaged, then the
     projection shrunk towards uniform by :func:`shrink_weight`; for ``independent_model``.
 
+    Columns in ``skip`` (:func:`drowned`) get none: ``independent_model`` leaves them uniform.
     Only one-way measurements are accepted. Their average ``sum(y_i / s_i^2) / sum(1 / s_i^2)``
     has noise of scale ``(sum 1 / s_i^2)^(-1/2)``, the sigma the result carries.
     """
@@ -165,6 +216,8 @@ def shrunk_one_ways(measurements: Sequence[Measurement], total: float) -> list[M
         entry[0], entry[1] = entry[0] + w * m.values, entry[1] + w
     out = []
     for a, (wy, w) in acc.items():
+        if a in skip:
+            continue
         y, sigma = np.asarray(wy) / w, float(w) ** -0.5
         lam = shrink_weight(y, sigma, total)
         q = lam * project_simplex(y, total) + (1.0 - lam) * float(total) / y.size

@@ -3,7 +3,11 @@
 McKenna, Mullins, Sheldon and Miklau, "AIM: An Adaptive and Iterative Mechanism for Differentially
 Private Synthetic Data", VLDB 2022. In outline:
 
-1. measure every one-way marginal with Gaussian noise ``sigma_0``;
+1. measure every one-way marginal with Gaussian noise ``sigma_0`` (the probe); from its noisy
+   total (post-processing) noisy one-way marginals are topped up; smallest columns first, a
+   column that no budget could measure (:func:`~privsynth.synthesizers.affordable.drowned` at
+   the noisy total so far) is left out and stays uniform in an independent fallback
+   (docs/synthesizers.md);
 2. repeat: choose, with the exponential mechanism, the candidate marginal ``r`` (from the
    workload's downward closure) that the current model gets most wrong, in the sense of
    ``w_r * (||M_r(D) - M_r(p)||_1 - sqrt(2/pi) * sigma * n_r)`` (the expected error of the model
@@ -124,12 +128,13 @@ class AIMSynthesizer(GraphicalSynthesizer):
                 shown = pct
 
             base = len(domain) * shares[0] / ledger.rho_budget
-            self._one_way_pass(codes, domain, base * ledger.rho_budget)
+            self._probe(codes, domain, base * ledger.rho_budget)
             # the record count, from the noisy one-way marginals just charged (never the data's)
             n_hat = self._noisy_total()
             share = one_way_share(domain, ledger.rho_budget, n_hat, base)
             if share > base:  # small n x rho: the one-way marginals get more before any round
-                self._one_way_pass(codes, domain, (share - base) * ledger.rho_budget, n_hat)
+                extra = share * ledger.rho_budget - ledger.rho_spent
+                self._one_way_pass(codes, domain, extra, n_hat)
                 n_hat = self._noisy_total()
             model = independent_model(domain, self.measurements_, n_hat)
             show("one-way marginals")
@@ -193,7 +198,9 @@ class AIMSynthesizer(GraphicalSynthesizer):
             limit = self.max_model_size_mb * min(planned / ledger.rho_budget, 1.0)
             # affordability first: it needs domain sizes only, the size filter a junction tree
             # per candidate (same result, far less work on wide tables)
-            worth = affordable(list(candidates), self.domain_, gaussian_scale(rho_measure), n_hat)
+            worth = affordable(
+                self._usable(list(candidates)), self.domain_, gaussian_scale(rho_measure), n_hat
+            )
             cands = size_filter([m.clique for m in self.measurements_], worth, limit)
             if cands:
                 return (rho_measure, rho_select), cands, limit, last

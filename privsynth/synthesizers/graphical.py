@@ -23,9 +23,12 @@ from privsynth.privacy.budget import Budget
 from privsynth.privacy.mechanisms import gaussian_rho, gaussian_scale, measure_marginal
 from privsynth.synthesizers.affordable import (
     capped_weights,
+    drowned,
     one_way_weights,
     shrunk_one_ways,
+    size_order,
     top_up,
+    total_sd,
 )
 from privsynth.synthesizers.base import Synthesizer
 from privsynth.synthesizers.workload import (
@@ -164,6 +167,47 @@ class GraphicalSynthesizer(Synthesizer):
         # the domain the model lives on: the data's, or a compressed one (MST); see _compress
         self.fit_domain_: Domain = self.domain_
         self.compression_: dict[str, Compression] = {}
+        # columns left out of the one-way passes and uniform in the fallback (_drowned_now)
+        self.skipped_: list[str] = []
+
+    def _drowned_now(self, attr: str) -> bool:
+        """Whether ``attr`` is left out: already, or :func:`drowned` now, at the noisy total of
+        the measurements so far and its public standard error (then for good). A function of DP
+        outputs and public numbers; never before a first measurement, never the last column."""
+        if attr in self.skipped_:
+            return True
+        if not self.measurements_ or len(self.skipped_) >= len(self.fit_domain_) - 1:
+            return False
+        sd = total_sd(self.measurements_, self.fit_domain_)
+        if attr not in drowned(self.fit_domain_, self.ledger_.rho_budget, self._noisy_total(), sd):
+            return False
+        self.skipped_.append(attr)
+        self.reporter.note(
+            f"{self.name}: {attr} would be noise whatever it got: no more budget, left uniform "
+            "if the run ends with one-way marginals only"
+        )
+        return True
+
+    def _measure_one_ways(self, codes: np.ndarray, per: dict[str, float], rest: bool) -> None:
+        """Measure each column of ``per`` at its rho, smallest domain first, unless
+        :meth:`_drowned_now`; with ``rest`` the last column measured takes exactly what is left
+        (one more charge on it if the last one planned was left out)."""
+        order = size_order(self.fit_domain_, list(per))
+        done = None
+        for j, attr in enumerate(order):
+            if self._drowned_now(attr):
+                continue
+            last = rest and j == len(order) - 1
+            self._measure(codes, (attr,), self.ledger_.rho_remaining if last else per[attr])
+            done = attr
+        if rest and self.ledger_.rho_remaining > 1e-12 * self.ledger_.rho_budget:
+            keep = [a for a in self.fit_domain_.attrs if a not in self.skipped_]
+            self._measure(codes, (done or keep[0],), self.ledger_.rho_remaining)
+
+    def _usable(self, cliques: list[Clique]) -> list[Clique]:
+        """``cliques`` without those that hold a column :meth:`_drowned_now` left out."""
+        skip = set(self.skipped_)
+        return [c for c in cliques if not skip.intersection(c)] if skip else cliques
 
     def _measure(self, codes: np.ndarray, clique: Clique, rho: float) -> np.ndarray:
         """Measure ``clique`` at the rho share ``rho`` (one ledger entry); keep it.
@@ -189,44 +233,48 @@ class GraphicalSynthesizer(Synthesizer):
             iters=int(iters),
         )
 
-    def _one_way_pass(
-        self, codes: np.ndarray, domain: Domain, rho: float | None = None, n_hat: float = 0.0
-    ) -> None:
-        """Spend ``rho`` (default: all that is left) on the one-way marginals; when it is all that
-        is left the last column measured takes exactly the rest (AIM and MWEM).
+    def _probe(self, codes: np.ndarray, domain: Domain, rho: float) -> None:
+        """The one-way probe (AIM and MWEM): ``rho`` split by :func:`one_way_weights`
+        (``k^(2/3)``), smallest columns first, a drowned one left out (:meth:`_measure_one_ways`)."""
+        weights = one_way_weights(domain)
+        self._measure_one_ways(
+            codes, {a: rho * w for a, w in zip(domain.attrs, weights, strict=True)}, False
+        )
 
-        The first pass (no ``n_hat``: the probe) splits by :func:`one_way_weights` (``k^(2/3)``).
-        Later ones are given the noisy total ``n_hat`` and bring each column's total towards its
-        :func:`capped_weights` share of all the one-way budget (:func:`top_up`): a function of a
-        DP output and of the public charges. The estimator weighs each measurement by
-        ``1 / sigma^2``, so two measurements of a column at rho ``a`` and ``b`` are worth one at
-        ``a + b``.
+    def _one_way_pass(
+        self, codes: np.ndarray, domain: Domain, rho: float | None, n_hat: float
+    ) -> None:
+        """Spend ``rho`` (``None``: all that is left, the last column measured taking exactly
+        the rest) on the one-way marginals after the probe (AIM and MWEM).
+
+        Each column's total is brought towards its :func:`capped_weights` share of all the
+        one-way budget (:func:`top_up`) at the noisy total ``n_hat``, the columns
+        :meth:`_drowned_now` left out at a share of 0: a function of a DP output and of the
+        public charges. The estimator weighs each measurement by ``1 / sigma^2``, so two
+        measurements of a column at rho ``a`` and ``b`` are worth one at ``a + b``.
         """
         ledger = self.ledger_
         everything = rho is None or rho >= ledger.rho_remaining * (1.0 - 1e-9)
         total = ledger.rho_remaining if everything else float(rho)
-        if n_hat > 0.0:
-            spent = np.zeros(len(domain))
-            for m in self.measurements_:
-                if len(m.clique) == 1:
-                    spent[domain.attrs.index(m.clique[0])] += gaussian_rho(m.sigma)
-            per = top_up(spent, total, capped_weights(domain, spent.sum() + total, n_hat))
-        else:
-            per = total * one_way_weights(domain)
-        todo = [i for i in range(len(domain)) if per[i] > 1e-12 * total]
-        for i in todo:
-            last = everything and i == todo[-1]
-            self._measure(codes, (domain.attrs[i],), ledger.rho_remaining if last else per[i])
+        spent = np.zeros(len(domain))
+        for m in self.measurements_:
+            if len(m.clique) == 1:
+                spent[domain.attrs.index(m.clique[0])] += gaussian_rho(m.sigma)
+        weights = capped_weights(domain, spent.sum() + total, n_hat)
+        weights[[domain.attrs.index(a) for a in self.skipped_]] = 0.0
+        per = top_up(spent, total, weights / weights.sum())
+        todo = {a: float(x) for a, x in zip(domain.attrs, per, strict=True) if x > 1e-12 * total}
+        self._measure_one_ways(codes, todo, everything)
 
     def _final_model(self, model: GraphicalModel | None) -> GraphicalModel:
         """The last fit: with one-way measurements only, the independent model with each column
         shrunk by its risk estimate (:func:`shrunk_one_ways`, post-processing of the noisy
-        counts); otherwise ``pgm_iters`` iterations warm-started from ``model``."""
+        counts; a column :meth:`_drowned_now` left out stays uniform); otherwise ``pgm_iters``
+        iterations warm-started from ``model``."""
         if all(len(m.clique) == 1 for m in self.measurements_):
             total = self._noisy_total()
-            return independent_model(
-                self.fit_domain_, shrunk_one_ways(self.measurements_, total), total
-            )
+            shrunk = shrunk_one_ways(self.measurements_, total, self.skipped_)
+            return independent_model(self.fit_domain_, shrunk, total)
         return self._estimate(model, self.pgm_iters)
 
     def _finish(self, model: GraphicalModel) -> None:

@@ -23,7 +23,10 @@ Budget awareness (see :mod:`privsynth.synthesizers.affordable`): before every ro
 noisy total of the measurements so far, when no candidate's measurement at the round's sigma
 would carry expected L1 noise below ``NOISE_SIGNAL_RATIO * n_hat`` the rounds stop and all that
 is left tops up the one-way marginals towards their capped shares; a run that measured one-way
-marginals only ends as the shrunk independent model (``shrunk_one_ways``), as AIM does. So on a
+marginals only ends as the shrunk independent model (``shrunk_one_ways``), as AIM does. A column
+:func:`~privsynth.synthesizers.affordable.drowned` at the noisy total of what was measured before
+it (smallest columns first) gets nothing from then on and no workload marginal containing it is
+a candidate (post-processing of ``n_hat``). So on a
 small or very private table MWEM spends no budget on a pure-noise 2-way marginal and ends better
 than the DP independent baseline, not only level with it.
 """
@@ -131,6 +134,7 @@ class MWEMSynthesizer(GraphicalSynthesizer):
                 )
                 if not cands:  # the model is full: the rest of the budget re-measures
                     cands = list(dict.fromkeys(measured))
+                cands = self._usable(cands)
                 if not affordable(cands, domain, gaussian_scale(shares[0]), self._noisy_total()):
                     self._one_ways_take_the_rest(codes, domain, t)  # see module docstring
                     break
@@ -153,11 +157,11 @@ class MWEMSynthesizer(GraphicalSynthesizer):
         shares of what is left (the last measurement takes exactly the rest)."""
         rho = self.ledger_.rho_budget
         base = 1.0 / (rounds + 1)
-        self._one_way_pass(codes, domain, base * rho)
+        self._probe(codes, domain, base * rho)
         n_hat = self._noisy_total()
         share = one_way_share(domain, rho, n_hat, base)
         if share > base:
-            self._one_way_pass(codes, domain, (share - base) * rho, n_hat)
+            self._one_way_pass(codes, domain, share * rho - self.ledger_.rho_spent, n_hat)
         part = self.ledger_.rho_remaining / rounds
         return MEASURE_SHARE * part, (1.0 - MEASURE_SHARE) * part
 
