@@ -116,7 +116,7 @@ def rarity_weights(row_keys: RowKeys, columns: list[str], n_real: int) -> np.nda
     records alone, never from which of them are training records."""
     score = np.zeros(n_real)
     for c in columns:
-        k = row_keys.concatenated([c])[:n_real]
+        k = row_keys.digits(c)[0][:n_real]  # the column's cached codes, no new key
         counts = np.bincount(k)
         if np.count_nonzero(counts) > ID_LIKE_SHARE * n_real:
             continue

@@ -187,9 +187,11 @@ def exact_context(k_t: float, n_t: int, k_h: float, n_h: int, confidence: float)
     return {"p_value": conditional_p(k_t, n_t, k_h, n_h), "test_confidence": float(confidence)}
 
 
-# the weighted test's dynamic programme holds at most this many (count, sum) cells; beyond it the
-# p-value is the unweighted one of the weighted records (a label-free switch, so still exact)
+# the weighted test's dynamic programme holds at most this many (count, sum) cells and does at
+# most this many cell updates (~1 s); beyond either the p-value is the unweighted one of the
+# weighted records (a switch that reads only the hits and weights: label-free, still exact)
 MAX_WEIGHTED_CELLS = 4_000_000
+MAX_WEIGHTED_WORK = 1_000_000_000
 
 
 def weighted_conditional_p(w_t: np.ndarray, w_h: np.ndarray, n_t: int, n_h: int) -> float:
@@ -221,8 +223,9 @@ def weighted_conditional_p(w_t: np.ndarray, w_h: np.ndarray, n_t: int, n_h: int)
     tiers, sizes = np.unique(w_all, return_counts=True)
     order = np.argsort(sizes, kind="stable")  # the largest tier last (read off the tail)
     tiers, sizes = tiers[order], sizes[order]
-    cells = (int(sizes[:-1].sum()) + 1) * (int((tiers[:-1] * sizes[:-1]).sum()) + 1)
-    if tiers.size == 1 or cells > MAX_WEIGHTED_CELLS:
+    carried = int(sizes[:-1].sum())
+    cells = (carried + 1) * (int((tiers[:-1] * sizes[:-1]).sum()) + 1)
+    if tiers.size == 1 or cells > MAX_WEIGHTED_CELLS or cells * carried > MAX_WEIGHTED_WORK:
         return conditional_p(float((w_t > 0).sum()), n_t, float((w_h > 0).sum()), n_h)
     dist, n_rem = np.ones((1, 1)), n_t + n_h
     for w, k in zip(tiers[:-1].tolist(), sizes[:-1].tolist(), strict=True):

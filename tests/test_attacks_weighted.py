@@ -82,6 +82,22 @@ def test_large_problems_fall_back_to_the_unweighted_test(monkeypatch) -> None:
     plain = rates.weighted_conditional_p(w_t, w_h, 12_800, 3_200)
     assert plain == pytest.approx(rates.conditional_p(70, 12_800, 8, 3_200), rel=1e-12)
     assert weighted != pytest.approx(plain)
+    monkeypatch.setattr(rates, "MAX_WEIGHTED_CELLS", 4_000_000)
+    monkeypatch.setattr(rates, "MAX_WEIGHTED_WORK", 1_000)
+    assert rates.weighted_conditional_p(w_t, w_h, 12_800, 3_200) == pytest.approx(plain)
+
+
+def test_the_largest_admitted_problem_stays_fast() -> None:
+    """Four tiers just under the work cap: the programme finishes in seconds (CPU, not asserted
+    tightly: shared machines)."""
+    import time
+
+    w_t = np.repeat(np.arange(4, 8), 150)  # ~1.2M cells, ~5e8 updates: admitted
+    t0 = time.process_time()
+    p = rates.weighted_conditional_p(w_t, np.array([4, 5, 6]), 12_800, 3_200)
+    assert time.process_time() - t0 < 10.0
+    assert 0.0 < p < 1e-20
+    assert abs(p / rates.conditional_p(600, 12_800, 3, 3_200) - 1) > 0.1  # not the fallback
 
 
 def test_rarity_weights_do_not_read_the_labels() -> None:
