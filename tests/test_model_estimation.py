@@ -169,7 +169,7 @@ def test_gap_rule_stops_within_its_bound_of_the_optimum(seed: int) -> None:
         for m in ms + [Measurement((a,), truth.project((a,)), sigma) for a in DOM]
     ]
     n = sum(m.values.size for m in ms)
-    fit = estimate(DOM, ms, iters=5000, tol=1e-15, momentum=False)
+    fit = estimate(DOM, ms, iters=5000, tol=1e-15, momentum=False, gap_stop=True)
     best = estimate(DOM, ms, iters=20000, tol=1e-15, momentum=False, gap_stop=False)
     best = estimate(
         DOM, ms, iters=20000, tol=1e-15, momentum=False, gap_stop=False, warm_start=best
