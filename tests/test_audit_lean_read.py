@@ -26,6 +26,13 @@ CASES = {
         {"a": pd.Series(RNG.choice(["x", "?", None], N), dtype=object)}
     ),
     "numeric_text": pd.DataFrame({"a": RNG.choice(["1", " 2", "3.5"], N)}),
+    "integer_text": pd.DataFrame({"a": RNG.choice(["1", " 2", "-30", "4.0"], N)}),
+    "integer_text_missing": pd.DataFrame(
+        {"a": pd.Series(RNG.choice(["7", "?", " 8", None, "NA"], N), dtype=object)}
+    ),
+    "float_text_null": pd.DataFrame({"a": pd.Series(RNG.choice(["0.5", "1e3", None], N))}),
+    "huge_integer_text": pd.DataFrame({"a": RNG.choice(["9007199254740993", "1"], N)}),
+    "mixed_text": pd.DataFrame({"a": RNG.choice(["1", "x", "2"], N), "b": RNG.choice(["3"], N)}),
     "all_missing": pd.DataFrame({"a": pd.Series([None] * N, dtype=object), "b": ["?"] * N}),
     "categorical": pd.DataFrame({"a": pd.Categorical(RNG.choice(["p", "q"], N))}),
     "spaced_names": pd.DataFrame({" a ": RNG.choice(["u", "v"], N), "f": RNG.random(N)}),
@@ -64,11 +71,36 @@ def test_read_lean_on_adult_keeps_no_python_string_per_cell(tmp_path: Path, adul
     assert lean.memory_usage(deep=True).sum() < ref.memory_usage(deep=True).sum() / 4
 
 
+def test_read_lean_reads_numbers_stored_as_text_without_read_table(
+    tmp_path: Path, adult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part certify split from a CSV source holds every column as text: read on its distinct
+    values (no fallback to read_table's cell-by-cell strings), equal to read_table's table."""
+    import privsynth.workflows.audit as audit
+
+    path = tmp_path / "adult_text.parquet"
+    adult.head(3000).astype(str).to_parquet(path, index=False)
+    ref = read_table(path)
+    assert sum(ref[c].dtype != np.dtype(object) for c in ref) >= 6  # numbers came back
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("read_lean fell back to read_table")
+
+    monkeypatch.setattr(audit, "read_table", refuse)
+    lean, text = read_lean(path)
+    assert _same(as_read(lean, text), ref)
+    assert set(text) == {c for c in ref.columns if ref[c].dtype == object}
+
+
 def test_read_lean_errors_are_read_tables(tmp_path: Path) -> None:
     path = tmp_path / "inf.parquet"
     pd.DataFrame({"f": [1.0, np.inf]}).to_parquet(path, index=False)
     with pytest.raises(InputError, match="not a finite number"):
         read_lean(path)
+    text_inf = tmp_path / "inf_text.parquet"
+    pd.DataFrame({"f": ["1", "2", " inf"]}).to_parquet(text_inf, index=False)
+    with pytest.raises(InputError, match="value inf at data row 3 is not a finite number"):
+        read_lean(text_inf)
     with pytest.raises(InputError, match="no such file"):
         read_lean(tmp_path / "missing.parquet")
     csv = tmp_path / "t.csv"

@@ -136,8 +136,10 @@ def test_noisy_fit_stops_at_noise_level():
     ]
     quick = estimate(DOM, ms, iters=3000)
     # the optimum: plain mirror descent to a tiny tol (no noise-aware stop), then restarted
-    cold = estimate(DOM, ms, iters=20000, tol=1e-15, momentum=False)
-    precise = estimate(DOM, ms, iters=20000, tol=1e-15, momentum=False, warm_start=cold)
+    cold = estimate(DOM, ms, iters=20000, tol=1e-15, momentum=False, gap_stop=False)
+    precise = estimate(
+        DOM, ms, iters=20000, tol=1e-15, momentum=False, gap_stop=False, warm_start=cold
+    )
     assert quick.fit_info["converged"]
     assert quick.fit_info["iterations"] < cold.fit_info["iterations"]
     assert quick.fit_info["calibrations"] >= quick.fit_info["iterations"]
@@ -149,3 +151,33 @@ def test_noisy_fit_stops_at_noise_level():
         # far below the noise's L1 (~0.8 sigma per cell); measured: at most 0.113 sigma per cell
         # (0.094 before the noise-aware stop applied below half the measured cells)
         assert gap < 0.15 * 5.0 * DOM.size(c)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gap_rule_stops_within_its_bound_of_the_optimum(seed: int) -> None:
+    """A noisy fit stopped by the gap rule alone (the other rules off by a tiny tol and a
+    noise-level rule that cannot fire) is within 5% of the noise energy left (n - L) of the
+    optimum's loss, and its measured marginals within that gap of the optimum's (squared noise
+    units: L(mu) - L(mu*) >= ||A(mu - mu*)||_W^2, the bound the rule rests on)."""
+    truth = _truth(seed=seed, total=20000.0)
+    rng = np.random.default_rng(seed + 10)
+    sigma = 5.0
+    ms = [Measurement(c, truth.project(c).ravel(), sigma) for c in CLIQUES + [("a", "b", "e")]]
+    ms = [
+        Measurement(m.clique, m.values + sigma * rng.standard_normal(m.values.size), sigma)
+        for m in ms + [Measurement((a,), truth.project((a,)), sigma) for a in DOM]
+    ]
+    n = sum(m.values.size for m in ms)
+    fit = estimate(DOM, ms, iters=5000, tol=1e-15, momentum=False, gap_stop=True)
+    best = estimate(DOM, ms, iters=20000, tol=1e-15, momentum=False, gap_stop=False)
+    best = estimate(
+        DOM, ms, iters=20000, tol=1e-15, momentum=False, gap_stop=False, warm_start=best
+    )
+    gap = fit.fit_info["loss"] - best.fit_info["loss"]
+    assert fit.fit_info["converged"] and fit.fit_info["iterations"] < 5000
+    assert 0.0 <= gap <= 0.05 * (n - fit.fit_info["loss"])
+    dist = sum(
+        float(np.sum((fit.project(m.clique) - best.project(m.clique)) ** 2)) / sigma**2 for m in ms
+    )
+    assert dist <= gap * (1 + 1e-6) + 1e-9

@@ -100,6 +100,36 @@ def test_stop_rule_noise_level_and_mirror_stall() -> None:
     assert not any(moving.update(gain=0.5, loss=1.0, mirror=True)[0] for _ in range(20))
 
 
+def _fire(rule: StopRule, losses) -> int | None:
+    """The step at which ``rule`` first says converged on ``losses`` (None: never)."""
+    prev = losses[0]
+    for k, loss in enumerate(losses[1:], start=1):
+        if rule.update(gain=prev - loss, loss=loss, mirror=True)[0]:
+            return k
+        prev = loss
+    return None
+
+
+def test_gap_rule_stops_only_within_the_noise_of_the_optimum() -> None:
+    """A 1/k descent (loss = optimum + C/k) over 10,000 noisy values with the optimum at 4,000:
+    the gap rule stops once the loss still to gain is below 5% of the noise energy left
+    (values - loss), not before; never on a noiseless fit or without ``values``."""
+    k = np.arange(1, 5001, dtype=float)
+    c = 2e5
+    noisy = 4000.0 + c / k
+    rule = StopRule(tol=1e-12, scale=1e12, noise_floor=1e12, noise_step=0.0, values=1e4)
+    at = _fire(rule, noisy)
+    assert at is not None and 50 <= at < 5000
+    # k times the last quarter's mean gain is 4/3 of a 1/k rate's true gap: the rule stops with
+    # the true gap at most its threshold (not early) and at least half of it (not late)
+    threshold = 0.05 * (1e4 - noisy[at])
+    assert 0.5 * threshold <= noisy[at] - 4000.0 <= threshold
+    no_values = StopRule(tol=1e-12, scale=1e12, noise_floor=1e12, noise_step=0.0)
+    assert _fire(no_values, noisy) is None
+    noiseless = StopRule(tol=1e-12, scale=1e12, noise_floor=1e12, noise_step=0.0, values=1e4)
+    assert _fire(noiseless, c / k) is None  # heads to 0: not evidently noisy
+
+
 def test_tree_owns_its_rootings_and_plan() -> None:
     tree = JunctionTree(DOM, CLIQUES)
     assert tree.plan is tree.plan

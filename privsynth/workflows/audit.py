@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from privsynth.errors import ExitCode, InputError
-from privsynth.io import DEFAULT_MISSING, read_table, table_format
+from privsynth.io import DEFAULT_MISSING, numbers_from_distinct, read_table, table_format
 from privsynth.outputs import atomic_dir, check_outputs
 from privsynth.progress import QUIET, Progress
 from privsynth.schema import Schema, load_schema
@@ -72,10 +72,12 @@ def read_lean(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     and checks it one by one: on 1M Adult rows that is ~0.6 GB and minutes. A Parquet file is
     read by pyarrow into Arrow-backed strings, each column is factorized on its values, and
     the trimming, the missing markers and the "is it all numbers" test run on its distinct
-    values only; the values, the missing cells and the column order are read_table's. Anything
-    else (CSV, a text column whose values all parse as numbers, a marker beside nulls already
-    in the file, any file read_table would refuse) goes through ``read_table`` itself, which
-    gives the same table, or the same one-line error."""
+    values only; the values, the missing cells and the column order are read_table's. A text
+    column whose values all parse as numbers (every column of a part certify split from a CSV
+    source) becomes read_table's numbers from its distinct values (``io.numbers_from_distinct``).
+    Anything else (CSV, a marker beside nulls already in the file, any file read_table would
+    refuse) goes through ``read_table`` itself, which gives the same table, or the same one-line
+    error."""
     path = Path(path)
     try:
         if table_format(path) != "parquet" or not path.is_file():
@@ -91,27 +93,30 @@ def read_lean(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     for col in names:
         s = df[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
-            lean = _lean_text(s)
+            lean = _lean_text(s, f"{path}: column {col!r}")
             if lean is None:
                 return read_table(path), {}
-            df[col], text[col] = lean
+            df[col] = lean[0]
+            if isinstance(lean[0], pd.Categorical):
+                text[col] = lean[1]
         elif pd.api.types.is_float_dtype(s) and np.isinf(s.to_numpy(float, na_value=0.0)).any():
             return read_table(path), {}
     return df, text
 
 
-def _lean_text(s: pd.Series) -> tuple[pd.Categorical, Any] | None:
-    """A text column as read_table leaves it (trimmed, markers missing), as a Categorical; None
-    where read_table would make numbers of it, or a marker meets nulls already in the file
-    (read_table keeps those two kinds of missing apart)."""
+def _lean_text(s: pd.Series, where: str) -> tuple[pd.Categorical | pd.Series, Any] | None:
+    """A text column as read_table leaves it (trimmed, markers missing), as a Categorical; the
+    numbers read_table makes of it when every present value parses (``io.numbers_from_distinct``);
+    None where a marker meets nulls already in the file (read_table keeps those two kinds of
+    missing apart)."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     u = pd.Series(uniques, dtype=object)
     labels = u.where(u.isna(), u.astype(str)).str.strip()
     marker = labels.isin(DEFAULT_MISSING).to_numpy()
     labels = labels.where(~marker, None)
-    present = labels.notna()
-    if present.any() and pd.to_numeric(labels[present], errors="coerce").notna().all():
-        return None
+    nums = numbers_from_distinct(labels, codes, where)
+    if nums is not None:  # numbers stored as text (a CSV source's split): read_table's numbers
+        return nums.set_axis(s.index), None
     if marker.any() and (codes < 0).any():
         return None
     new, cats = pd.factorize(labels, use_na_sentinel=True)
