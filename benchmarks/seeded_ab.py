@@ -42,12 +42,14 @@ def mean_tvd2(real: np.ndarray, fake: np.ndarray, sizes: list[int]) -> float:
     return float(np.mean(out))
 
 
-def run(data_dir: Path, name: str, method: str, eps: float, noise_seed: int) -> dict:
+def run(
+    data_dir: Path, name: str, method: str, eps: float, noise_seed: int, sample_seed: int = 0
+) -> dict:
     df = pd.read_csv(data_dir / f"{name}.csv")
     domain_path = data_dir / f"{name}-domain.json"
     sizes = json.loads(domain_path.read_text())
     synth = get_synthesizer(method)(
-        epsilon=eps, delta=1e-9, seed=0, noise_seed=noise_seed, quiet=True
+        epsilon=eps, delta=1e-9, seed=sample_seed, noise_seed=noise_seed, quiet=True
     )
     c0 = time.process_time()
     synth.fit(df, load_schema(domain_path))
@@ -75,13 +77,19 @@ def main() -> None:
     ap.add_argument(
         "--only", nargs="+", default=None, help="configs as DATA:METHOD:EPS, e.g. titanic:aim:1"
     )
+    ap.add_argument(
+        "--sample-seed-from-noise",
+        action="store_true",
+        help="sample with seed = noise seed (independent runs) instead of seed 0 (A/B of one run)",
+    )
     args = ap.parse_args()
     configs = CONFIGS
     if args.only:
         configs = [(d, m, float(e)) for d, m, e in (o.split(":") for o in args.only)]
     for name, method, eps in configs:
         for seed in args.noise_seeds:
-            print(json.dumps(run(args.data_dir, name, method, eps, seed)), flush=True)
+            sample_seed = seed if args.sample_seed_from_noise else 0
+            print(json.dumps(run(args.data_dir, name, method, eps, seed, sample_seed)), flush=True)
 
 
 if __name__ == "__main__":
