@@ -126,6 +126,8 @@ def evaluate_check(
     sign = "<=" if safe_max else ">="
     bad = ">" if safe_max else "<"
     label = {"upper": "upper CI bound", "lower": "lower CI bound", "value": "estimate"}
+    if observed < est.ci_high and check.statistic == "upper":
+        label["upper"] = "largest sub-test upper CI bound (intersection-union)"
     if ok:
         status, text = "PASS", f"{label[check.statistic]} {_fmt(observed)} {sign} {_fmt(thr)}"
     elif check.statistic == "value":

@@ -207,6 +207,7 @@ def test_pass_reads_the_sub_tests_own_upper_bounds_fail_still_the_joint_one():
     assert evaluate_check(check, _family(z, 4, False), share=0.1).status == "INCONCLUSIVE"
     res = evaluate_check(check, _family(z, 4, True), share=0.1)
     assert res.observed == pytest.approx(0.5 + Z(0.975))
+    assert "intersection-union" in res.explanation  # the report says which bound PASSed
     # a utility check or a min check ignores the key (it is for privacy maxima only)
     util = Check(id="u", metric="utility.x", comparison="max", threshold=2.6, statistic="upper")
     assert evaluate_check(util, _family(z, 4, True)).status != "PASS"
