@@ -180,17 +180,23 @@ def test_drowned_column_gets_nothing_more_and_is_left_uniform(
         assert q / q.sum() == pytest.approx(m.values / total, abs=0.01 * q.size / total)
 
 
+def neighbouring_runs(codes: np.ndarray, domain) -> list[AIMSynthesizer]:
+    """AIM at epsilon 0.1, noise pinned, on ``codes`` and on ``codes`` plus one odd row (each
+    column's rarest code)."""
+    odd = np.array([[int(np.argmin(np.bincount(codes[:, j], minlength=k))) for j, k in
+                     enumerate(domain.shape)]])  # fmt: skip
+    return [
+        AIMSynthesizer(epsilon=0.1, noise_seed=11).fit_codes(t, domain)
+        for t in (codes, np.vstack([codes, odd]))
+    ]
+
+
 def test_neighbouring_tables_drowned_column_is_post_processing(adult_pgm: pd.DataFrame) -> None:
     """A table and the table plus one odd row, noise pinned, with a drowned column: both skip
     it after the probe (a function of the noisy total), measure the same marginals in the same
     order, and every charge is the replay of that run's own noisy totals."""
     codes, domain = data(adult_pgm, 300, DROWN_COLS)
-    odd = np.array([[int(np.argmin(np.bincount(codes[:, j], minlength=k))) for j, k in
-                     enumerate(domain.shape)]])  # fmt: skip
-    runs = [
-        AIMSynthesizer(epsilon=0.1, noise_seed=11).fit_codes(t, domain)
-        for t in (codes, np.vstack([codes, odd]))
-    ]
+    runs = neighbouring_runs(codes, domain)
     assert [e.what for e in runs[0].ledger_.entries] == [e.what for e in runs[1].ledger_.entries]
     for run in runs:
         assert run.skipped_ == ["age"]
@@ -369,12 +375,7 @@ def test_neighbouring_tables_fallback_is_post_processing(adult_pgm: pd.DataFrame
     the rule's function of that run's noisy totals, and the model is its noisy measurements
     shrunk (no other access to the rows)."""
     codes, domain = data(adult_pgm, 300)
-    odd = np.array([[int(np.argmin(np.bincount(codes[:, j], minlength=k))) for j, k in
-                     enumerate(domain.shape)]])  # fmt: skip
-    runs = [
-        AIMSynthesizer(epsilon=0.1, noise_seed=11).fit_codes(t, domain)
-        for t in (codes, np.vstack([codes, odd]))
-    ]
+    runs = neighbouring_runs(codes, domain)
     assert [e.what for e in runs[0].ledger_.entries] == [e.what for e in runs[1].ledger_.entries]
     for run in runs:
         assert run.history_ == []
