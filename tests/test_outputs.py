@@ -112,6 +112,8 @@ def test_signal_during_a_group_write_leaves_no_temporaries(tmp_path: Path, sig: 
         f"""
         import os, signal
         from privsynth.outputs import atomic_group
+        # as in a terminal: a job started in the background by a shell inherits SIGINT ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         with atomic_group(["{tmp_path}/t.csv", "{tmp_path}/t.csv.manifest.json"]) as (a, b):
             a.write_text("partial")
             os.kill(os.getpid(), {int(sig)})
