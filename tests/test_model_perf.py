@@ -4,17 +4,17 @@ reference."""
 
 from __future__ import annotations
 
-import itertools
 import random
 
 import numpy as np
 import pytest
+from model_problems import shared_host_groups
 
 from privsynth.domain import Domain
-from privsynth.model import JunctionTree, Measurement, model_size_mb
+from privsynth.model import JunctionTree, model_size_mb
 from privsynth.model.graphical_model import assign_cells, sorted_at_random
 from privsynth.model.junction_tree import tree_cells
-from privsynth.model.objective import group_marginals, group_measurements, plan_marginals
+from privsynth.model.objective import group_marginals, plan_marginals
 
 
 def _reference_order(dom: Domain, cliques, criterion: str):
@@ -90,13 +90,7 @@ def test_clique_tree_has_the_running_intersection_property():
 
 def test_shared_reductions_equal_direct_sums():
     rng = np.random.default_rng(0)
-    dom = Domain(tuple("abcdefg"), (3, 4, 2, 5, 3, 2, 4))
-    host_sets = [("a", "b", "c", "d", "e"), ("e", "f", "g")]
-    subsets = [s for h in host_sets for r in (1, 2, 3) for s in itertools.combinations(h, r)]
-    chosen = [subsets[i] for i in rng.choice(len(subsets), 14, replace=False)] + list(host_sets)
-    ms = [Measurement(c, rng.random(dom.size(c)) * 100, 2.0) for c in chosen]
-    tree = JunctionTree(dom, [m.clique for m in ms])
-    groups = group_measurements(dom, tree, ms, 1000.0)
+    dom, tree, groups = shared_host_groups(rng)
     plan = plan_marginals(dom, groups)
     mu = {c: rng.random(dom.project(c).shape) for c in tree.maximal_cliques}
     got = group_marginals(plan, mu)

@@ -9,12 +9,13 @@ import itertools
 
 import numpy as np
 import pytest
+from model_problems import shared_host_groups
 
 from privsynth.domain import Domain
 from privsynth.model import Factor, GraphicalModel, JunctionTree, Measurement, calibration, estimate
 from privsynth.model.calibration import calibrate
 from privsynth.model.factor import sum_axes
-from privsynth.model.objective import group_measurements, plan_marginals, spread_to_hosts
+from privsynth.model.objective import plan_marginals, spread_to_hosts
 
 
 @pytest.mark.parametrize("shape", [(9, 15, 6, 2, 99, 2), (3, 700, 2), (40, 1, 5, 33)])
@@ -74,13 +75,7 @@ def test_large_clique_calibration_matches_brute_force(offset, monkeypatch):
 
 def test_spread_to_hosts_is_the_per_group_broadcast_sum():
     rng = np.random.default_rng(0)
-    dom = Domain(tuple("abcdefg"), (3, 4, 2, 5, 3, 2, 4))
-    host_sets = [("a", "b", "c", "d", "e"), ("e", "f", "g")]
-    subsets = [s for h in host_sets for r in (1, 2, 3) for s in itertools.combinations(h, r)]
-    chosen = [subsets[i] for i in rng.choice(len(subsets), 14, replace=False)] + list(host_sets)
-    ms = [Measurement(c, rng.random(dom.size(c)) * 100, 2.0) for c in chosen]
-    tree = JunctionTree(dom, [m.clique for m in ms])
-    groups = group_measurements(dom, tree, ms, 1000.0)
+    dom, tree, groups = shared_host_groups(rng)
     arrays = [rng.standard_normal(g.target.shape) for g in groups]
     kept = [a.copy() for a in arrays]
     got = spread_to_hosts(plan_marginals(dom, groups), arrays)
