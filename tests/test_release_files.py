@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from privsynth.cli import commands  # noqa: F401  (registers the commands)
 from privsynth.cli.app import app
 from privsynth.io import EXAMPLE_SCHEMA, EXAMPLE_TABLE, example_path, sha256_file
+from reports.fidelity import FIT_RULES
 
 runner = CliRunner()
 RANDOM_SEED = 1618033988  # what the patched secrets.randbits returns: must appear nowhere
@@ -149,6 +150,7 @@ def test_datasheet_prints_no_figure_of_the_private_tables(public: Path) -> None:
     printed = [f for f in figures if isinstance(f, float) and f != 0]
     assert len(printed) >= 10  # the report has the figures; the datasheet must not
     public = {f"{c['threshold']:.4g}" for c in report["checks"]}  # thresholds are printed
+    public |= {f"{rule[2]:.4g}" for rule in FIT_RULES}  # and the fitness-for-use rules
     for f in printed:
         for digits in (3, 4):
             text = f"{f:.{digits}g}"
