@@ -96,12 +96,14 @@ def _knowledge(report: Report, console: Console) -> None:
                 str(len(k["sets"])),
             )
         console.print(table)
-    exposed = {k: v for k, v in report.records.items() if k.endswith(".exposed") and v}
-    for key, rows in exposed.items():
-        listed = ", ".join(str(r.get("row")) for r in rows[:10] if isinstance(r, dict))
+    # Row numbers of the training split are private (they say which records were trained on) and
+    # a terminal is often a CI log: name where they are, never print them.
+    exposed = [k for k, v in report.records.items() if k.endswith(".exposed") and v]
+    if exposed:
+        names = ", ".join(k.removesuffix(".exposed") for k in exposed)
         console.print(
-            f"[dim]most exposed training rows ({key.removesuffix('.exposed')}): {listed}"
-            f"{' ...' if len(rows) > 10 else ''}[/dim]",
+            f"[dim]most exposed training rows ({names}): listed in the internal report's "
+            "records (private: report.json, report.html), not printed here[/dim]",
             highlight=False,
         )
 

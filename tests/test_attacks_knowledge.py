@@ -5,6 +5,7 @@ cluster-robust intervals keep their coverage when synthetic rows repeat."""
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -366,5 +367,9 @@ def test_report_shows_knowledge_sets_and_exposed_rows_internal_only():
             # ranked by the number of knowledge sets they are singled out on: copies first
             assert len(set(exposed[:20]) & set(rows.tolist())) >= 15
             assert "Most exposed training records" in html and "most exposed" in buf.getvalue()
+            # the terminal (often a CI log) names where the rows are and prints none of them
+            text = " ".join(buf.getvalue().split())
+            line = text[text.index("most exposed") :].split("here")[0]
+            assert "not printed" in line and not re.search(r"\d", line), line
         else:
             assert exposed == [] and "Most exposed" not in html and "most exposed" not in md
