@@ -45,7 +45,7 @@ class AttackSummary:
     attack: str
     status: str
     message: str = ""
-    seconds: float = 0.0
+    seconds: float | None = 0.0  # None in a public report: run time is a function of the tables
     metrics: list[Metric] = field(default_factory=list)
 
 

@@ -119,6 +119,9 @@ def public_provenance(provenance: Provenance) -> Provenance:
     for key in PRIVATE_SETTINGS:
         provenance.settings.pop(key, None)
     provenance.settings = _drop_counts(provenance.settings)
+    provenance.settings = {
+        k: v for k, v in provenance.settings.items() if not str(k).endswith("seconds")
+    }
     indexes = provenance.settings.get("neighbors", {}).get("indexes", {})
     for name, index in indexes.items():
         if name != "synthetic" and isinstance(index, dict):
@@ -172,6 +175,7 @@ def public_report(report: Report) -> Report:
     public_plots(report.plots)
     for attack in report.attacks:
         attack.metrics = [_public_metric(m) for m in attack.metrics]
+        attack.seconds = None  # run times grow with the private tables' sizes and contents
     if report.utility is not None:
         report.utility.metrics = [_public_metric(m) for m in report.utility.metrics]
         if report.utility.ml:

@@ -121,6 +121,9 @@ def test_public_run_files_carry_no_seed_hash_or_exact_count(public: Path, small:
     assert "split:" in terminal  # the progress notes were printed
     for n in private_counts(public, 3000):  # nor does the terminal (a CI log) of a public run
         assert not _has_number(terminal, n), n
+    # nor a run time: it grows with the private tables' sizes and contents
+    timed = re.findall(r'"(\w*seconds)": ([^,}\]]+)', (public / "report.json").read_text())
+    assert timed and all(value.strip() == "null" for _, value in timed), timed
 
 
 @pytest.mark.slow
