@@ -31,8 +31,9 @@ rule is a function of R alone (the distinct values of a column over R, a record'
 or of the per-group counts of the two sides, and every score is a function of the record and S.
 So given S, R and a subgroup's two counts, its training members are a uniformly random subset of
 its records: the two-sample permutation setting in which the Mann-Whitney AUC has mean 0.5 and
-DeLong's interval is valid. A rule that counted distinct values in train alone (or in S, or in
-the leaked records) would make the group list depend on the split itself and break this.
+DeLong's interval is valid. A rule that counted distinct values in train alone would make the
+group list depend on the split itself and break this; one that read S would stay valid given S,
+but a releaser could then switch a column's subgroups off by adding a few synthetic values.
 Numeric columns with more values define no subgroups (any binning would be a choice fitted to
 the data).
 
