@@ -119,7 +119,10 @@ class NeighborIndex:
         """The ``k`` nearest base rows of each query row: (distances float64, indices int64).
 
         Distances are recomputed exactly in float64 from the vectors (no float32 cancellation),
-        so identical records are at distance exactly 0 and ties compare reliably. With
+        so identical records are at distance exactly 0 and ties compare reliably. The order is
+        exact among the candidates faiss returns (its float32 ranking can misorder rows whose
+        distances differ by about 1e-7 relative): a caller that needs the exact nearest distance
+        asks for a few more neighbours than it reads (the membership scores ask for 5). With
         ``query_codes`` (and an index built with codes) exact-equality columns are added.
         """
         query = np.ascontiguousarray(query, dtype=np.float32)
