@@ -88,8 +88,11 @@ def calibrate_potentials(
 
 
 def _dense_belief(pots: Potentials, c: Clique, msgs: list[np.ndarray]) -> np.ndarray:
-    b = _belief(pots.dense_host(c), msgs)
-    return pots.dense_host(c) if b is None else b
+    """``theta_C + sum(msgs)`` as a new array (the log-space path's belief)."""
+    b = pots.dense_host(c)
+    for m in msgs:
+        b += m
+    return b
 
 
 def _product_pass(

@@ -42,6 +42,7 @@ Clique = tuple[str, ...]
 Shape = tuple[int, ...]
 _INNER = 32  # fewer cells in a factor's innermost run: multiply slice by slice (mul_into)
 _LOOP = 256  # ... looping over at most this many slices
+_SMALL = 4096  # arrays with fewer cells are multiplied by numpy directly
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ def mul_into(acc: np.ndarray, factor: np.ndarray) -> None:
     host. The trailing short runs (:func:`_loop_block`) are then looped over in Python, one
     strided slice per cell of them, so each multiply's inner loop is a long run. The same
     products, element for element."""
+    if acc.size < _SMALL:
+        np.multiply(acc, factor, out=acc)
+        return
     shape, fs = acc.shape, factor.shape
     k, cells = _loop_block(shape, fs)
     if k == len(shape):
