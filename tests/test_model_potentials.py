@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from privsynth.domain import Domain
-from privsynth.model import JunctionTree, Measurement, calibrate, estimate
+from privsynth.model import JunctionTree, Measurement, calibrate, calibration, estimate
 from privsynth.model.calibration import calibrate_potentials
 from privsynth.model.objective import group_measurements
 from privsynth.model.potentials import (
@@ -46,15 +46,58 @@ def _potentials(
     return tree, Potentials(layout, deltas)
 
 
+@pytest.fixture
+def products(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The shapes of every clique built by products (the factored path, not the fallback)."""
+    seen: list[tuple[int, ...]] = []
+
+    def counted(factors: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+        seen.append(shape)
+        return multiply_all(factors, shape)
+
+    monkeypatch.setattr(calibration, "multiply_all", counted)
+    return seen
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_product_calibration_equals_dense_log_space(seed: int) -> None:
+def test_product_calibration_equals_dense_log_space(seed: int, products: list) -> None:
     tree, pots = _potentials(seed, 1.5, 1.0)
-    mu, log_z = calibrate_potentials(tree, pots, 500.0)
+    mu, log_z = calibrate_potentials(tree, pots, 500.0, cells_per_factor=0)
+    assert len(products) == len(tree.maximal_cliques)  # every clique by products
     ref_mu, ref_log_z = calibrate(tree, pots.dense(), 500.0)
     assert log_z == pytest.approx(ref_log_z, rel=1e-12)
     for c in tree.maximal_cliques:
         np.testing.assert_allclose(mu[c], ref_mu[c], rtol=1e-10, atol=1e-12)
         assert mu[c].sum() == pytest.approx(500.0)
+    products.clear()  # the default threshold: these cliques are too small for products
+    mu, _ = calibrate_potentials(tree, pots, 500.0)
+    assert products == []
+    for c in tree.maximal_cliques:
+        np.testing.assert_allclose(mu[c], ref_mu[c], rtol=1e-10, atol=1e-12)
+
+
+def test_product_calibration_on_a_large_clique(products: list) -> None:
+    """A clique large enough for the default threshold (a 2-valued last axis, the slow
+    broadcast pattern :func:`mul_into` handles) goes by products and matches the dense path."""
+    dom = Domain(("a", "b", "c", "d", "e"), (12, 9, 15, 20, 2))
+    measured = [("a", "b"), ("b", "c"), ("a", "c"), ("c", "d"), ("d", "e"), ("a",), ("e",)]
+    tree = JunctionTree(dom, measured + [("a", "b", "c", "d", "e")])
+    ms = [Measurement(c, np.ones(dom.size(c)), 1.0) for c in measured]
+    groups = group_measurements(dom, tree, ms, 100.0)
+    shapes = {c: dom.project(c).shape for c in tree.maximal_cliques}
+    rng = np.random.default_rng(11)
+    base = {c: rng.standard_normal(s) for c, s in shapes.items()}
+    layout = PotentialLayout.build(
+        shapes, base, [g.host for g in groups], [g.bshape for g in groups]
+    )
+    pots = Potentials(layout, tuple(rng.standard_normal(g.target.shape) for g in groups))
+    mu, log_z = calibrate_potentials(tree, pots, 1000.0)
+    assert products == [(12, 9, 15, 20, 2)]
+    ref_mu, ref_log_z = calibrate(tree, pots.dense(), 1000.0)
+    assert log_z == pytest.approx(ref_log_z, rel=1e-12)
+    np.testing.assert_allclose(
+        mu[tree.maximal_cliques[0]], ref_mu[tree.maximal_cliques[0]], rtol=1e-10
+    )
 
 
 def test_product_calibration_falls_back_where_products_underflow() -> None:
@@ -70,7 +113,7 @@ def test_product_calibration_falls_back_where_products_underflow() -> None:
     lay = pots.layout
     layout = PotentialLayout.build(lay.shapes, base, lay.hosts, lay.bshapes)
     pots = Potentials(layout, pots.deltas)
-    mu, log_z = calibrate_potentials(tree, pots, 100.0)
+    mu, log_z = calibrate_potentials(tree, pots, 100.0, cells_per_factor=0)
     ref_mu, ref_log_z = calibrate(tree, pots.dense(), 100.0)
     assert log_z == pytest.approx(ref_log_z, rel=1e-10)
     for c in tree.maximal_cliques:
@@ -92,8 +135,10 @@ def test_zero_base_and_moves_are_group_sized() -> None:
 
 
 def test_mul_into_equals_numpy_for_every_broadcast_pattern() -> None:
+    """Every pattern of a shape large enough for the sliced path (over 4,096 cells), with
+    short and long runs and a 2-valued last axis."""
     rng = np.random.default_rng(6)
-    shape = (3, 2, 5, 2, 4, 2)
+    shape = (3, 2, 25, 2, 14, 2)
     for kept in itertools.product([False, True], repeat=len(shape)):
         fs = tuple(n if k else 1 for n, k in zip(shape, kept, strict=True))
         acc = rng.random(shape)

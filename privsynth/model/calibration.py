@@ -50,7 +50,7 @@ def calibrate(
 
 
 def calibrate_potentials(
-    tree: JunctionTree, pots: Potentials, total: float
+    tree: JunctionTree, pots: Potentials, total: float, *, cells_per_factor: int = _PER_FACTOR
 ) -> tuple[dict[Clique, np.ndarray], float]:
     """:func:`calibrate` of ``pots.dense()`` without building it: each clique's
     ``exp(theta_C + messages)`` is the product of its factors (:class:`Potentials`: the base
@@ -59,6 +59,7 @@ def calibrate_potentials(
     log Z are those of :func:`calibrate` up to rounding. Where a separator slice's (or the
     root's) sum falls under the underflow guard, or a factor's maximum is not finite, that
     clique is redone from its dense potentials in log space exactly as :func:`calibrate` does.
+    Cliques with fewer than ``cells_per_factor`` cells per factor take that path directly.
     """
     plan = tree.plan
     rooting = plan.rooting
@@ -70,7 +71,7 @@ def calibrate_potentials(
         msgs = [msg_up.pop(k).reshape(plan.in_parent[k]) for k in rooting.children[c]]
         root = rooting.parent[c] is None
         axes = () if root else plan.up_axes[c]
-        out = _product_pass(pots, c, msgs, axes, total if root else None)
+        out = _product_pass(pots, c, msgs, axes, total if root else None, cells_per_factor)
         if out is None:  # the exact log-space path on the dense potentials
             b = _dense_belief(pots, c, msgs)
             if root:
@@ -101,15 +102,16 @@ def _product_pass(
     msgs: list[np.ndarray],
     axes: tuple[int, ...],
     total: float | None,
+    cells_per_factor: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | float] | None:
     """One clique of :func:`calibrate_potentials` by products: ``(E, sums over axes, log
     message)``, or for the root (``total`` given) ``(counts, mass, log Z)``; None: use the
     log-space path (a small clique, a non-finite maximum, or a sum under the underflow
-    guard). Below ``_PER_FACTOR`` cells per factor the exponential of the dense belief is the
+    guard). Below ``cells_per_factor`` cells per factor the exponential of the dense belief is the
     cheaper of the two (numpy's per-call overhead on many small factors: on adult_pgm's
     0.14 MB models the product path alone was 30% slower)."""
     lay = pots.layout
-    if lay.cells[c] < _PER_FACTOR * (1 + len(lay.members[c]) + len(msgs)):
+    if lay.cells[c] < cells_per_factor * (1 + len(lay.members[c]) + len(msgs)):
         return None  # a small clique: one exp costs less than building its factors
     got = pots.factors(c)
     if got is None:
