@@ -66,8 +66,8 @@ def test_objective_trial_is_an_armijo_test() -> None:
     tree = JunctionTree(DOM, [m.clique for m in ms])
     total = estimate_total(ms, DOM)
     objective = Objective(tree, group_measurements(DOM, tree, ms, total), total)
-    state = objective.at({c: np.zeros(DOM.project(c).shape) for c in tree.maximal_cliques})
-    zero = {c: np.zeros(DOM.project(c).shape) for c in tree.maximal_cliques}
+    state = objective.start(None)
+    zero = [np.zeros(g.target.shape) for g in objective.groups]
     ok, same = objective.trial(state, zero, 1.0)
     assert not ok and same.loss == pytest.approx(state.loss)  # no predicted decrease
     mirror = MirrorStep(alpha=1e6, alpha_safe=1e-12)  # far too large: backtracks until accepted

@@ -3,6 +3,7 @@
 One concept per module: :mod:`~privsynth.model.measurements` (noisy marginals, record count,
 simplex projection), :mod:`~privsynth.model.junction_tree` (triangulation, rootings and the
 message schedule), :mod:`~privsynth.model.calibration` (belief propagation: the marginal oracle),
+:mod:`~privsynth.model.potentials` (the estimator's potentials in group coordinates),
 :mod:`~privsynth.model.graphical_model` (queries and sampling), :mod:`~privsynth.model.objective`
 (the loss) and :mod:`~privsynth.model.estimation` (the :class:`Estimator` protocol and the hybrid
 estimator). See docs/model.md.

@@ -47,6 +47,14 @@ unchanged, but made AIM on adult_pgm at epsilon 10 worse in both seeds tried (me
 0.01875 -> 0.01888, 0.01898 -> 0.01938), so the synthesizers do not use it. ``model.fit_info`` records loss, iterations,
 both step sizes (a warm start resumes from them), fallbacks, calibrations and convergence.
 
+*Coordinates.* The steps move the potentials in the measured groups' own coordinates
+(:class:`~privsynth.model.potentials.Potentials`: the starting potentials plus one group-shaped
+array per measured group, broadcast into its host), and each trial point is calibrated by
+:func:`~privsynth.model.calibration.calibrate_potentials`, which builds a large clique's
+``exp(theta + messages)`` as a product of small factors instead of one host-sized ``exp``. The
+same arithmetic up to rounding (the replayed 2M fits' losses agree to 1e-13 relative after 300
+steps), 2.1x less CPU on AIM's fits at 2M rows (docs/model.md).
+
 Estimation is post-processing of the noisy measurements: it never reads data.
 """
 
@@ -59,7 +67,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from privsynth.domain import Domain
-from privsynth.model.calibration import calibrate
+from privsynth.model.calibration import calibrate_potentials
 from privsynth.model.factor import Factor, one_blas_thread
 from privsynth.model.graphical_model import GraphicalModel
 from privsynth.model.junction_tree import JunctionTree
@@ -70,9 +78,9 @@ from privsynth.model.objective import (
     group_measurements,
     loss_and_gradients,
     plan_marginals,
-    spread_to_hosts,
     warm_theta,
 )
+from privsynth.model.potentials import PotentialLayout, Potentials
 
 __all__ = [
     "Estimator",
@@ -90,7 +98,7 @@ __all__ = [
 ]
 
 Clique = tuple[str, ...]
-Direction = dict[Clique, np.ndarray]
+Direction = list[np.ndarray]  # one array per measured group (the objective's order)
 _CLIP = 2.0  # max |log-space change| per cell in one scaled step
 _SCALED_TRIES = 4  # scaled-step trials (step, /2, /4, /8) before falling back to mirror descent
 _NOISE_TOL = 1e4  # noisy fits stop when 5 steps gain < tol * _NOISE_TOL * sqrt(measured cells) each
@@ -120,7 +128,7 @@ class Estimator(Protocol):
 class FitState:
     """A point of the descent: potentials, their calibrated marginals and the loss there."""
 
-    theta: dict[Clique, np.ndarray]
+    theta: Potentials
     mu: dict[Clique, np.ndarray]
     log_z: float
     loss: float
@@ -142,19 +150,24 @@ class Objective:
         if self.plan is None:
             self.plan = plan_marginals(self.tree.domain, self.groups)
 
-    def at(self, theta: dict[Clique, np.ndarray]) -> FitState:
+    def start(self, base: dict[Clique, np.ndarray] | None) -> FitState:
+        """The first point: potentials ``base`` (None: zero) per maximal clique, calibrated."""
+        shapes = {c: self.tree.domain.project(c).shape for c in self.tree.maximal_cliques}
+        layout = PotentialLayout.build(
+            shapes, base, [g.host for g in self.groups], [g.bshape for g in self.groups]
+        )
+        return self.at(Potentials.start(layout, [g.target.shape for g in self.groups]))
+
+    def at(self, theta: Potentials) -> FitState:
         """Calibrate ``theta`` and evaluate the loss there."""
-        mu, log_z = calibrate(self.tree, theta, self.total)
+        mu, log_z = calibrate_potentials(self.tree, theta, self.total)
         self.calibrations += 1
         loss, margs, grads = loss_and_gradients(self.groups, mu, self.plan)
         return FitState(theta, mu, log_z, loss, margs, grads)
 
     def trial(self, state: FitState, direction: Direction, step: float) -> tuple[bool, FitState]:
         """``state`` moved by ``step * direction``, and whether that passes the Armijo test."""
-        theta = dict(state.theta)
-        for h, dh in direction.items():  # dh may be broadcast-shaped; step 1: the move itself
-            theta[h] = np.add(state.theta[h], dh if step == 1.0 else np.multiply(dh, step))
-        new = self.at(theta)
+        new = self.at(state.theta.moved(direction, step))
         # decrease predicted by the gradient: <dL/dmu, mu_old - mu_new> over measured marginals
         pred = sum(
             float(np.sum(gr * (m0 - m1)))
@@ -178,7 +191,7 @@ class ScaledStep:
             d = (g.feasible - m) / np.maximum(m, self.floor)
             np.clip(d, -_CLIP, _CLIP, out=d)
             parts.append(d)
-        return spread_to_hosts(objective.plan, parts)
+        return parts
 
     def ready(self) -> bool:
         """Whether to try a scaled step this iteration (counts down a cooldown otherwise)."""
@@ -230,8 +243,9 @@ class MirrorStep:
 
 
 def descent(objective: Objective, state: FitState) -> Direction:
-    """Mirror descent's direction on the log-potentials: ``-dL/dmu`` summed per host clique."""
-    return spread_to_hosts(objective.plan, [-gr for gr in state.grads])
+    """Mirror descent's direction on the log-potentials: ``-dL/dmu`` per measured group (each
+    broadcast into its host clique: :class:`~privsynth.model.potentials.Potentials`)."""
+    return [-gr for gr in state.grads]
 
 
 @dataclass
@@ -251,19 +265,18 @@ class MomentumStep:
 
     run: int = 0  # accepted momentum steps since the last restart
     restarts: int = 0
-    previous: dict[Clique, np.ndarray] | None = None  # the potentials one step back
+    previous: Potentials | None = None  # the potentials one step back
 
     def take(self, objective: Objective, state: FitState, mirror: MirrorStep) -> FitState:
         direction = descent(objective, state)
         if self.previous is not None:
             beta = self.run / (self.run + 3.0)
-            move = {}
-            for h, th in state.theta.items():
-                v = np.subtract(th, self.previous[h])
+            move = []
+            for th, old, d in zip(state.theta.deltas, self.previous.deltas, direction, strict=True):
+                v = np.subtract(th, old)
                 v *= beta
-                if h in direction:
-                    v += np.multiply(direction[h], mirror.alpha)
-                move[h] = v
+                v += mirror.alpha * d
+                move.append(v)
             ok, new = objective.trial(state, move, 1.0)
             if ok:
                 if self.run == 0:  # a clean plain step (no velocity yet): grow as mirror descent
@@ -381,12 +394,9 @@ class HybridEstimator:
         tree = JunctionTree(domain, [m.clique for m in measurements] + [tuple(c) for c in cliques])
         groups = group_measurements(domain, tree, measurements, total)
         objective = Objective(tree, groups, total)
-        if warm_start is not None:
-            state = objective.at(warm_theta(domain, tree, warm_start))
-        else:
-            state = objective.at(
-                {c: np.zeros(domain.project(c).shape) for c in tree.maximal_cliques}
-            )
+        state = objective.start(
+            None if warm_start is None else warm_theta(domain, tree, warm_start)
+        )
         scaled, mirror = _steps(groups, total, warm_start)
         accel = MomentumStep()
         values = sum(m.values.size for m in measurements) if self.gap_stop else 0
@@ -449,7 +459,8 @@ def _fitted_model(
     info: dict,
 ) -> GraphicalModel:
     """The model at ``state`` (already calibrated there), with its ``fit_info``."""
-    pots = {c: Factor(domain.project(c), state.theta[c]) for c in tree.maximal_cliques}
+    dense = state.theta.dense()
+    pots = {c: Factor(domain.project(c), dense[c]) for c in tree.maximal_cliques}
     model = GraphicalModel(domain, tree, pots, total=total)
     model.adopt_calibration(state.mu, state.log_z)
     model.fit_info = {

@@ -171,7 +171,9 @@ def spread_to_hosts(
     Walking the plan backwards, an intermediate array's contributions are summed at its own
     (smaller) size before they are broadcast into its source, so a host with ``k`` groups costs
     about as many full-size passes as it has direct reductions, not ``k``. The arrays given are
-    never modified.
+    never modified. The estimator no longer needs it (it moves the potentials in the groups'
+    own coordinates, :mod:`privsynth.model.potentials`); it stays the plan's adjoint for
+    callers that want host-shaped directions.
     """
     acc: dict[int, np.ndarray] = {k: a for k, a in zip(plan.of_group, per_group, strict=True)}
     out: dict[Clique, np.ndarray] = {}
