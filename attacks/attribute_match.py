@@ -17,7 +17,9 @@ affect, chosen by rules that never look at which records leak:
   tolerance of :mod:`attacks.attribute`). ``attribute_match.unique.max_excess`` = share of
   training records disclosed minus share of holdout records disclosed, over every record (size
   free), maximised over knowledge sets and secrets.
-* **Worst class.** For a categorical secret and one class c, the attacker holding a target's K
+* **Worst class.** For a categorical secret (or a numeric one whose pooled real records hold at
+  most ``attacks.subgroup.MAX_NUMERIC_LEVELS`` distinct values: a code such as a 0/1 flag, its
+  values the classes, by the rule subgroups use) and one class c, the attacker holding a target's K
   and asking "is this person a c?" reads the *candidate set*: the values of s carried by the
   synthetic rows equal to the target on K. Success = c is in the set. Among the targets whose
   true class is c, training vs holdout, for every class with at least ``MIN_CLASS_TARGETS``
@@ -62,6 +64,7 @@ from attacks.base import Attack
 from attacks.errors import AttackCannotRun
 from attacks.knowledge import KnowledgeSet
 from attacks.results import Estimate, Metric
+from attacks.subgroup import MAX_NUMERIC_LEVELS, numeric_levels
 
 # A class is tested when at least this many training and this many holdout records hold it: a
 # proportion of 50 records has a half-width of at most 0.14 at 95% (a rule of thumb for the
@@ -102,7 +105,7 @@ class _Outcome:
     unique_h: np.ndarray
     key_t: np.ndarray  # combination codes on K (clusters)
     key_h: np.ndarray
-    class_t: np.ndarray | None  # true class codes (categorical secrets)
+    class_t: np.ndarray | None  # true class codes (categorical or coded numeric secrets)
     class_h: np.ndarray | None
     determined: bool  # K determines s among the real records (test skipped)
 
@@ -235,6 +238,9 @@ class MatchInferenceAttack(Attack):
         )
         guess = match_guess(k_s, v_s, width)
         tol = self.config.attribute.tolerance
+        # a numeric secret with few values among the pooled real records is a code: its values
+        # are classes, decided as subgroups' levels are (never from the synthetic table)
+        classes = not numeric or numeric_levels(tr.values[secret], ho.values[secret]) is not None
 
         def hits(keys: np.ndarray, truth: np.ndarray) -> np.ndarray:
             g = guess[keys]
@@ -257,8 +263,8 @@ class MatchInferenceAttack(Attack):
             unique_h=real[k_h] == 1,
             key_t=k_t,
             key_h=k_h,
-            class_t=None if numeric else v_t,
-            class_h=None if numeric else v_h,
+            class_t=v_t if classes else None,
+            class_h=v_h if classes else None,
             determined=determined(np.concatenate([k_t, k_h]), np.concatenate([v_t, v_h]), width),
         )
 
@@ -311,7 +317,10 @@ class MatchInferenceAttack(Attack):
                     jobs.append((o, int(c)))
         name = "attribute_match.class.max_excess"
         if not jobs:
-            why = f"no categorical secret has a class with {MIN_CLASS_TARGETS} records a side"
+            why = (
+                f"no categorical secret (or numeric one with at most {MAX_NUMERIC_LEVELS} "
+                f"values) has a class with {MIN_CLASS_TARGETS} records a side"
+            )
             est = Estimate(0.0, 0.0, 1.0, self.confidence, f"none: {why}")
             return Metric(name, est, f"worst-class excess; not measured: {why}", 0.0), {}
         conf = rates.bonferroni(self.confidence, len(jobs))

@@ -99,3 +99,28 @@ def test_binary_table_leak_in_one_group_is_found(binary_split):
     assert res.details["worst"] == {"column": "loss", "level": "1"}
     e = res.metrics[0].estimate
     assert e.ci_low > 0.51, e  # measured 0.525-0.541 (seeds 0-2)
+
+
+def _class_metric(t, h, syn):
+    from attacks.attribute_match import MatchInferenceAttack
+
+    res = MatchInferenceAttack(AuditData.prepare(t, h, syn, seed=0, n_jobs=1)).evaluate()
+    assert res.status == "ok", res.message
+    return next(m for m in res.metrics if m.name == "attribute_match.class.max_excess"), res
+
+
+def test_binary_secrets_are_classes_for_exact_match_inference(binary_split):
+    """A 0/1 secret is a class-valued secret (the subgroups' rule): the worst-class family is
+    measured on an all-binary table instead of "not measured" [0, 1] (was INCONCLUSIVE on every
+    NLTCS null), quiet on a fresh sample, and it sees one class's records copied. Measured on
+    split seeds 0-2: fresh estimate -0.001-0.030, upper bound 0.118-0.157; every training record
+    with a capital loss copied: 0.179-0.213, lower bound 0.023-0.036."""
+    t, h, fresh = binary_split
+    null, res = _class_metric(t, h, fresh)
+    assert "not measured" not in null.description, null.description
+    assert res.details["classes"]  # class tests ran, labelled by knowledge set, secret, class
+    e = null.estimate
+    assert e.ci_low < 0.0 < e.ci_high < 0.2, e  # the gate's threshold is 0.5
+    leak = t[t["loss"].eq(1)]  # every training record with a capital loss, verbatim
+    copied, _ = _class_metric(t, h, pd.concat([fresh[fresh["loss"].eq(0)], leak]))
+    assert copied.estimate.value > 0.15 and copied.estimate.ci_low > 0.01, copied.estimate
