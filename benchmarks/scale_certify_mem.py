@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from scale_profile import rebind  # benchmarks/ is on the path when run as a script
+
 HERE = Path(__file__).resolve().parent
 SCHEMA = HERE.parent / "privsynth" / "data" / "adult-schema.json"
 STAGES = [
@@ -95,12 +97,7 @@ def install(sampler: Sampler, stats: dict) -> None:
     for name, module, attr in STAGES:
         mod = importlib.import_module(module)
         fn = getattr(mod, attr)
-        timed = wrap(name, fn, sampler, stats, depth)
-        for m in list(sys.modules.values()):
-            if getattr(m, "__name__", "").startswith(("privsynth", "reports", "attacks")):
-                for key, value in list(vars(m).items()):
-                    if value is fn:
-                        setattr(m, key, timed)
+        rebind(fn, wrap(name, fn, sampler, stats, depth), ("privsynth", "reports", "attacks"))
 
 
 def main() -> None:

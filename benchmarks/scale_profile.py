@@ -80,12 +80,17 @@ def install(clock: Clock) -> None:
             setattr(cls, attr, clock.wrap(phase, getattr(cls, attr)))
             continue
         fn = getattr(mod, attr)
-        timed = clock.wrap(phase, fn)
-        for m in list(sys.modules.values()):
-            if getattr(m, "__name__", "").startswith("privsynth"):
-                for key, value in list(vars(m).items()):
-                    if value is fn:
-                        setattr(m, key, timed)
+        rebind(fn, clock.wrap(phase, fn), ("privsynth",))
+
+
+def rebind(fn, new, prefixes: tuple[str, ...]) -> None:
+    """Replace ``fn`` by ``new`` in every loaded module under ``prefixes`` that holds it by name
+    (where it is defined and wherever it was imported with ``from ... import``)."""
+    for m in list(sys.modules.values()):
+        if getattr(m, "__name__", "").startswith(prefixes):
+            for key, value in list(vars(m).items()):
+                if value is fn:
+                    setattr(m, key, new)
 
 
 def main() -> None:
