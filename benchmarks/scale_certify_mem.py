@@ -123,7 +123,7 @@ def main() -> None:
     try:
         cli_main()
     except SystemExit as exc:
-        if exc.code not in (0, 1, None):
+        if exc.code not in (0, 1, 3, None):  # PASS, FAIL, INCONCLUSIVE: the run finished
             raise
     sampler.stop = True
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
