@@ -43,10 +43,11 @@ from attacks.linkability import LinkabilityAttack  # noqa: E402
 from attacks.membership import DensityMembershipAttack, DistanceMembershipAttack  # noqa: E402
 from attacks.results import METRICS, AttackResult, AuditResult, Estimate, Metric  # noqa: E402
 from attacks.singling_out import SinglingOutAttack  # noqa: E402
-from attacks.suite import ATTACKS, run_audit  # noqa: E402
+from attacks.suite import ATTACKS, AUDIT_STEPS, run_audit  # noqa: E402
 
 __all__ = [
     "ATTACKS",
+    "AUDIT_STEPS",
     "METRICS",
     "Attack",
     "AttackCannotRun",

@@ -33,6 +33,8 @@ ATTACKS: tuple[type[Attack], ...] = (
     MatchInferenceAttack,  # attacks/attribute_match.py (h-power2)
     SubgroupAttack,  # attacks/subgroup.py (h-power2)
 )
+# progress steps of run_audit: preparation, the shared neighbour searches, then each attack
+AUDIT_STEPS = len(ATTACKS) + 2
 # the attacks that run once per attacker-knowledge set (config.knowledge, attacks.knowledge)
 KNOWLEDGE_ATTACKS = frozenset({"attribute", "singling_out", "linkability", "attribute_match"})
 
@@ -66,7 +68,7 @@ def run_audit(
     ``ValueError``); an attack that cannot run is reported with status "error" and the others
     still run. ``progress(step, done, total)`` is called before and after each step.
     """
-    total = len(ATTACKS) + 1
+    total = AUDIT_STEPS
     if progress:
         progress("prepare", 0, total)
     t0 = time.perf_counter()
@@ -84,20 +86,32 @@ def run_audit(
     prepare_s = time.perf_counter() - t0
     if progress:
         progress("prepare", 1, total)
+    search_s = _shared_searches(data, progress, total)
+    results = [_evaluate(cls, data, progress, i, total) for i, cls in enumerate(ATTACKS, start=3)]
+    settings = dict(data.settings)
+    settings["confidence"] = data.config.confidence
+    settings["knowledge"] = _knowledge_settings(data.config.knowledge)
+    settings["prepare_seconds"] = round(prepare_s, 4)
+    settings["search_seconds"] = round(search_s, 4)
+    settings["seconds"] = round(time.perf_counter() - t0, 4)
+    return AuditResult(attacks=results, settings=settings)
+
+
+def _shared_searches(data: AuditData, progress: Progress | None, total: int) -> float:
+    """The distance searches the attacks share, first and timed as their own step (so no
+    attack's time carries them): fused where possible, else the widest search, so that DCR's
+    worst-case view and both membership scores share it. Returns the seconds spent."""
+    if progress:
+        progress("neighbour search", 1, total)
+    t0 = time.perf_counter()
     cfg = data.config
-    # the distance searches first, fused where possible; else the widest search, so that
-    # DCR's worst-case view and both membership scores share it
     data.fuse_distance_searches()
     data.neighbors(
         "train_all", "synthetic", max(cfg.membership_distance.k, cfg.membership_density.k)
     )
-    results = [_evaluate(cls, data, progress, i, total) for i, cls in enumerate(ATTACKS, start=2)]
-    settings = dict(data.settings)
-    settings["confidence"] = cfg.confidence
-    settings["knowledge"] = _knowledge_settings(cfg.knowledge)
-    settings["prepare_seconds"] = round(prepare_s, 4)
-    settings["seconds"] = round(time.perf_counter() - t0, 4)
-    return AuditResult(attacks=results, settings=settings)
+    if progress:
+        progress("neighbour search", 2, total)
+    return time.perf_counter() - t0
 
 
 def _evaluate(

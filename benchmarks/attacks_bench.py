@@ -141,6 +141,7 @@ def child_ours(work: Path, seed: int, jobs: int = -1) -> dict[str, Any]:
         "ok": res.ok,
         "attacks": {a.attack: [a.status, a.seconds, a.message] for a in res.attacks},
         "prepare_seconds": res.settings.get("prepare_seconds"),
+        "search_seconds": res.settings.get("search_seconds"),
         "neighbors": res.settings["neighbors"],
         "metrics": {},
     }

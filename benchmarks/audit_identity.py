@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-TIMING = frozenset({"seconds", "prepare_seconds"})
+TIMING = frozenset({"seconds", "prepare_seconds", "search_seconds"})
 
 
 def _audits(args: argparse.Namespace) -> None:

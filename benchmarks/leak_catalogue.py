@@ -284,6 +284,20 @@ LEAKS: dict[str, Callable[[Split, np.random.Generator], pd.DataFrame]] = {
     "subgroup_overfit": subgroup_overfit,
 }
 SCENARIOS = {**NULLS, **LEAKS}
+
+# The columns each leak reproduces verbatim from its training records (None: every column), for
+# the oracle power bound of benchmarks/gate_power_bound.py. Leaks that perturb what they copy
+# (near copies, jitter, the jittered subgroup) have no such set and are left out.
+LEAK_COLUMNS: dict[str, list[str] | None] = {
+    **{name: None for name in LEAKS if "copies" in name and not name.startswith("near")},
+    "qi_unique_1pct": consistent(QI),
+    "qi_unique_3pct": consistent(QI),
+    "partial_attr_3pct": consistent([*QI, "occupation", "income"]),
+    "partial_attr_10pct": consistent([*QI, "occupation", "income"]),
+    "rare_class_attr": consistent([*QI, "occupation"]),
+    "linkage_3pct": consistent([*DEMOGRAPHIC, *WORK]),
+    "linkage_10pct": consistent([*DEMOGRAPHIC, *WORK]),
+}
 # scenarios that must run on Adult (they name Adult's columns or its schema)
 ADULT_ONLY = set(SCENARIOS) - {"fresh", "mode_collapse"}
 

@@ -170,7 +170,7 @@ def test_results_do_not_depend_on_the_number_of_threads():
         data = res.to_dict()
         for a in data["attacks"]:
             a.pop("seconds", None)
-        for key in ("seconds", "prepare_seconds"):
+        for key in ("seconds", "prepare_seconds", "search_seconds"):
             data["settings"].pop(key, None)
         data["settings"]["neighbors"].pop("threads")
         return data

@@ -40,6 +40,7 @@ def _adult(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
 def _strip(d: dict) -> dict:
     d["settings"].pop("seconds")
     d["settings"].pop("prepare_seconds")
+    d["settings"].pop("search_seconds")
     for a in d["attacks"]:
         a.pop("seconds")
     return d

@@ -150,9 +150,29 @@ def test_reproducible_with_seed():
     for x in (a, b):
         x["settings"].pop("seconds")
         x["settings"].pop("prepare_seconds")
+        x["settings"].pop("search_seconds")
         for att in x["attacks"]:
             att.pop("seconds")
     assert a == b
+
+
+def test_progress_names_the_shared_neighbour_search_as_its_own_step():
+    """The distance searches the attacks share run before them as a step of their own, so the
+    progress line and the timings never charge them to the first attack."""
+    from attacks import ATTACKS, AUDIT_STEPS
+
+    calls: list[tuple[str, int, int]] = []
+    res = run_audit(
+        _toy(300, 0), _toy(300, 1), _toy(300, 2), seed=5, progress=lambda *a: calls.append(a)
+    )
+    names = [c[0] for c in calls]
+    assert names[:4] == ["prepare", "prepare", "neighbour search", "neighbour search"]
+    assert names[4::2] == [cls.name for cls in ATTACKS] == names[5::2]
+    done = [c[1] for c in calls]
+    assert done == sorted(done) and done[-1] == AUDIT_STEPS == len(ATTACKS) + 2
+    assert {c[2] for c in calls} == {AUDIT_STEPS}
+    s = res.settings
+    assert 0 <= s["search_seconds"] and s["prepare_seconds"] + s["search_seconds"] <= s["seconds"]
 
 
 def test_resolve_jobs_follows_scikit_learn_convention():

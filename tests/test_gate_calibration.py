@@ -77,3 +77,27 @@ def test_jittered_copy_keeps_its_source_as_nearest_neighbour() -> None:
         _, nn = NeighborIndex.build(enc["t"].X).search(enc["j"].X, 1)
         share[scaling] = float(np.mean(nn[:, 0] == idx))
     assert share["range"] >= 0.95 and share["range"] > share["quantile"]
+
+
+def test_power_bound_oracle_counts_agree_with_the_attack_row_keys() -> None:
+    """benchmarks/gate_power_bound.py matches records with pandas, independently of
+    attacks/rowkeys.py: on every column its counts are exact_match's unique records copied, and on
+    a leak's own columns they are the row matches' (same split, same synthetic table)."""
+    from benchmarks.gate_power_bound import oracle_hits, oracle_test
+    from benchmarks.leak_catalogue import LEAK_COLUMNS
+
+    s, syn = make("linkage_3pct", 0, n_real=N_REAL)
+    data = AuditData.prepare(s.train, s.holdout, syn, seed=0, n_jobs=1)
+    metrics = ExactMatchAttack.from_data(data).evaluate().metrics
+    ctx = next(m for m in metrics if m.name == "exact_match.excess").context
+    full = oracle_hits(s.train, s.holdout, syn, list(s.train.columns))
+    assert full == (ctx["unique_training_records_copied"], ctx["unique_holdout_records_copied"])
+    cols = LEAK_COLUMNS["linkage_3pct"]
+    m = data.row_matches(cols)
+    want = (
+        int((m.train_in_synthetic & m.unique_train).sum()),
+        int((m.holdout_in_synthetic & m.unique_holdout).sum()),
+    )
+    assert oracle_hits(s.train, s.holdout, syn, cols) == want and want[0] > 4 * want[1]
+    row = oracle_test(s.train, s.holdout, syn, cols)
+    assert row["p_value"] < 1e-3 and row["estimate"] > 0.01 and set(cols) <= set(s.train.columns)

@@ -173,9 +173,9 @@ def run_attacks(
     ``settings`` go to ``run_audit`` unchanged (``column_types``, ``qi``, ``secrets``, ``seed``,
     ``n_jobs``). An :class:`attacks.AuditInputError` is an ``InputError``: it needs no translation.
     """
-    from attacks import ATTACKS, run_audit
+    from attacks import AUDIT_STEPS, run_audit
 
-    with progress.task("auditing", total=len(ATTACKS) + 1) as advance:
+    with progress.task("auditing", total=AUDIT_STEPS) as advance:
         last = [0]
 
         def on_progress(step: str, done: int, total: int) -> None:
@@ -183,7 +183,7 @@ def run_attacks(
             last[0] = done
 
         result = run_audit(*tables, progress=on_progress, **settings)
-        advance(len(ATTACKS) + 1 - last[0])
+        advance(AUDIT_STEPS - last[0])
     return result
 
 
