@@ -313,7 +313,9 @@ def evaluate(
     statuses = [r.status for r in results if r.status != "NOT_APPLICABLE"]
     skipped = [r.id for r in results if r.status == "NOT_APPLICABLE"]
     # a policy whose privacy checks all drop out decided nothing about privacy: never a PASS
-    none_ran = not any(r.kind == "privacy" and r.status != "NOT_APPLICABLE" for r in results)
+    none_ran = bool(skipped) and not any(
+        r.kind == "privacy" and r.status != "NOT_APPLICABLE" for r in results
+    )
     if "FAIL" in statuses:
         verdict = "FAIL"
     elif "ERROR" in statuses or "INCONCLUSIVE" in statuses or errored or none_ran:

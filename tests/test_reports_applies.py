@@ -23,7 +23,7 @@ from privsynth.cli.app import app
 from privsynth.errors import InputError
 from reports.datasheet import render_datasheet
 from reports.gate import make_report
-from reports.model import Report
+from reports.model import Report, UtilitySection
 from reports.policy import Check, Policy, load_policy, parse_policy
 from reports.render_html import render_html
 from reports.render_junit import render_junit
@@ -282,3 +282,14 @@ def test_presets_parse_with_the_key() -> None:
     for name in ("standard", "strict"):
         policy = load_policy(name)
         assert all(c.applies in ("always", "if_supported") for c in policy.checks)
+
+
+def test_a_policy_without_privacy_checks_is_judged_as_before() -> None:
+    """The "no privacy check applies" rule needs a privacy check that dropped out: a
+    utility-only policy PASSes on its utility checks as it always did."""
+    policy = parse_policy(
+        {"checks": [{"metric": "utility.marginal_1way.max_tvd", "max": 0.2, "statistic": "value"}]}
+    )
+    tvd = Metric("utility.marginal_1way.max_tvd", Estimate(0.05, 0.05, 0.05, 0.95))
+    results, verdict, code, _ = evaluate(policy, AuditResult([]), UtilitySection(metrics=[tvd]))
+    assert (results[0].status, verdict, code) == ("PASS", "PASS", 0)
