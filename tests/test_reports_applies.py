@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
@@ -293,3 +294,34 @@ def test_a_policy_without_privacy_checks_is_judged_as_before() -> None:
     tvd = Metric("utility.marginal_1way.max_tvd", Estimate(0.05, 0.05, 0.05, 0.95))
     results, verdict, code, _ = evaluate(policy, AuditResult([]), UtilitySection(metrics=[tvd]))
     assert (results[0].status, verdict, code) == ("PASS", "PASS", 0)
+
+
+def _membership_audit(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame) -> AuditResult:
+    data = AuditData.prepare(train, holdout, syn, seed=0, n_jobs=1)
+    wanted = ("membership.distance", "membership.density")
+    return AuditResult(
+        [c.from_data(data).evaluate() for c in ATTACKS if c.name in wanted], dict(data.settings)
+    )
+
+
+@pytest.mark.slow
+def test_a_large_holdout_runs_the_low_fpr_checks_of_the_presets(adult: pd.DataFrame) -> None:
+    """6,000 records each of train, holdout and a fresh synthetic sample of the bundled Adult
+    (the smallest supported shape of benchmarks/lowfpr_threshold.py, ``--nulls small``: the
+    fresh null PASSed both checks in 30/30 seeds under standard); then 3% of train copied
+    verbatim over synthetic rows (1% already FAILed 30/30 in the MST study)."""
+    p = np.random.default_rng(0).permutation(len(adult))
+    train, holdout, syn = (
+        adult.iloc[p[i * 6000 : (i + 1) * 6000]].reset_index(drop=True) for i in range(3)
+    )
+    policy = load_policy("standard")
+    results, _, _, summary = evaluate(policy, _membership_audit(train, holdout, syn))
+    low = {r.id: r for r in results if r.id in LOW}
+    assert [low[c].status for c in LOW] == ["PASS", "PASS"], summary
+    assert "not applicable" not in summary
+    leaky = syn.copy()
+    at = np.random.default_rng(1).choice(len(syn), size=180, replace=False)
+    leaky.iloc[at] = train.iloc[at].to_numpy()
+    results, verdict, _, _ = evaluate(policy, _membership_audit(train, holdout, leaky))
+    low = {r.id: r for r in results if r.id in LOW}
+    assert low[LOW[0]].status == "FAIL" and verdict == "FAIL", low[LOW[0]].explanation
