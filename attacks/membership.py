@@ -249,7 +249,9 @@ def _tpr_metric(
         )
     text = f"TPR at a threshold set for FPR {alpha:g} on the other half of the targets"
     if not supported:
-        text += f" (not supported: {fit_neg} non-members per half, {need} needed)"
+        # the need is a constant; the count (a private size) stays in context, which a public
+        # report strips (reports/provenance.py)
+        text += f" (not supported: needs {need:,} non-members per fitting half)"
     return Metric(
         f"{prefix}.{name}",
         est,

@@ -92,7 +92,12 @@ def _evaluation_lines(report: Report) -> list[str]:
     """
     lines = ["", "## Evaluation summary", ""]
     lines += [f"Release gate verdict: **{report.verdict}** ({report.summary}).", ""]
-    lines += [f"- `{c.id}`: {c.status} ({_needs(c)})" for c in report.checks]
+    lines += [
+        f"- `{c.id}`: {c.status} ({_needs(c)}"
+        + ("; did not run: this sample cannot support it" if c.status == "NOT_APPLICABLE" else "")
+        + ")"
+        for c in report.checks
+    ]
     utility = report.utility
     if utility is not None and utility.ml:
         ml = utility.ml

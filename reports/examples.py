@@ -88,7 +88,8 @@ def _membership(kind: str, leaky: bool, errored: str | None) -> AttackResult:
         _m(f"{name}.auc", 0.5 + d, 0.49 + d, 0.51 + d, 0.5),
         _m(f"{name}.advantage", d, d - 0.02, d + 0.02, 0.0),
         _m(f"{name}.tpr_at_fpr_1pct", 0.01 + d / 2, 0.008 + d / 2, 0.013 + d / 2, 0.01),
-        _m(f"{name}.tpr_at_fpr_0.1pct", 0.001, 0.0, 0.003, 0.001),
+        # a clean audit at 6,512 holdout records (supported: benchmarks/lowfpr_threshold.py)
+        _m(f"{name}.tpr_at_fpr_0.1pct", 0.0004 + d / 2, 0.0001 + d / 2, 0.0012 + d / 2, 0.001),
     ]
     details = {
         "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from reports.model import CheckResult
 
-STATUS_MARK = {"PASS": "PASS", "FAIL": "FAIL", "INCONCLUSIVE": "INCONCLUSIVE", "ERROR": "ERROR"}
+STATUS_MARK = {
+    "PASS": "PASS",
+    "FAIL": "FAIL",
+    "INCONCLUSIVE": "INCONCLUSIVE",
+    "ERROR": "ERROR",
+    "NOT_APPLICABLE": "NOT APPLICABLE",
+}
 VERDICT_TEXT = {
     "PASS": "The evidence says the measured risks are below every threshold.",
     "FAIL": "At least one check shows a risk above its threshold. Do not release.",

@@ -16,7 +16,10 @@ from attacks.results import Estimate, Metric
 REPORT_FORMAT = "privsynth-report"
 REPORT_VERSION = "1"
 
-Status = Literal["PASS", "FAIL", "INCONCLUSIVE", "ERROR"]
+# NOT_APPLICABLE: a check with applies = "if_supported" whose metric the sample cannot support
+# (reports/verdict.py); it did not run and takes no part in the verdict (never a PASS)
+Status = Literal["PASS", "FAIL", "INCONCLUSIVE", "ERROR", "NOT_APPLICABLE"]
+STATUSES = ("PASS", "FAIL", "INCONCLUSIVE", "ERROR", "NOT_APPLICABLE")
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
 Audience = Literal["internal", "public"]
 
@@ -129,10 +132,14 @@ class Report:
     version: str = REPORT_VERSION
 
     def counts(self) -> dict[str, int]:
-        out = {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 0, "ERROR": 0}
+        out = dict.fromkeys(STATUSES, 0)
         for c in self.checks:
             out[c.status] += 1
         return out
+
+    def not_applicable(self) -> list[CheckResult]:
+        """The checks that did not run at this sample size (not part of the verdict)."""
+        return [c for c in self.checks if c.status == "NOT_APPLICABLE"]
 
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.status == "FAIL"]

@@ -26,6 +26,11 @@ error)::
     weight = 1              # privacy checks: this check's share of the gate's error is its
                             # weight over the sum of the weights (default 1: equal shares;
                             # reports/verdict.py, docs/report.md "Multiplicity")
+    applies = "always"      # privacy checks: "always" (default) or "if_supported": where the
+                            # metric reports context supported = 0 (a level the sample cannot
+                            # support, e.g. TPR at 0.1% FPR on a small holdout) the check is
+                            # NOT_APPLICABLE: no share of the gate's error, no say in the
+                            # verdict, listed with why. Utility checks: "always" only.
     rationale = "..."
     source = "..."
 
@@ -51,8 +56,22 @@ POLICY_FORMAT = "privsynth-policy/1"
 PRESETS = ("standard", "strict")
 STATISTICS = ("upper", "lower", "value")
 FAIL_RULES = ("interval", "significant")
+# when a check is in play: "always", or "if_supported" (not applicable where its metric reports
+# context["supported"] = 0; reports/verdict.py)
+APPLIES = ("always", "if_supported")
 _TOP_KEYS = {"format", "name", "description", "report", "utility", "checks", "drift"}
-_CHECK_KEYS = {"id", "metric", "max", "min", "statistic", "fail", "weight", "rationale", "source"}
+_CHECK_KEYS = {
+    "id",
+    "metric",
+    "max",
+    "min",
+    "statistic",
+    "fail",
+    "weight",
+    "applies",
+    "rationale",
+    "source",
+}
 # a check's weight in the gate's joint correction: positive and finite, at most this many times
 # another's (a larger ratio would leave the other checks almost no error to spend)
 MAX_WEIGHT = 100.0
@@ -72,8 +91,13 @@ class Check:
     source: str = ""
     fail: str = "interval"  # FAIL_RULES
     weight: float = 1.0  # share of the gate's error: weight / sum of the privacy checks' weights
+    applies: str = "always"  # APPLIES: "if_supported" -> NOT_APPLICABLE where supported = 0
 
     def __post_init__(self) -> None:
+        if self.applies not in APPLIES:
+            raise ValueError(f"check {self.id!r}: applies must be one of {APPLIES}")
+        if self.applies != "always" and self.kind != "privacy":
+            raise ValueError(f"check {self.id!r}: applies = {self.applies!r} is for privacy checks")
         if not (isinstance(self.weight, int | float) and 0 < self.weight <= MAX_WEIGHT):
             raise ValueError(f"check {self.id!r}: weight must be in (0, {MAX_WEIGHT:g}]")
         if self.comparison not in ("max", "min"):
@@ -220,6 +244,7 @@ def _check(c: Any, i: int, where: str) -> Check:
         )
     return Check(
         id=c.get("id", metric),
+        applies=_applies(c, metric, at),
         metric=metric,
         comparison=comparison,
         threshold=float(threshold),
@@ -229,6 +254,22 @@ def _check(c: Any, i: int, where: str) -> Check:
         fail=fail,
         weight=float(weight),
     )
+
+
+def _applies(c: dict[str, Any], metric: str, at: str) -> str:
+    """The ``applies`` key: one of APPLIES; anything but "always" on privacy checks only (a
+    utility check that could drop out would let a release PASS without its utility floor)."""
+    applies = c.get("applies", "always")
+    if applies not in APPLIES:
+        raise InputError(
+            f"{at}: applies must be one of {', '.join(map(repr, APPLIES))}, got {applies!r}"
+        )
+    if applies != "always" and metric.startswith("utility."):
+        raise InputError(
+            f"{at}: applies = {applies!r} is for privacy checks only; a utility check always "
+            "applies (remove the key)"
+        )
+    return applies
 
 
 def conservative_statistic(comparison: str) -> str:

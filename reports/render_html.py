@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from reports import svg
-from reports.fmt import VERDICT_TEXT, interval, num, threshold
+from reports.fmt import STATUS_MARK, VERDICT_TEXT, interval, num, threshold
 from reports.model import Report
 from reports.subgroups import subgroup_html
 
@@ -15,7 +15,7 @@ margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f4}.PASS{color:#137333;font-weight:bold}.FAIL{color:#b3261e;font-weight:bold}
-.INCONCLUSIVE,.ERROR{color:#a15c00;font-weight:bold}
+.INCONCLUSIVE,.ERROR{color:#a15c00;font-weight:bold}.NOT_APPLICABLE{color:#666;font-style:italic}
 .verdict{font-size:1.4em;padding:.6em 1em;border-radius:6px;border:2px solid}
 .v-PASS{border-color:#137333;background:#e6f4ea}.v-FAIL{border-color:#b3261e;background:#fce8e6}
 .v-INCONCLUSIVE{border-color:#a15c00;background:#fef7e0}
@@ -64,7 +64,7 @@ def _checks(report: Report) -> str:
         out.append(
             f"<tr><td><b>{_e(c.id)}</b><br><code>{_e(c.metric)}</code><br>"
             f"<small>{_e(c.description)}</small></td>"
-            f'<td class="{c.status}">{c.status}</td>'
+            f'<td class="{c.status}">{STATUS_MARK[c.status]}</td>'
             f"<td>{num(c.estimate.value) if c.estimate else '-'}</td><td>{interval(c)}</td>"
             f"<td>{_e(c.statistic)}</td><td>{_e(threshold(c))}</td>"
             f"<td>{_e(c.explanation)}<br><small>{_e(c.rationale)} "

@@ -1,5 +1,6 @@
-"""JUnit XML: one test case per policy check (FAIL -> failure, INCONCLUSIVE/ERROR -> error), plus
-one error case per attack that could not run, so a CI dashboard shows what did not run."""
+"""JUnit XML: one test case per policy check (FAIL -> failure, INCONCLUSIVE/ERROR -> error,
+NOT_APPLICABLE -> skipped, with why: the check did not run at this sample size), plus one error
+case per attack that could not run, so a CI dashboard shows what did not run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ def render_junit(report: Report) -> str:
     not_run = [a for a in report.attacks if a.status != "ok"]
     failures = sum(c.status == "FAIL" for c in checks)
     errors = sum(c.status in ("INCONCLUSIVE", "ERROR") for c in checks) + len(not_run)
+    skipped = sum(c.status == "NOT_APPLICABLE" for c in checks)
     suites = ET.Element("testsuites", name="privsynth")
     suite = ET.SubElement(
         suites,
@@ -22,7 +24,7 @@ def render_junit(report: Report) -> str:
         tests=str(len(checks) + len(not_run)),
         failures=str(failures),
         errors=str(errors),
-        skipped="0",
+        skipped=str(skipped),
         timestamp=report.provenance.created,
     )
     props = ET.SubElement(suite, "properties")
@@ -40,6 +42,8 @@ def render_junit(report: Report) -> str:
             ).text = text
         elif c.status in ("INCONCLUSIVE", "ERROR"):
             ET.SubElement(case, "error", message=c.explanation, type=c.status).text = text
+        elif c.status == "NOT_APPLICABLE":
+            ET.SubElement(case, "skipped", message=f"not applicable: {c.explanation}")
         else:
             ET.SubElement(case, "system-out").text = text
     for a in not_run:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.fmt import VERDICT_TEXT, interval, num, threshold
+from reports.fmt import STATUS_MARK, VERDICT_TEXT, interval, num, threshold
 from reports.model import Report
 from reports.subgroups import subgroup_markdown
 
-_ICON = {"PASS": "✅", "FAIL": "❌", "INCONCLUSIVE": "⚠️", "ERROR": "⚠️"}
+_ICON = {"PASS": "✅", "FAIL": "❌", "INCONCLUSIVE": "⚠️", "ERROR": "⚠️", "NOT_APPLICABLE": "➖"}
 
 
 def _cell(text: str) -> str:
@@ -26,7 +26,7 @@ def render_markdown(report: Report) -> str:
     ]
     for c in report.checks:
         lines.append(
-            f"| `{_cell(c.id)}` | {_ICON[c.status]} {c.status} | "
+            f"| `{_cell(c.id)}` | {_ICON[c.status]} {STATUS_MARK[c.status]} | "
             f"{num(c.estimate.value) if c.estimate else '-'} | {interval(c)} | "
             f"{c.statistic} {_cell(threshold(c))} | {_cell(c.explanation)} |"
         )

@@ -7,10 +7,16 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from reports.fmt import VERDICT_TEXT, interval, num, threshold
+from reports.fmt import STATUS_MARK, VERDICT_TEXT, interval, num, threshold
 from reports.model import Report
 
-_STYLE = {"PASS": "green", "FAIL": "bold red", "INCONCLUSIVE": "yellow", "ERROR": "yellow"}
+_STYLE = {
+    "PASS": "green",
+    "FAIL": "bold red",
+    "INCONCLUSIVE": "yellow",
+    "ERROR": "yellow",
+    "NOT_APPLICABLE": "dim",
+}
 
 
 def render_terminal(report: Report, console: Console | None = None) -> None:
@@ -33,7 +39,7 @@ def render_terminal(report: Report, console: Console | None = None) -> None:
         est = c.estimate
         table.add_row(
             f"{c.id}\n[dim]{c.metric}[/dim]",
-            f"[{_STYLE[c.status]}]{c.status}[/{_STYLE[c.status]}]",
+            f"[{_STYLE[c.status]}]{STATUS_MARK[c.status]}[/{_STYLE[c.status]}]",
             f"{num(est.value)} {interval(c)}" if est else "-",
             f"{c.statistic} {threshold(c)}\n[dim]{c.explanation}[/dim]",
         )

@@ -46,8 +46,27 @@ the tolerance with 97.5% confidence" for power where the interval is wider than 
 under both rules.
 
 A check whose metric was not measured (its attack errored, or no utility target) is ERROR.
+
+Not applicable (``applies = "if_supported"`` in the policy, privacy checks only). Some metrics
+are defined only where the sample supports them: TPR at 0.1% FPR needs about 2,995 non-members
+in each fitting half (the Neyman-Pearson threshold; attacks/membership.py), and reports
+``context["supported"] = 0`` with the interval [0, 1] below that. A check on it that applies
+``always`` is INCONCLUSIVE there (the interval straddles every threshold), so a preset carrying
+it could never PASS on a small holdout. A check that applies ``if_supported`` is
+NOT_APPLICABLE instead: it did not run at this size. It is out of play from the start: no share
+of the gate's error (:func:`check_shares` divides the weights of the checks in play only, so
+the others keep their full a/2 between them and the family-wise bound is unchanged), no say in
+the verdict (a PASS of the others is a PASS of everything that ran; the report lists the
+check and why), never a PASS itself. Only an explicit ``supported = 0`` makes a check not
+applicable: a metric that is missing (its attack errored) is ERROR as before, and a metric
+that does not report ``supported`` is always in play. The rule never sees the data beyond that
+flag, which is a function of the holdout size alone (public in the report as "the holdout is
+too small"; the size itself is not printed, docs/privacy.md).
+
 Verdict: any FAIL -> FAIL (exit 1); else any ERROR/INCONCLUSIVE, or any attack that could not run
--> INCONCLUSIVE (exit 3); else PASS (exit 0). Never PASS when something did not run.
+-> INCONCLUSIVE (exit 3); else PASS (exit 0). Never PASS when something did not run that the
+policy needs (a NOT_APPLICABLE check is one the policy itself declares not needed at this size),
+nor when no privacy check of the policy applies at all (INCONCLUSIVE: nothing was decided).
 """
 
 from __future__ import annotations
@@ -78,12 +97,64 @@ def family_factor(family: int, confidence: float) -> float:
     return stretch_factor(1.0 / family, confidence) if family > 1 else 1.0
 
 
-def check_shares(policy: Policy, failed: frozenset[str] = frozenset()) -> dict[str, float]:
+def check_shares(
+    policy: Policy,
+    failed: frozenset[str] = frozenset(),
+    not_applicable: frozenset[str] = frozenset(),
+) -> dict[str, float]:
     """Each privacy check's share r_k of the gate's error: its weight over the weights of the
-    privacy checks not yet FAILed (Holm's step-down; every check at the first step)."""
-    live = [c for c in policy.checks if c.kind == "privacy" and c.id not in failed]
+    privacy checks in play, i.e. neither FAILed yet (Holm's step-down; none at the first step)
+    nor ``not_applicable`` (out of play from the start; :func:`not_applicable_checks`)."""
+    out = failed | not_applicable
+    live = [c for c in policy.checks if c.kind == "privacy" and c.id not in out]
     total = sum(c.weight for c in live)
     return {c.id: c.weight / total for c in live}
+
+
+def is_applicable(check: Check, metric: Metric | None) -> bool:
+    """False only for a check with ``applies = "if_supported"`` whose metric was measured and
+    reports ``context["supported"] = 0``; a missing metric stays in play (and is ERROR)."""
+    if check.applies != "if_supported" or metric is None:
+        return True
+    supported = metric.context.get("supported")
+    return supported is None or float(supported) != 0.0
+
+
+def not_applicable_checks(policy: Policy, metrics: dict[str, Metric]) -> frozenset[str]:
+    """The ids of the checks that do not apply at this sample size (:func:`is_applicable`)."""
+    return frozenset(c.id for c in policy.checks if not is_applicable(c, metrics.get(c.metric)))
+
+
+def not_applicable_result(check: Check, metric: Metric) -> CheckResult:
+    """A NOT_APPLICABLE check: no statistic, no estimate, and why, in public terms only (the
+    level's constant need, never the sample's exact size)."""
+    need = metric.context.get("nonmembers_needed")
+    if need is not None:
+        why = f"needs about {int(need):,} non-members per fitting half; this holdout is too small"
+    else:
+        why = "the metric is not supported at this sample size"
+    return CheckResult(
+        **_base(check),
+        status="NOT_APPLICABLE",
+        explanation=(
+            f"did not run at this size ({why}); applies = 'if_supported', so it takes no part "
+            "in the verdict and no share of the gate's error"
+        ),
+        description=metric.description,
+    )
+
+
+def _base(check: Check) -> dict[str, object]:
+    return {
+        "id": check.id,
+        "metric": check.metric,
+        "kind": check.kind,
+        "comparison": check.comparison,
+        "threshold": check.threshold,
+        "statistic": check.statistic,
+        "rationale": check.rationale,
+        "source": check.source,
+    }
 
 
 def adjusted_bounds(metric: Metric, share: float) -> tuple[float, float]:
@@ -104,16 +175,7 @@ def evaluate_check(
 ) -> CheckResult:
     """One check's status. ``share``: the check's part of the gate's one-sided error (default
     1 / ``family``: equal weights over ``family`` privacy checks)."""
-    base = {
-        "id": check.id,
-        "metric": check.metric,
-        "kind": check.kind,
-        "comparison": check.comparison,
-        "threshold": check.threshold,
-        "statistic": check.statistic,
-        "rationale": check.rationale,
-        "source": check.source,
-    }
+    base = _base(check)
     if metric is None:
         return CheckResult(
             **base, status="ERROR", explanation=f"not measured: {why_missing or 'metric missing'}"
@@ -213,20 +275,25 @@ def evaluate_checks(
     policy: Policy, metrics: dict[str, Metric], why: dict[str, str]
 ) -> list[CheckResult]:
     """Every check's status under the joint correction with Holm's step-down: re-test the checks
-    not FAILed with the FAILed checks' weights removed, until no new check FAILs."""
+    not FAILed with the FAILed checks' weights removed, until no new check FAILs. Checks that do
+    not apply at this size (:func:`not_applicable_checks`) are NOT_APPLICABLE throughout."""
+    skip = not_applicable_checks(policy, metrics)
+    in_play = sum(c.kind == "privacy" and c.id not in skip for c in policy.checks)
     failed: frozenset[str] = frozenset()
-    previous: dict[str, CheckResult] = {}
+    previous = {
+        c.id: not_applicable_result(c, metrics[c.metric]) for c in policy.checks if c.id in skip
+    }
     while True:
-        shares = check_shares(policy, failed)
+        shares = check_shares(policy, failed, skip)
         results = [
             evaluate_check(c, metrics.get(c.metric), why.get(c.id, ""), share=shares.get(c.id, 1.0))
-            if c.id not in failed
+            if c.id not in failed and c.id not in skip
             else previous[c.id]
             for c in policy.checks
         ]
         previous = {r.id: r for r in results}
         now = frozenset(r.id for r in results if r.status == "FAIL" and r.kind == "privacy")
-        if now == failed or len(now) == sum(c.kind == "privacy" for c in policy.checks):
+        if now == failed or len(now) == in_play:
             return results
         failed = now
 
@@ -243,16 +310,21 @@ def evaluate(
         c.id: _why_missing(c, errored, utility) for c in policy.checks if c.metric not in metrics
     }
     results = evaluate_checks(policy, metrics, why)
-    statuses = [r.status for r in results]
+    statuses = [r.status for r in results if r.status != "NOT_APPLICABLE"]
+    skipped = [r.id for r in results if r.status == "NOT_APPLICABLE"]
+    # a policy whose privacy checks all drop out decided nothing about privacy: never a PASS
+    none_ran = bool(skipped) and not any(
+        r.kind == "privacy" and r.status != "NOT_APPLICABLE" for r in results
+    )
     if "FAIL" in statuses:
         verdict = "FAIL"
-    elif "ERROR" in statuses or "INCONCLUSIVE" in statuses or errored:
+    elif "ERROR" in statuses or "INCONCLUSIVE" in statuses or errored or none_ran:
         verdict = "INCONCLUSIVE"
     else:
         verdict = "PASS"
     n_fail = statuses.count("FAIL")
     n_open = statuses.count("INCONCLUSIVE") + statuses.count("ERROR")
-    parts = [f"{statuses.count('PASS')}/{len(results)} checks passed"]
+    parts = [f"{statuses.count('PASS')}/{len(statuses)} checks passed"]
     if n_fail:
         parts.append(f"failed: {', '.join(r.id for r in results if r.status == 'FAIL')}")
     if n_open:
@@ -260,6 +332,10 @@ def evaluate(
             "undecided: "
             + ", ".join(r.id for r in results if r.status in ("INCONCLUSIVE", "ERROR"))
         )
+    if skipped:
+        parts.append(f"not applicable at this size: {', '.join(skipped)}")
+    if none_ran:
+        parts.append("no privacy check applies at this size")
     if errored:
         parts.append(f"attacks that could not run: {', '.join(sorted(errored))}")
     return results, verdict, EXIT_CODES[verdict], "; ".join(parts)

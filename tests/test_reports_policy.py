@@ -142,6 +142,8 @@ def test_verdicts_and_exit_codes() -> None:
     assert {c.metric for c in errs} == {
         "membership.density.auc",
         "membership.density.tpr_at_fpr_1pct",
+        # a missing metric is ERROR even where the check applies "if_supported"
+        "membership.density.tpr_at_fpr_0.1pct",
     }
     assert "could not run" in errs[0].explanation
 
