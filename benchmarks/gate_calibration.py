@@ -34,7 +34,12 @@ from attacks import ATTACKS, AuditData, AuditResult, run_audit  # noqa: E402
 from attacks.stats import clopper_pearson  # noqa: E402
 from benchmarks.leak_catalogue import NULLS, QI, SCENARIOS, make  # noqa: E402
 from reports.policy import Policy, load_policy  # noqa: E402
-from reports.verdict import adjusted_bounds, check_shares, evaluate  # noqa: E402
+from reports.verdict import (  # noqa: E402
+    adjusted_bounds,
+    check_shares,
+    evaluate,
+    not_applicable_checks,
+)
 
 
 def seeds(spec: str) -> list[int]:
@@ -131,14 +136,16 @@ def bounds(args: argparse.Namespace) -> None:
     """Per scenario and gated metric: estimate, Bonferroni lower bound and upper bound
     (median, 95th percentile and maximum over seeds), to place and justify thresholds."""
     pol = privacy_only(load_policy(args.policy))
-    m, shares = len(pol.checks), check_shares(pol)
+    m = len(pol.checks)
     got: dict[tuple[str, str, str], list[tuple[float, ...]]] = defaultdict(list)
     for row, audit in rows(args.files):
         if args.complete_only and not complete(audit):
             continue
         metrics = audit.metrics()
+        skip = not_applicable_checks(pol, metrics)  # as the gate: no share for them
+        shares = check_shares(pol, not_applicable=skip)
         for c in pol.checks:
-            if c.metric not in metrics:
+            if c.metric not in metrics or c.id in skip:
                 continue
             metric = metrics[c.metric]
             e = metric.estimate
@@ -183,7 +190,7 @@ def table(args: argparse.Namespace) -> None:
             results, verdict, _, _ = evaluate(pol, audit)
             verdicts[(*key, pname)][verdict] += 1
             for r in results:
-                if r.status != "PASS":
+                if r.status not in ("PASS", "NOT_APPLICABLE"):  # N/A: did not run
                     fired[(*key, pname)][f"{r.id}:{r.status[0]}"] += 1
     print(
         "| table | scenario | seeds | "

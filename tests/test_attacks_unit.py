@@ -172,7 +172,7 @@ def test_progress_names_the_shared_neighbour_search_as_its_own_step():
     assert done == sorted(done) and done[-1] == AUDIT_STEPS == len(ATTACKS) + 2
     assert {c[2] for c in calls} == {AUDIT_STEPS}
     s = res.settings
-    assert 0 <= s["search_seconds"] and s["prepare_seconds"] + s["search_seconds"] <= s["seconds"]
+    assert s["search_seconds"] >= 0 and s["prepare_seconds"] + s["search_seconds"] <= s["seconds"]
 
 
 def test_resolve_jobs_follows_scikit_learn_convention():
