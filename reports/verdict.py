@@ -78,6 +78,7 @@ from privsynth.errors import VERDICT_EXIT_CODES
 from reports.fmt import num as _fmt
 from reports.model import CheckResult, UtilitySection
 from reports.policy import Check, Policy
+from reports.resolution import copy_resolution
 
 EXIT_CODES = VERDICT_EXIT_CODES
 
@@ -198,6 +199,8 @@ def evaluate_check(
         if share is None:
             share = 1.0 / max(int(family), 1)
         status, text = _beyond_threshold(check, metric, share if check.kind == "privacy" else 1.0)
+    note = _resolution(check, metric, status, share if share is not None else 1.0 / max(family, 1))
+    text = f"{text}; {note}" if note else text
     return CheckResult(
         **base,
         status=status,
@@ -206,6 +209,17 @@ def evaluate_check(
         estimate=est,
         description=metric.description,
     )
+
+
+def _resolution(check: Check, metric: Metric, status: str, share: float) -> str | None:
+    """What a copy check that did not FAIL can see at this size (reports/resolution.py): only
+    for the copy excess under ``fail = "significant"``, at the check's level."""
+    if status not in ("PASS", "INCONCLUSIVE") or check.kind != "privacy":
+        return None
+    if check.fail != "significant" or check.comparison != "max":
+        return None
+    level = share * (1.0 - metric.estimate.confidence) / 2
+    return copy_resolution(metric, check.threshold, level)
 
 
 def pass_bound(check: Check, metric: Metric) -> float:
