@@ -20,7 +20,9 @@ power at m sums the two binomials over their support (tails below 1e-9 dropped);
 so the smallest m with power >= 0.8 is found by bisection. The test the gate runs also weights
 the records by rarity (attacks/exact_match.py), which this model leaves out, so the figure is
 approximate: at the calibration's sizes (12,800 / 3,200, 2 holdout records copied, level
-0.00375, threshold 0.0015) it predicts power 0.67 for 38 copies, where 12 of 20 seeds FAILed.
+0.00375, threshold 0.0015) it predicts power 0.67 for 38 copies, where 12 of 20 seeds FAILed;
+over 100 seeds at 4,000, 8,000 and 16,000 real rows it is never above the real check's FAIL rate
+(benchmarks/copy_resolution.py), so the printed figure is conservative.
 
 Privacy: the figure is a function of the private tables (n_T, n_H, k_H), like every audit figure
 of the report (not DP; docs/privacy.md). The explanation prints it as a share of the training

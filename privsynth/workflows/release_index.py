@@ -32,7 +32,8 @@ def release_index(
         f"- `{table}.manifest.json`: the public release manifest (method, parameters, public "
         "schema hash, privacy ledger; no seed, no input hash, no exact count).",
         "- `datasheet.md`: the datasheet (no hash, seed, exact count or measured figure of the "
-        "private data: each check's PASS / FAIL / INCONCLUSIVE beside its public threshold, "
+        "private data: each check's PASS / FAIL / INCONCLUSIVE (or NOT_APPLICABLE, where the "
+        "sample cannot support it) beside its public threshold, "
         "computed from the private tables WITHOUT differential privacy, and figures of the "
         "synthetic table only).",
     ]
