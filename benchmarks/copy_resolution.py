@@ -33,19 +33,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from attacks import AuditData, ExactMatchAttack  # noqa: E402
 from benchmarks.gate_calibration import seeds  # noqa: E402
 from benchmarks.gate_power_bound import levels  # noqa: E402
-from benchmarks.leak_catalogue import copies, fresh, split  # noqa: E402
+from benchmarks.leak_catalogue import copies, fresh, near_copies, split  # noqa: E402
 from reports.policy import load_policy  # noqa: E402
-from reports.resolution import copy_detection_power, copy_resolution  # noqa: E402
+from reports.resolution import COPY_METRICS, copy_detection_power, copy_resolution  # noqa: E402
 from reports.verdict import evaluate_check  # noqa: E402
 
-CHECK = "exact-copies"
+# --kind: the planted leak, the check that should see it and its level (gate_power_bound.levels)
+KINDS = {
+    "verbatim": (copies, "exact-copies", "weight-3 check"),
+    "near": (near_copies, "near-copies", "weight-1 check"),
+}
+CHECK = KINDS["verbatim"][1]
 
 
-def one(n_real: int, seed: int, share: float, level: float, check) -> dict:
-    """One audit: ``share`` of train planted verbatim (0: the fresh null)."""
+def one(n_real: int, seed: int, share: float, level: float, check, kind: str = "verbatim") -> dict:
+    """One audit: ``share`` of train planted as ``kind`` copies (0: the fresh null)."""
     s = split(seed, "adult", n_real)
     rng = np.random.default_rng([seed, 11])
-    syn = copies(share)(s, rng) if share else fresh(s, rng)
+    syn = KINDS[kind][0](share)(s, rng) if share else fresh(s, rng)
     m = max(1, int(round(share * len(s.train)))) if share else 0  # leak_catalogue's count
     data = AuditData.prepare(s.train, s.holdout, syn, seed=seed, n_jobs=1)
     metric = next(
@@ -53,10 +58,11 @@ def one(n_real: int, seed: int, share: float, level: float, check) -> dict:
     )
     ctx = metric.context
     n_t, n_h = int(ctx["n_train"]), int(ctx["n_holdout"])
-    chance = max(float(ctx["unique_holdout_records_copied"]), 0.5) / n_h
+    chance = max(float(ctx[COPY_METRICS[check.metric][0]]), 0.5) / n_h
     share_of_error = level / 0.025
     status = evaluate_check(check, metric, share=share_of_error).status
     return {
+        "kind": kind,
         "n_real": n_real,
         "seed": seed,
         "share": share,
@@ -68,33 +74,36 @@ def one(n_real: int, seed: int, share: float, level: float, check) -> dict:
 
 
 def run(args: argparse.Namespace) -> None:
-    check = next(c for c in load_policy("standard").checks if c.id == CHECK)
-    level = levels()["weight-3 check"]
+    _, check_id, weight = KINDS[args.kind]
+    check = next(c for c in load_policy("standard").checks if c.id == check_id)
+    level = levels()[weight]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as fh:
         for n_real in (int(x) for x in args.n_real.split(",")):
             for share in [0.0, *(float(x) for x in args.shares.split(","))]:
                 for seed in seeds(args.seeds):
-                    row = one(n_real, seed, share, level, check)
+                    row = one(n_real, seed, share, level, check, args.kind)
                     fh.write(json.dumps(row) + "\n")
                     fh.flush()
                     print(f"{n_real} {share} {seed} {row['status']} {row['model_power']:.3f}")
 
 
 def table(args: argparse.Namespace) -> None:
-    got: dict[tuple[int, float], list[dict]] = defaultdict(list)
+    got: dict[tuple[str, int, float], list[dict]] = defaultdict(list)
     for path in args.files:
         for line in Path(path).read_text().splitlines():
             row = json.loads(line)
-            got[(row["n_real"], row["share"])].append(row)
-    print("| real rows (train / holdout) | copies planted | seeds | FAIL observed | model power |")
-    print("|---|---|---|---|---|")
-    for (n_real, share), rows in sorted(got.items()):
+            got[(row.get("kind", "verbatim"), row["n_real"], row["share"])].append(row)
+    print("| kind | real rows (train / holdout) | planted | seeds | FAIL observed | model power |")
+    print("|---|---|---|---|---|---|")
+    for (kind, n_real, share), rows in sorted(
+        got.items(), key=lambda kv: (kv[0][0] != "verbatim", kv[0])
+    ):
         n_t = int(round(0.8 * n_real))
         fails = sum(r["status"] == "FAIL" for r in rows)
         model = np.mean([r["model_power"] for r in rows])
-        label = f"{n_real:,} ({n_t:,} / {n_real - n_t:,})"
+        label = f"{kind} | {n_real:,} ({n_t:,} / {n_real - n_t:,})"
         if share == 0.0:
             said = sorted(r["resolution"] or "" for r in rows)
             print(
@@ -115,6 +124,7 @@ def main() -> None:
     r.add_argument("--n-real", default="8000,16000")
     r.add_argument("--shares", default="0.002,0.003,0.005")
     r.add_argument("--seeds", default="0-39")
+    r.add_argument("--kind", choices=sorted(KINDS), default="verbatim")
     r.add_argument("--out", required=True)
     t = sub.add_parser("table")
     t.add_argument("files", nargs="+")

@@ -24,6 +24,11 @@ approximate: at the calibration's sizes (12,800 / 3,200, 2 holdout records copie
 over 100 seeds at 4,000, 8,000 and 16,000 real rows it is never above the real check's FAIL rate
 (benchmarks/copy_resolution.py), so the printed figure is conservative.
 
+Near copies (``near-copies``, ``exact_match.near_copy_excess``) are the same test on the records
+that some synthetic row reproduces on all columns but one, with the holdout's near-copy count as
+the chance rate, so the same model gives their resolution (checked against the real check in
+the same benchmark, ``--kind near``).
+
 Privacy: the figure is a function of the private tables (n_T, n_H, k_H), like every audit figure
 of the report (not DP; docs/privacy.md). The explanation prints it as a share of the training
 records rounded to two significant digits, never a record count.
@@ -38,7 +43,15 @@ from attacks.results import Metric
 
 POWER = 0.8
 TAIL = 1e-9
-COPY_METRIC = "exact_match.excess"
+# the copy metrics of one test (attacks/exact_match.py: _excess): the holdout count that sets the
+# chance rate, and what a leak of that kind reproduces
+COPY_METRICS = {
+    "exact_match.excess": ("unique_holdout_records_copied", "verbatim copies"),
+    "exact_match.near_copy_excess": (
+        "holdout_records_near_copied",
+        "near copies (identical on all columns but one)",
+    ),
+}
 
 
 def critical_counts(
@@ -95,21 +108,23 @@ def detectable_copies(
 
 
 def copy_resolution(metric: Metric, threshold: float, level: float) -> str | None:
-    """The sentence the ``exact-copies`` explanation carries, or None when the metric is not the
-    copy excess or lacks its counts."""
+    """The sentence a copy check's explanation carries (``COPY_METRICS``), or None when the
+    metric is not one of them or lacks its counts."""
     ctx = metric.context
-    keys = ("n_train", "n_holdout", "unique_holdout_records_copied")
-    if metric.name != COPY_METRIC or any(k not in ctx for k in keys):
+    if metric.name not in COPY_METRICS:
+        return None
+    held, what = COPY_METRICS[metric.name]
+    if any(k not in ctx for k in ("n_train", "n_holdout", held)):
         return None
     n_t, n_h = int(ctx["n_train"]), int(ctx["n_holdout"])
     if n_t < 1 or n_h < 1:
         return None
-    chance = max(float(ctx["unique_holdout_records_copied"]), 0.5) / n_h
+    chance = max(float(ctx[held]), 0.5) / n_h
     m = detectable_copies(n_t, n_h, chance, level, threshold)
     if m is None:
-        return "at this size no verbatim-copy leak is FAILed with 80% probability"
+        return f"at this size no leak of {what} is FAILed with 80% probability"
     share = f"{100 * m / n_t:.2g}%"
     return (
-        f"at this size it FAILs verbatim copies of about {share} of the training records or "
-        "more with 80% probability; smaller copy leaks can pass unseen (reports/resolution.py)"
+        f"at this size it FAILs {what} of about {share} of the training records or more with "
+        f"80% probability; smaller such leaks can pass unseen (reports/resolution.py)"
     )

@@ -60,7 +60,7 @@ def test_detectable_copies_is_the_smallest_leak_at_80_percent() -> None:
     assert larger is not None and larger / 51200 < m / 12800
 
 
-def test_a_real_exact_copies_check_states_its_resolution_and_a_fail_does_not() -> None:
+def test_real_copy_checks_state_their_resolution_and_a_fail_does_not() -> None:
     pol = privacy_only(load_policy("standard"))
     said = {}
     for scenario in ("fresh", "copies_3pct"):
@@ -69,7 +69,16 @@ def test_a_real_exact_copies_check_states_its_resolution_and_a_fail_does_not() -
         audit = AuditResult([ExactMatchAttack.from_data(data).evaluate()], dict(data.settings))
         results, _, _, _ = evaluate(pol, audit)
         said[scenario] = next(r for r in results if r.id == "exact-copies")
+        said[f"{scenario} near"] = next(r for r in results if r.id == "near-copies")
     fresh, leak = said["fresh"], said["copies_3pct"]
+    near = said["fresh near"]
+    assert near.status == "PASS"
+    found_near = re.search(
+        r"near copies \(identical on all columns but one\) of about ([0-9.]+)% of the training",
+        near.explanation,
+    )
+    # the near-copy chance rate is higher than the verbatim one, so its resolution is coarser
+    assert found_near and 0.2 < float(found_near.group(1)) < 5.0
     assert fresh.status == "PASS" and leak.status == "FAIL"
     found = re.search(
         r"verbatim copies of about ([0-9.]+)% of the training records", fresh.explanation
@@ -77,3 +86,4 @@ def test_a_real_exact_copies_check_states_its_resolution_and_a_fail_does_not() -
     assert found and 0.1 < float(found.group(1)) < 2.0
     assert "verbatim copies of about" not in leak.explanation
     assert not re.search(r"\b\d{3,}\b records", fresh.explanation)  # no record count printed
+    assert float(found_near.group(1)) > float(found.group(1))
