@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -32,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from attacks import AuditData, ExactMatchAttack  # noqa: E402
 from benchmarks.gate_calibration import seeds  # noqa: E402
-from benchmarks.gate_power_bound import levels  # noqa: E402
-from benchmarks.leak_catalogue import copies, fresh, near_copies, split  # noqa: E402
+from benchmarks.gate_power_bound import GATE_ERROR, levels  # noqa: E402
+from benchmarks.leak_catalogue import copies, fresh, leak_count, near_copies, split  # noqa: E402
 from reports.policy import load_policy  # noqa: E402
-from reports.resolution import COPY_METRICS, copy_detection_power, copy_resolution  # noqa: E402
+from reports.resolution import copy_detection_power, copy_inputs, copy_resolution  # noqa: E402
 from reports.verdict import evaluate_check  # noqa: E402
 
 # --kind: the planted leak, the check that should see it and its level (gate_power_bound.levels)
@@ -51,16 +52,13 @@ def one(n_real: int, seed: int, share: float, level: float, check, kind: str = "
     s = split(seed, "adult", n_real)
     rng = np.random.default_rng([seed, 11])
     syn = KINDS[kind][0](share)(s, rng) if share else fresh(s, rng)
-    m = max(1, int(round(share * len(s.train)))) if share else 0  # leak_catalogue's count
+    m = leak_count(s, share) if share else 0
     data = AuditData.prepare(s.train, s.holdout, syn, seed=seed, n_jobs=1)
     metric = next(
         x for x in ExactMatchAttack.from_data(data).evaluate().metrics if x.name == check.metric
     )
-    ctx = metric.context
-    n_t, n_h = int(ctx["n_train"]), int(ctx["n_holdout"])
-    chance = max(float(ctx[COPY_METRICS[check.metric][0]]), 0.5) / n_h
-    share_of_error = level / 0.025
-    status = evaluate_check(check, metric, share=share_of_error).status
+    n_t, n_h, chance = copy_inputs(metric)
+    status = evaluate_check(check, metric, share=level / GATE_ERROR).status
     return {
         "kind": kind,
         "n_real": n_real,
@@ -105,10 +103,12 @@ def table(args: argparse.Namespace) -> None:
         model = np.mean([r["model_power"] for r in rows])
         label = f"{kind} | {n_real:,} ({n_t:,} / {n_real - n_t:,})"
         if share == 0.0:
-            said = sorted(r["resolution"] or "" for r in rows)
+            said = [re.search(r"about ([0-9.]+)%", r["resolution"] or "") for r in rows]
+            shares = [float(x.group(1)) for x in said if x]
+            median = f"{np.median(shares):.2g}%" if shares else "none"
             print(
                 f"| {label} | none (fresh null) | {len(rows)} | {fails} | median resolution: "
-                f"{said[len(said) // 2].split('about ')[-1].split(' of')[0]} |"
+                f"{median} |"
             )
             continue
         print(

@@ -107,7 +107,8 @@ def _plant(base: pd.DataFrame, rows: pd.DataFrame, rng: np.random.Generator) -> 
     return out.astype(base.dtypes.to_dict(), errors="ignore")
 
 
-def _count(s: Split, share: float) -> int:
+def leak_count(s: Split, share: float) -> int:
+    """The number of training records a leak of ``share`` (of train) plants: at least one."""
     return max(1, int(round(share * len(s.train))))
 
 
@@ -124,7 +125,7 @@ def copies(
     share: float, rare: bool = False
 ) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
-        k = _count(s, share)
+        k = leak_count(s, share)
         if rare:
             idx = np.argsort(-rarity(s))[:k]
         else:
@@ -146,7 +147,7 @@ def rarity(s: Split) -> np.ndarray:
 
 def near_copies(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
-        k = _count(s, share)
+        k = leak_count(s, share)
         rows = s.train.iloc[rng.choice(len(s.train), size=k, replace=False)].reset_index(drop=True)
         cats = [c for c in CATEGORICAL if c in rows.columns]
         which = rng.integers(0, len(cats), size=k)
@@ -173,7 +174,7 @@ def jitter_rows(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 def jitter(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
-        k = _count(s, share)
+        k = leak_count(s, share)
         rows = s.train.iloc[rng.choice(len(s.train), size=k, replace=False)].reset_index(drop=True)
         return _plant(_base(s, rng), jitter_rows(rows, rng), rng)
 
@@ -196,7 +197,7 @@ def qi_unique(share: float) -> Callable[[Split, np.random.Generator], pd.DataFra
         key = pd.concat([s.train[QI], s.holdout[QI]]).fillna("NA").map(str).agg("|".join, axis=1)
         counts = key.value_counts()
         unique = np.flatnonzero(key.iloc[: len(s.train)].map(counts).to_numpy() == 1)
-        k = min(_count(s, share), unique.size)
+        k = min(leak_count(s, share), unique.size)
         return _partial(s, rng, rng.choice(unique, size=k, replace=False), consistent(QI))
 
     return make
@@ -213,7 +214,7 @@ def consistent(cols: list[str]) -> list[str]:
 
 def partial_attr(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
-        k = _count(s, share)
+        k = leak_count(s, share)
         src = rng.choice(len(s.train), size=k, replace=False)
         return _partial(s, rng, src, consistent([*QI, "occupation", "income"]))
 
@@ -229,7 +230,7 @@ def rare_class_attr(s: Split, rng: np.random.Generator) -> pd.DataFrame:
 
 def linkage(share: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
-        k = _count(s, share)
+        k = leak_count(s, share)
         src = rng.choice(len(s.train), size=k, replace=False)
         return _partial(s, rng, src, consistent([*DEMOGRAPHIC, *WORK]))
 

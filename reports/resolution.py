@@ -107,19 +107,29 @@ def detectable_copies(
     return hi
 
 
-def copy_resolution(metric: Metric, threshold: float, level: float) -> str | None:
-    """The sentence a copy check's explanation carries (``COPY_METRICS``), or None when the
-    metric is not one of them or lacks its counts."""
+def copy_inputs(metric: Metric) -> tuple[int, int, float] | None:
+    """(n_T, n_H, chance rate c) of a copy metric (``COPY_METRICS``; c from the holdout's count,
+    module docstring), or None when the metric is not one of them or lacks its counts."""
     ctx = metric.context
     if metric.name not in COPY_METRICS:
         return None
-    held, what = COPY_METRICS[metric.name]
+    held = COPY_METRICS[metric.name][0]
     if any(k not in ctx for k in ("n_train", "n_holdout", held)):
         return None
     n_t, n_h = int(ctx["n_train"]), int(ctx["n_holdout"])
     if n_t < 1 or n_h < 1:
         return None
-    chance = max(float(ctx[held]), 0.5) / n_h
+    return n_t, n_h, max(float(ctx[held]), 0.5) / n_h
+
+
+def copy_resolution(metric: Metric, threshold: float, level: float) -> str | None:
+    """The sentence a copy check's explanation carries (``COPY_METRICS``), or None when the
+    metric is not one of them or lacks its counts."""
+    inputs = copy_inputs(metric)
+    if inputs is None:
+        return None
+    n_t, n_h, chance = inputs
+    what = COPY_METRICS[metric.name][1]
     m = detectable_copies(n_t, n_h, chance, level, threshold)
     if m is None:
         return f"at this size no leak of {what} is FAILed with 80% probability"

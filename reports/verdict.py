@@ -177,6 +177,7 @@ def evaluate_check(
     """One check's status. ``share``: the check's part of the gate's one-sided error (default
     1 / ``family``: equal weights over ``family`` privacy checks)."""
     base = _base(check)
+    share = 1.0 / max(int(family), 1) if share is None else share
     if metric is None:
         return CheckResult(
             **base, status="ERROR", explanation=f"not measured: {why_missing or 'metric missing'}"
@@ -196,10 +197,8 @@ def evaluate_check(
     elif check.statistic == "value":
         status, text = "FAIL", f"estimate {_fmt(observed)} {bad} {_fmt(thr)}"
     else:
-        if share is None:
-            share = 1.0 / max(int(family), 1)
         status, text = _beyond_threshold(check, metric, share if check.kind == "privacy" else 1.0)
-    note = _resolution(check, metric, status, share if share is not None else 1.0 / max(family, 1))
+    note = _resolution(check, metric, status, share)
     text = f"{text}; {note}" if note else text
     return CheckResult(
         **base,
