@@ -28,6 +28,7 @@ from attacks import neighbors as nb
 from attacks.config import MAX_QUERY_ROWS, AuditConfig
 from attacks.errors import AttackCannotRun, AuditInputError
 from attacks.geometry import EncodedTable, Geometry, encode_tables, validate_tables
+from attacks.knowledge import near_unique_columns
 from attacks.rowkeys import RowKeys, RowMatches
 
 __all__ = ["MAX_QUERY_ROWS", "MIN_ROWS", "TABLES", "AuditData"]
@@ -61,6 +62,7 @@ class AuditData:
     )
     _fused: bool = field(default=False, repr=False)
     _row_keys: RowKeys | None = field(default=None, repr=False)
+    _near_unique: list[str] | None = field(default=None, repr=False)
 
     @classmethod
     def prepare(
@@ -251,6 +253,19 @@ class AuditData:
     def row_matches(self, columns: Sequence[str]) -> RowMatches:
         """Exact matches of the full train, holdout and synthetic tables on ``columns``."""
         return RowMatches.of(self.row_keys, columns)
+
+    def near_unique_columns(self) -> list[str]:
+        """The near-unique number and datetime columns (a survey weight, a timestamp:
+        :func:`attacks.knowledge.near_unique_columns`), decided on the full train and holdout
+        records only, never on the synthetic table; cached."""
+        if self._near_unique is None:
+            tr, ho = self.tables["train"], self.tables["holdout"]
+            real = {
+                c: np.concatenate([tr.value_matrix([c])[:, 0], ho.value_matrix([c])[:, 0]])
+                for c in self.geometry.columns
+            }
+            self._near_unique = near_unique_columns(real, self.geometry.types)
+        return list(self._near_unique)
 
     # --- neighbour searches --------------------------------------------------------------
     def build_index(

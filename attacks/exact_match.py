@@ -69,6 +69,19 @@ subsets that miss only columns the leak's fresh values often agree on by chance 
 and loss, mostly 0; native country, mostly US) still see it: 10% linkage leak FAIL 3/3, 3%
 INCONCLUSIVE. 20 more hash passes: +0.6 s CPU on full Adult.
 
+Isolated copies (``exact_match.isolated_copy_excess``, 2026-12-02): the key columns K are every
+column but the near-unique numbers (:meth:`attacks.context.AuditData.near_unique_columns`,
+decided on train + holdout only; every column when fewer than two would remain). A real record
+r is isolated when no other real record agrees with it on all of K but at most one column
+(unique on K and on each K - {c}: :func:`attacks.singling_out.rare_unique` with no slack);
+isolated_copy(r) = r is isolated and some synthetic row equals r on K. The linkage leak above
+draws the survey weight afresh, and the other columns it draws (capital gain and loss, native
+country) agree with its record by chance in ~61% of its rows; ~46% of Adult's records are
+isolated, so ~28% of the leak counts, while a fresh sample reproduces on K only ~5 of 3,200
+isolated holdout records (plain uniqueness on K: ~140, 88% of records): the signal halves, the
+noise falls five-fold. Validity as for near(r): given S, isolation is a symmetric function
+of the unordered real records, so the conditional test stays exact. |K| more hash passes.
+
 Rows are matched by exact integer keys (attacks/rowkeys.py; NaN equals NaN): d + 1 key passes
 for ``max_differ = 1`` (one per left-out column), linear time and memory. Counts reported: distinct training records copied,
 training records unique on all columns (among train and holdout), and how many of those unique
@@ -91,6 +104,7 @@ from attacks.errors import AttackCannotRun
 from attacks.knowledge import partial_copy_sets
 from attacks.results import Estimate, Metric
 from attacks.rowkeys import RowKeys
+from attacks.singling_out import rare_unique
 
 MAX_LISTED = 100
 # leave-out column sets above this many hash passes are refused (max_differ too large)
@@ -165,6 +179,7 @@ class ExactMatchAttack(Attack):
         self.min_identifying = self.config.exact_match.min_identifying
         self.skipped: list[list[str]] = []
         self.partial_subsets: list[list[str]] = []
+        self.isolated_left_out: list[str] = []
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
@@ -195,9 +210,11 @@ class ExactMatchAttack(Attack):
         weights = rarity_weights(d.row_keys, cols, m.key_t.size + m.key_h.size)
         metrics = self._metrics(ctx, (copied_t, copied_h), (near_t, near_h), weights)
         metrics.append(self._partial(cols))
+        metrics.append(self._isolated(cols, weights))
         details = {
             "near_copy_skipped_columns": self.skipped,
             "partial_copy_subsets": self.partial_subsets,
+            "isolated_copy_left_out": self.isolated_left_out,
             "copied_training_rows": [int(r) for r in np.flatnonzero(in_s_t)[:MAX_LISTED]],
             "near_copied_training_rows": [
                 int(r) for r in np.flatnonzero(near_t & ~in_s_t)[:MAX_LISTED]
@@ -293,6 +310,42 @@ class ExactMatchAttack(Attack):
             ),
         )
         return metric
+
+    def _isolated(self, cols: list[str], weights: np.ndarray) -> Metric:
+        """``exact_match.isolated_copy_excess``: the share of training records that some
+        synthetic row reproduces on the key columns (every column but the near-unique ones), where
+        the record is isolated on them among the real records (unique on them and on every
+        projection that drops one of them), minus the same for holdout records."""
+        d = self.data
+        left_out = [c for c in d.near_unique_columns() if c in set(cols)]
+        key = [c for c in cols if c not in set(left_out)]
+        if len(key) < 2:  # too few columns left: isolation on every column
+            key, left_out = list(cols), []
+        n_t, n_h = len(d.tables["train"]), len(d.tables["holdout"])
+        rk = d.row_keys
+        real = rk.concatenated(key)[: n_t + n_h]
+        drops = key if len(key) > 1 else []  # one column: isolated = unique
+        loo = [rk.concatenated([x for x in key if x != c])[: n_t + n_h] for c in drops]
+        isolated = rare_unique(real, loo, slack=0)
+        m = d.row_matches(key)
+        hits = (m.train_in_synthetic & isolated[:n_t], m.holdout_in_synthetic & isolated[n_t:])
+        self.isolated_left_out = left_out
+        ctx = {
+            "key_columns": float(len(key)),
+            "isolated_training_records": float(isolated[:n_t].sum()),
+            "isolated_holdout_records": float(isolated[n_t:].sum()),
+            "isolated_training_records_copied": float(hits[0].sum()),
+            "isolated_holdout_records_copied": float(hits[1].sum()),
+        }
+        dropped = f"every column but {', '.join(left_out)}" if left_out else "every column"
+        text = (
+            f"share of training records isolated among the real records on {dropped} (no other "
+            "record agrees with them on all but one of those columns) and reproduced on them by "
+            "a synthetic row, minus the same share of holdout records"
+        )
+        return _excess(
+            "exact_match.isolated_copy_excess", hits, weights, self.confidence, text, ctx
+        )
 
     def _near(self, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Records with a synthetic row equal on every column but at most ``max_differ``, on

@@ -62,7 +62,7 @@ import pandas as pd
 from attacks import rates
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
-from attacks.knowledge import KnowledgePair, knowledge_pairs, near_unique_columns
+from attacks.knowledge import KnowledgePair, knowledge_pairs
 from attacks.results import Metric
 from attacks.rowkeys import RowMatches
 
@@ -173,12 +173,7 @@ class LinkabilityAttack(Attack):
         out unless fewer than two columns would remain; raises :class:`AttackCannotRun` when
         no pair is left."""
         d = self.data
-        tr, ho = d.tables["train"], d.tables["holdout"]
-        real = {
-            c: np.concatenate([tr.value_matrix([c])[:, 0], ho.value_matrix([c])[:, 0]])
-            for c in d.geometry.columns
-        }
-        skip = near_unique_columns(real, d.geometry.types)
+        skip = d.near_unique_columns()
         if len(d.geometry.columns) - len(skip) < 2:
             skip = []  # too few columns left: link on everything rather than not at all
         pairs = knowledge_pairs(d.geometry.columns, d.qi, self.config.knowledge, exclude=skip)

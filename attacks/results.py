@@ -127,6 +127,8 @@ METRICS: dict[str, str] = {
     "membership.density.epsilon_lower": "as above",
     "exact_match.partial_copy_excess": "largest share of training records reproduced on a "
     "public-rule subset of 2/3 of the columns, unique on it, beyond holdout; null 0",
+    "exact_match.isolated_copy_excess": "share of training records reproduced on every column "
+    "but the near-unique ones, isolated on them (no record within one value), beyond holdout; null 0",
     "attribute.{col}.risk": "(attack - control) / (1 - control) on the secret {col}; null 0",
     "attribute.{col}.excess": "attack - control on the secret {col} (not normalised); null 0",
     "attribute.max_risk": "the largest attribute.{col}.risk; interval [max lower, max upper]",

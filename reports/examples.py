@@ -51,6 +51,13 @@ def _exact_match(leaky: bool) -> AttackResult:
             pick(0.91, 0.02),
             0.0,
         ),
+        _m(
+            "exact_match.isolated_copy_excess",
+            pick(0.45, 0.0003),
+            pick(0.44, -0.0008),
+            pick(0.46, 0.0013),
+            0.0,
+        ),
     ]
     details = {"copied_training_rows": [3, 17, 42] if leaky else []}
     return AttackResult("exact_match", "ok", metrics, details=details)
