@@ -256,15 +256,18 @@ class AuditData:
 
     def near_unique_columns(self) -> list[str]:
         """The near-unique number and datetime columns (a survey weight, a timestamp:
-        :func:`attacks.knowledge.near_unique_columns`), decided on the full train and holdout
-        records only, never on the synthetic table; cached."""
+        :func:`attacks.knowledge.near_unique_columns`) that exact-agreement keys leave out,
+        decided on the full train and holdout records only, never on the synthetic table; none
+        when fewer than two columns would remain (key on everything rather than on nothing);
+        cached."""
         if self._near_unique is None:
             tr, ho = self.tables["train"], self.tables["holdout"]
             real = {
                 c: np.concatenate([tr.value_matrix([c])[:, 0], ho.value_matrix([c])[:, 0]])
                 for c in self.geometry.columns
             }
-            self._near_unique = near_unique_columns(real, self.geometry.types)
+            skip = near_unique_columns(real, self.geometry.types)
+            self._near_unique = skip if len(self.geometry.columns) - len(skip) >= 2 else []
         return list(self._near_unique)
 
     # --- neighbour searches --------------------------------------------------------------

@@ -317,10 +317,8 @@ class ExactMatchAttack(Attack):
         the record is isolated on them among the real records (unique on them and on every
         projection that drops one of them), minus the same for holdout records."""
         d = self.data
-        left_out = [c for c in d.near_unique_columns() if c in set(cols)]
+        left_out = d.near_unique_columns()  # none when fewer than two columns would remain
         key = [c for c in cols if c not in set(left_out)]
-        if len(key) < 2:  # too few columns left: isolation on every column
-            key, left_out = list(cols), []
         n_t, n_h = len(d.tables["train"]), len(d.tables["holdout"])
         rk = d.row_keys
         real = rk.concatenated(key)[: n_t + n_h]

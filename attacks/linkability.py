@@ -173,9 +173,7 @@ class LinkabilityAttack(Attack):
         out unless fewer than two columns would remain; raises :class:`AttackCannotRun` when
         no pair is left."""
         d = self.data
-        skip = d.near_unique_columns()
-        if len(d.geometry.columns) - len(skip) < 2:
-            skip = []  # too few columns left: link on everything rather than not at all
+        skip = d.near_unique_columns()  # none when fewer than two columns would remain
         pairs = knowledge_pairs(d.geometry.columns, d.qi, self.config.knowledge, exclude=skip)
         if not pairs:
             raise AttackCannotRun("linkability: needs at least two columns")
