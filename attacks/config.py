@@ -111,7 +111,8 @@ class DCRSettings:
 @dataclass(frozen=True, kw_only=True)
 class MembershipSettings:
     """``k`` neighbours per search; ``n_boot`` bootstrap resamples of the refitted thresholds
-    (0: the exact interval given the thresholds only). ``density_k`` and ``eps`` are read by the
+    (0: the exact interval given the thresholds only) and, for the density score, of the AUC
+    over members and holdout records in both roles (0: DeLong's interval alone). ``density_k`` and ``eps`` are read by the
     density-ratio score only (log-distance over the first ``density_k`` neighbours; ``eps``
     relative to the median reference distance)."""
 

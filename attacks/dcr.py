@@ -3,9 +3,13 @@
 Share. For every synthetic row s, d_T(s) is the distance to the nearest record of the FULL
 training table and d_H(s) to the nearest record of the full holdout. Under the null (s
 independent of the real records, which are exchangeable) the nearest of the n_T + n_H real
-records is equally likely to be any of them, so P(d_T < d_H) = p0 = n_T / (n_T + n_H); a tie
-(d_T = d_H) scores p0 ("fractional ties": its expected value under the null), a train-side win
-1 and a holdout-side win 0. The gated ``dcr.excess`` is mean(score) - p0 (null 0), size-free: a
+records is equally likely to be any of them, so P(d_T < d_H) = p0 = n_T / (n_T + n_H). A row
+scores the share of training records among all real records at its nearest distance: 1 for a
+train-side win, 0 for a holdout-side win, and on a tie (d_T = d_H) n_T(s) / (n_T(s) + n_H(s)),
+the tied records' training share (:func:`tied_train_share`), whose null expectation is p0
+exactly (the tied records' labels are a random split). A fixed score p0 per tie, used until
+2026-12-02, is biased upwards when several records tie (NLTCS fresh nulls: mean excess 0.018,
+docs/attacks.md). The gated ``dcr.excess`` is mean(score) - p0 (null 0), size-free: a
 synthetic row on top of a training record scores 1 whatever the split. Its interval is
 cluster-robust: synthetic rows whose nearest real record is the same are one cluster (repeated
 rows of a mode-collapsed generator all point at the same record), never narrower than the
@@ -54,6 +58,7 @@ from attacks.base import Attack
 from attacks.config import AuditConfig
 from attacks.context import AuditData
 from attacks.geometry import EncodedTable, TooManyPairs, copy_tolerances, tolerant_matches
+from attacks.neighbors import NeighborIndex
 from attacks.results import Estimate, Metric
 
 N_BINS = 30
@@ -99,6 +104,44 @@ def tolerant_copies(d: AuditData, confidence: float) -> rates.Comparison:
     return rates.compare_binary("tolerant copies", y[side], y[~side], confidence, ctx)
 
 
+def tied_train_share(d: AuditData, tie: np.ndarray, dmin: np.ndarray, tol: float) -> np.ndarray:
+    """Per tied synthetic query row (``tie``: its nearest training and holdout records are
+    equally far, ``dmin``), the share of training records among ALL real records at that
+    distance (within ``tol``): n_T(s) / (n_T(s) + n_H(s)). Under the null the labels of those
+    records are a random split of the pooled real records, so its expectation is
+    n_T / (n_T + n_H) exactly, however many records tie (a fixed p0 per tie is biased upwards
+    when several records tie: with two, E = p0^2 + p0 (1 - p0^2 - (1 - p0)^2) > p0).
+    Identical query rows are counted once; a side's count is read from a k-nearest search
+    whose k grows fourfold while every returned neighbour is within the distance."""
+    q = d.query_matrix("synthetic")[tie].astype(np.float64)
+    codes = d.query_codes("synthetic")[tie]
+    lim = dmin[tie] + tol
+    _, first, inv = np.unique(
+        np.column_stack([q, codes, lim]), axis=0, return_index=True, return_inverse=True
+    )
+    q, codes, lim = q[first], codes[first], lim[first]
+    n_t = _count_within(d.index("train_all"), q, codes, lim)
+    n_h = _count_within(d.index("holdout_all"), q, codes, lim)
+    share = n_t / np.maximum(n_t + n_h, 1)
+    return share[inv.ravel()]
+
+
+def _count_within(
+    index: NeighborIndex, q: np.ndarray, codes: np.ndarray, lim: np.ndarray, k: int = 32
+) -> np.ndarray:
+    """Base rows within ``lim`` of each query row (at least the nearest, which ties)."""
+    counts = np.zeros(q.shape[0], dtype=np.int64)
+    todo, n = np.arange(q.shape[0]), len(index)
+    while todo.size:
+        k = min(k, n)
+        dist, _ = index.search(q[todo], k, query_codes=codes[todo] if codes.size else None)
+        c = (dist <= lim[todo, None]).sum(axis=1)
+        more = (c == k) & (k < n)
+        counts[todo[~more]] = np.maximum(c[~more], 1)
+        todo, k = todo[more], 4 * k
+    return counts
+
+
 def _nndr(d: np.ndarray) -> np.ndarray:
     d1, d2 = d[:, 0], d[:, 1] if d.shape[1] > 1 else d[:, 0]
     out = np.zeros_like(d1)
@@ -138,7 +181,8 @@ class DCRAttack(Attack):
         p0 = n_t / (n_t + n_h)
         tie = np.abs(t1 - h1) <= self.tie_tol
         closer = (t1 < h1) & ~tie
-        y = closer + p0 * tie
+        y = closer.astype(np.float64)
+        y[tie] = tied_train_share(d, tie, np.minimum(t1, h1), self.tie_tol)
         cluster = np.where(t1 <= h1, it[:, 0], ih[:, 0] + n_t)
         excess = stats.cluster_excess(y, cluster, p0, conf)
         share = Estimate(
@@ -236,15 +280,15 @@ def _share_metrics(excess: Estimate, share: Estimate, ctx: dict[str, float]) -> 
             "dcr.excess",
             excess,
             "share of synthetic rows whose nearest real record is a training record, minus "
-            "its no-leak value n_T / (n_T + n_H); ties count n_T / (n_T + n_H)",
+            "its no-leak value n_T / (n_T + n_H); a tie counts the training share of the tied records",
             null_value=0.0,
             context=ctx,
         ),
         Metric(
             "dcr.share_closer_to_train",
             share,
-            "P(d(s, train) < d(s, holdout)) over synthetic rows s, full tables, fractional "
-            "ties; no-leak value n_T / (n_T + n_H)",
+            "P(d(s, train) < d(s, holdout)) over synthetic rows s, full tables, a tie counting "
+            "the training share of the tied records; no-leak value n_T / (n_T + n_H)",
             null_value=ctx["null_share"],
             context=ctx,
         ),

@@ -20,8 +20,12 @@ than non-members (every holdout record). AUC and rates are size-free, so no reco
   its own reference. Overfitting on rare records (the usual victims, Meeus et al. 2023) shows
   as a synthetic density that the population does not explain.
 
-For each score: ROC AUC (DeLong interval: given the synthetic table, member scores and
-non-member scores are independent i.i.d. samples) over all targets. Thresholds for TPR at a
+For each score: ROC AUC over all targets with DeLong's interval. For the distance score, given
+the synthetic table, member and non-member scores are independent i.i.d. samples. The density
+score's are not (a holdout record is a target and a reference row of the other fold's
+targets), so its standard error is floored by a bootstrap that resamples holdout records in
+both roles (:class:`ReferenceScores`; DeLong alone understated the spread by 10-20% on fresh
+nulls). Thresholds for TPR at a
 fixed FPR and for the advantage max(TPR - FPR) are chosen on one half of the targets and applied
 to the other (both ways, pooled).
 
@@ -47,6 +51,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -168,16 +173,15 @@ def membership_metrics(
     tie_seed: int = 0,
     n_boot: int = 200,
     delta: float = 1e-6,
+    auc_se_floor: float = 0.0,
 ) -> tuple[list[Metric], dict[str, Any]]:
     """AUC, cross-fitted TPR@FPR and advantage, and the epsilon lower bound for a score
-    (higher = more likely member).
-
-    The AUC counts ties as one half. For thresholds, ties are broken at random (seeded by
-    ``tie_seed``): a randomised decision at a tied threshold, so that under no leak the TPR at
-    a target FPR is that FPR even when many targets share a score (e.g. distance 0).
-    """
+    (higher = more likely member). The AUC counts ties as one half; its standard error is at
+    least ``auc_se_floor`` (the density score's reference bootstrap). For thresholds, ties are
+    broken at random (seeded by ``tie_seed``): a randomised decision at a tied threshold, so
+    that under no leak the TPR at a target FPR is that FPR even when many targets tie."""
     pos_all, neg_all = score[member], score[~member]
-    auc = stats.auc_delong(pos_all, neg_all, confidence)
+    auc = stats.auc_delong(pos_all, neg_all, confidence, se_floor=auc_se_floor)
     rng = np.random.default_rng(tie_seed)
     order = np.lexsort((rng.random(score.size), score))
     score = np.empty(score.size, dtype=np.float64)
@@ -288,6 +292,66 @@ def _roc(pos: np.ndarray, neg: np.ndarray) -> dict[str, list[float]]:
     return {"fpr": [float(v) for v in fpr], "tpr": [float(v) for v in tpr]}
 
 
+@dataclass(frozen=True)
+class ReferenceScores:
+    """The density score's ingredients per target (members first, then holdout records), for
+    rescoring under a resampled reference.
+
+    A holdout record is both a non-member target and a reference row for the targets of the
+    other fold (cross-fitting), so the non-member scores are not independent given the
+    synthetic table: two close holdout records in different folds each give the other a small
+    reference distance. DeLong's variance treats the scores as independent and understated the
+    AUC's spread by 10-20% on fresh nulls (SD / mean DeLong SE 1.14 on Adult, 1.19 on NLTCS,
+    1.12 on Titanic, 100 seeds each; docs/attacks.md). The bootstrap resamples members within
+    their folds and holdout records within theirs, and a resampled holdout record carries its
+    weight in both roles: a target's reference distances become the first ``density_k`` of its
+    ``k`` nearest reference rows counted with their bootstrap multiplicity (the k-th when fewer
+    are drawn: probability e^-k per target, 0.7% at k = 5).
+
+    ``log_dist`` / ``rows``: (targets, k) log(reference distance + eps) and the reference rows'
+    holdout positions; ``syn_logr``: the fixed synthetic side; ``fold``: each target's fold
+    (members' and the holdout's own)."""
+
+    log_dist: np.ndarray
+    rows: np.ndarray
+    syn_logr: np.ndarray
+    member: np.ndarray
+    fold: np.ndarray
+    density_k: int
+
+    def scores(self, w_holdout: np.ndarray) -> np.ndarray:
+        """Scores with reference rows weighted by ``w_holdout`` (counts; ones: the sample)."""
+        cw = np.cumsum(w_holdout[self.rows], axis=1)
+        logr = np.zeros(self.log_dist.shape[0])
+        last = self.log_dist.shape[1] - 1
+        for j in range(self.density_k):
+            have = cw > j
+            col = np.where(have[:, -1], have.argmax(axis=1), last)
+            logr += np.take_along_axis(self.log_dist, col[:, None], axis=1)[:, 0]
+        return logr / self.density_k - self.syn_logr
+
+    def auc_bootstrap_se(self, n_boot: int, seed: int) -> float:
+        rng = np.random.default_rng(seed)
+        n_m = int(self.member.sum())
+        fold_m, fold_h = self.fold[:n_m], self.fold[n_m:]
+        out = np.empty(n_boot)
+        for b in range(n_boot):
+            w_m, w_h = _resample_counts(fold_m, rng), _resample_counts(fold_h, rng)
+            s = self.scores(w_h)
+            out[b] = stats.weighted_auc(s[:n_m], w_m, s[n_m:], w_h)
+        return float(out.std(ddof=1))
+
+
+def _resample_counts(fold: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap multiplicities of n items, resampled within each fold (sizes kept)."""
+    w = np.zeros(fold.size, np.int64)
+    for f in (0, 1):
+        s = np.flatnonzero(fold == f)
+        if s.size:
+            w += np.bincount(s[rng.integers(0, s.size, s.size)], minlength=fold.size)
+    return w
+
+
 class _MembershipAttack(Attack):
     kind = "distance"
 
@@ -303,6 +367,10 @@ class _MembershipAttack(Attack):
 
     def _scores(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _auc_se_floor(self, seed: int) -> float:
+        """The distance score's targets are i.i.d. given the synthetic table: DeLong alone."""
+        return 0.0
 
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
@@ -321,6 +389,7 @@ class _MembershipAttack(Attack):
             self.confidence,
             tie_seed=d.seed + 53,
             n_boot=self.n_boot,
+            auc_se_floor=self._auc_se_floor(d.seed + 61),
         )
         top = np.argsort(-s_mem, kind="stable")[:N_VULNERABLE]
         rows = d.original_rows("train_all")
@@ -367,9 +436,9 @@ class DensityMembershipAttack(_MembershipAttack):
         mfold = _split(dm.shape[0], rng)
         xm, xh = d.query_matrix("train_all"), d.query_matrix("holdout_all")
         cm, ch = d.query_codes("train_all"), d.query_codes("holdout_all")
-        kk = self.density_k
-        ref_m = np.empty((dm.shape[0], kk))
-        ref_n = np.empty((dn.shape[0], kk))
+        kk = min(k, *(int((hfold != f).sum()) for f in (0, 1)))
+        ref_m, ref_n = np.empty((dm.shape[0], kk)), np.empty((dn.shape[0], kk))
+        at_m, at_n = np.empty((dm.shape[0], kk), np.int64), np.empty((dn.shape[0], kk), np.int64)
         for f in (0, 1):
             base = xh[hfold != f]
             if base.shape[0] < 1:
@@ -380,13 +449,28 @@ class DensityMembershipAttack(_MembershipAttack):
             d.record_recall(index, q, f"holdout_fold{f}")
             # k, not density_k: the k - density_k extra candidates are the exact refinement's
             # margin (module docstring); only the first density_k enter the score
-            dist, _ = index.search(q, k, query_codes=qc)
-            r = dist[:, : self.density_k]
+            dist, at = index.search(q, k, query_codes=qc)
+            at = np.flatnonzero(hfold != f)[at[:, :kk]]  # reference rows as holdout positions
             nm = int((mfold == f).sum())
-            ref_m[mfold == f] = r[:nm]
-            ref_n[hfold == f] = r[nm:]
+            ref_m[mfold == f], at_m[mfold == f] = dist[:nm, :kk], at[:nm]
+            ref_n[hfold == f], at_n[hfold == f] = dist[nm:, :kk], at[nm:]
         eps = self.eps * max(float(np.median(np.concatenate([ref_m[:, 0], ref_n[:, 0]]))), 1e-9)
-        ref_m, ref_n = self._logr(ref_m, eps), self._logr(ref_n, eps)
         syn_m, syn_n = self._logr(dm, eps), self._logr(dn, eps)
+        self._reference = ReferenceScores(
+            np.log(np.concatenate([ref_m, ref_n]) + eps),
+            np.concatenate([at_m, at_n]),
+            np.concatenate([syn_m, syn_n]),
+            np.concatenate([np.ones(dm.shape[0], bool), np.zeros(dn.shape[0], bool)]),
+            np.concatenate([mfold, hfold]),
+            self.density_k,
+        )
         # log density ~ -dim * log r: score = dim-free log r_ref - log r_syn
-        return ref_m - syn_m, ref_n - syn_n
+        score = self._reference.scores(np.ones(dn.shape[0]))
+        return score[: dm.shape[0]], score[dm.shape[0] :]
+
+    def _auc_se_floor(self, seed: int) -> float:
+        """The bootstrap standard error of the AUC over resampled targets AND references
+        (:class:`ReferenceScores`); 0 without resamples."""
+        if self.n_boot < 2:
+            return 0.0
+        return self._reference.auc_bootstrap_se(self.n_boot, seed)

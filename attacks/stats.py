@@ -106,8 +106,12 @@ def cluster_mean(y: np.ndarray, clusters: np.ndarray, confidence: float = CONFID
     return Estimate(m, _clip(m - half, 0, 1), _clip(m + half, 0, 1), confidence, "cluster-robust")
 
 
-def auc_delong(pos: np.ndarray, neg: np.ndarray, confidence: float = CONFIDENCE) -> Estimate:
-    """ROC AUC of scores (positives should score higher), ties half, with DeLong's interval."""
+def auc_delong(
+    pos: np.ndarray, neg: np.ndarray, confidence: float = CONFIDENCE, se_floor: float = 0.0
+) -> Estimate:
+    """ROC AUC of scores (positives should score higher), ties half, with DeLong's interval
+    (its standard error at least ``se_floor``: a caller's bootstrap of a dependence DeLong does
+    not see; the method then reads "delong + bootstrap")."""
     pos = np.asarray(pos, dtype=np.float64)
     neg = np.asarray(neg, dtype=np.float64)
     m, n = pos.size, neg.size
@@ -120,10 +124,25 @@ def auc_delong(pos: np.ndarray, neg: np.ndarray, confidence: float = CONFIDENCE)
     v10 = (r_all[:m] - r_pos) / n
     v01 = 1 - (r_all[m:] - r_neg) / m
     var = (v10.var(ddof=1) if m > 1 else 0.0) / m + (v01.var(ddof=1) if n > 1 else 0.0) / n
-    half = _z(confidence) * math.sqrt(max(var, 0.0))
+    se = math.sqrt(max(var, 0.0))
+    method = "delong + bootstrap" if se_floor > se else "delong"
+    half = _z(confidence) * max(se, se_floor)
     return Estimate(
-        float(auc), _clip(auc - half, 0, 1), _clip(auc + half, 0, 1), confidence, "delong"
+        float(auc), _clip(auc - half, 0, 1), _clip(auc + half, 0, 1), confidence, method
     )
+
+
+def weighted_auc(pos: np.ndarray, w_pos: np.ndarray, neg: np.ndarray, w_neg: np.ndarray) -> float:
+    """ROC AUC with integer weights (bootstrap multiplicities), ties half: the AUC of the
+    scores each repeated by its weight, in O((m + n) log n)."""
+    order = np.argsort(neg, kind="stable")
+    s, c = neg[order], np.concatenate([[0.0], np.cumsum(w_neg[order], dtype=np.float64)])
+    by = np.argsort(pos, kind="stable")  # sorted needles: searchsorted twice as fast
+    pos, w_pos = pos[by], w_pos[by]
+    below = c[np.searchsorted(s, pos, side="left")]
+    tied = c[np.searchsorted(s, pos, side="right")] - below
+    total = float(w_pos.sum()) * c[-1]
+    return float((w_pos * (below + 0.5 * tied)).sum() / total) if total > 0 else 0.5
 
 
 def bootstrap(

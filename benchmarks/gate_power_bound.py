@@ -81,10 +81,11 @@ def run(args: argparse.Namespace) -> None:
                 f"error: {name!r} has no verbatim column set; known: {sorted(LEAK_COLUMNS)}"
             )
         for seed in seeds(args.seeds):
-            s, syn = make(name, seed)
+            s, syn = make(name, seed, args.table, args.n_real)
             cols = LEAK_COLUMNS[name] or list(s.train.columns)
-            _, null_syn = make("fresh", seed)
+            _, null_syn = make("fresh", seed, args.table, args.n_real)
             row = {
+                "table": args.table,
                 "scenario": name,
                 "seed": seed,
                 "columns": cols,
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> None:
                 fh.write(json.dumps(row) + "\n")
             print(
                 name,
+                args.table,
                 seed,
                 row["train_hits"],
                 row["holdout_hits"],
@@ -141,7 +143,8 @@ def table(args: argparse.Namespace) -> None:
     for path in args.files:
         for line in Path(path).read_text().splitlines():
             row = json.loads(line)
-            got[row["scenario"]].append(row)
+            table = row.get("table", "adult")  # rows before 2026-12-02 (s9): Adult
+            got[row["scenario"] if table == "adult" else f"{table} {row['scenario']}"].append(row)
     lv = levels()
     head = " | ".join(f"p <= {v:.3g} ({k})" for k, v in lv.items())
     print(
@@ -183,6 +186,8 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("--scenarios", default=",".join(LEAK_COLUMNS))
     r.add_argument("--seeds", default="0-19")
+    r.add_argument("--table", default="adult", help="adult, or a coded shared table")
+    r.add_argument("--n-real", type=int, default=16_000, help="train + holdout records")
     r.add_argument("--out", default="benchmarks/results/gate_power_bound.jsonl")
     t = sub.add_parser("table")
     t.add_argument("files", nargs="+")

@@ -8,9 +8,13 @@ Nulls (the synthetic table carries nothing specific to the training records):
   ``fresh``: a fresh sample of the population, as large as train;
   ``mode_collapse``: 500 fresh rows repeated to that size (a degenerate generator that leaks
   nothing);
-  ``dp_eps1`` / ``dp_eps10``: privsynth's MST at epsilon 1 / 10 fitted on train (Adult only;
-  privsynth's synthesizers are imported here, in the benchmark, never by ``attacks/``).
-The duplicate-rich table ``nltcs`` (16 binary columns) runs the ``fresh`` null on its own split.
+  ``dp_eps1`` / ``dp_eps10``: privsynth's MST at epsilon 1 / 10 fitted on train (Adult's bundled
+  schema, or a coded table's domain file; privsynth's synthesizers are imported here, in the
+  benchmark, never by ``attacks/``).
+The integer-coded shared tables (``adult_pgm``: Adult train + test discretised, 48,842 rows;
+``nltcs``: 16 binary columns, many natural duplicates; ``titanic``: 1,304 rows) run the nulls and
+the leaks that name no Adult column (verbatim, rarest and near copies; a near copy changes a
+column with at most ``MAX_CHANGE_LEVELS`` values) on their own splits.
 
 Leaks (rows of the fresh sample replaced by rows derived from training records):
   ``copies_{0.1,0.3,1,3}pct``: verbatim copies of random training records;
@@ -60,6 +64,12 @@ CATEGORICAL = [
 ]
 
 
+# a near copy on a table other than Adult changes a column with at most this many values
+MAX_CHANGE_LEVELS = 50
+# the integer-coded shared tables (<table>.csv with <table>-domain.json in ../shared/data)
+CODED = ("adult_pgm", "nltcs", "titanic")
+
+
 @dataclass(frozen=True)
 class Split:
     """Disjoint train / holdout / fresh rows of one table."""
@@ -74,10 +84,19 @@ class Split:
 def load(table: str = "adult") -> pd.DataFrame:
     if table == "adult":
         return pd.read_csv(ADULT, skipinitialspace=True, na_values=["?"])
-    path = SHARED / f"{table}.csv"
+    bundled = ROOT / "privsynth" / "data" / f"{table}.csv.gz"  # adult_pgm ships with the package
+    path = bundled if bundled.is_file() else SHARED / f"{table}.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the shared table {table!r} is not there")
     return pd.read_csv(path)
+
+
+def domain_path(table: str) -> Path:
+    """The public domain file of a coded shared table (its DP synthesizers' schema)."""
+    if table not in CODED:
+        raise ValueError(f"table {table!r} has no domain file; coded tables: {', '.join(CODED)}")
+    bundled = ROOT / "privsynth" / "data" / f"{table}-domain.json"
+    return bundled if bundled.is_file() else SHARED / f"{table}-domain.json"
 
 
 def split(seed: int, table: str = "adult", n_real: int = 16_000, train_share: float = 0.8) -> Split:
@@ -149,7 +168,7 @@ def near_copies(share: float) -> Callable[[Split, np.random.Generator], pd.DataF
     def make(s: Split, rng: np.random.Generator) -> pd.DataFrame:
         k = leak_count(s, share)
         rows = s.train.iloc[rng.choice(len(s.train), size=k, replace=False)].reset_index(drop=True)
-        cats = [c for c in CATEGORICAL if c in rows.columns]
+        cats = changeable_columns(s)
         which = rng.integers(0, len(cats), size=k)
         for j, c in enumerate(cats):
             sel = np.flatnonzero(which == j)
@@ -160,6 +179,17 @@ def near_copies(share: float) -> Callable[[Split, np.random.Generator], pd.DataF
         return _plant(_base(s, rng), rows, rng)
 
     return make
+
+
+def changeable_columns(s: Split) -> list[str]:
+    """The columns a near copy may change: Adult's categorical columns; on another table the
+    columns with at most ``MAX_CHANGE_LEVELS`` distinct values in train (the coded tables'
+    categorical columns: NLTCS's 16 flags, Titanic's all but Age, adult_pgm's all but its four
+    binned numbers)."""
+    if s.table == "adult":
+        return [c for c in CATEGORICAL if c in s.train.columns]
+    levels = s.train.nunique(dropna=True)
+    return [c for c in s.train.columns if 2 <= levels[c] <= MAX_CHANGE_LEVELS]
 
 
 def jitter_rows(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -250,7 +280,8 @@ def dp(epsilon: float) -> Callable[[Split, np.random.Generator], pd.DataFrame]:
         from privsynth.schema import load_schema
         from privsynth.synthesizers import get_synthesizer
 
-        schema = load_schema(example_path("adult-schema.json"))
+        path = example_path("adult-schema.json") if s.table == "adult" else domain_path(s.table)
+        schema = load_schema(path)
         seed = int(rng.integers(0, 2**31))
         model = get_synthesizer("mst")(epsilon=epsilon, seed=seed).fit(s.train, schema)
         return model.sample()
@@ -299,8 +330,14 @@ LEAK_COLUMNS: dict[str, list[str] | None] = {
     "linkage_3pct": consistent([*DEMOGRAPHIC, *WORK]),
     "linkage_10pct": consistent([*DEMOGRAPHIC, *WORK]),
 }
-# scenarios that must run on Adult (they name Adult's columns or its schema)
-ADULT_ONLY = set(SCENARIOS) - {"fresh", "mode_collapse"}
+# scenarios that must run on Adult (they name Adult's columns); the copies, near copies, mode
+# collapse and the DP nulls (MST on the table's domain file) run on every shared table
+ADULT_ONLY = {
+    name
+    for name in SCENARIOS
+    if name.startswith(("jitter", "qi_unique", "partial_attr", "linkage"))
+    or name in ("rare_class_attr", "subgroup_overfit")
+}
 
 
 def make(
