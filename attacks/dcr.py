@@ -113,6 +113,8 @@ def tied_train_share(d: AuditData, tie: np.ndarray, dmin: np.ndarray, tol: float
     when several records tie: with two, E = p0^2 + p0 (1 - p0^2 - (1 - p0)^2) > p0).
     Identical query rows are counted once; a side's count is read from a k-nearest search
     whose k grows fourfold while every returned neighbour is within the distance."""
+    if not tie.any():  # no index is built for nothing (at scale an IVF index trains k-means)
+        return np.zeros(0)
     q = d.query_matrix("synthetic")[tie].astype(np.float64)
     codes = d.query_codes("synthetic")[tie]
     lim = dmin[tie] + tol
