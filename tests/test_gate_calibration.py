@@ -26,13 +26,17 @@ from benchmarks.leak_catalogue import QI, make  # noqa: E402
 N_REAL = 10_000
 
 
-def _exact_check(scenario: str, seed: int) -> tuple[str, float, float]:
-    s, syn = make(scenario, seed, n_real=N_REAL)
+def _copy_checks(scenario: str, seed: int, table: str = "adult") -> dict[str, tuple]:
+    """(status, estimate, upper) per measured check of ``standard``, exact-match attack only."""
+    s, syn = make(scenario, seed, table, N_REAL)
     data = AuditData.prepare(s.train, s.holdout, syn, seed=seed, n_jobs=1)
     audit = AuditResult([ExactMatchAttack.from_data(data).evaluate()], dict(data.settings))
     results, _, _, _ = evaluate(privacy_only(load_policy("standard")), audit)
-    r = next(r for r in results if r.id == "exact-copies")
-    return r.status, r.estimate.value, r.estimate.ci_high
+    return {r.id: (r.status, r.estimate.value, r.estimate.ci_high) for r in results if r.estimate}
+
+
+def _exact_check(scenario: str, seed: int) -> tuple[str, float, float]:
+    return _copy_checks(scenario, seed)["exact-copies"]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -127,26 +131,18 @@ def test_copy_resolution_benchmark_runs_the_real_check_beside_the_model() -> Non
 # 0.0085, never FAIL (exact-copies INCONCLUSIVE 4/5: binned numbers make chance copies common).
 
 
-def _coded_checks(scenario: str, seed: int) -> dict[str, tuple[str, float, float]]:
-    s, syn = make(scenario, seed, "adult_pgm", N_REAL)
-    data = AuditData.prepare(s.train, s.holdout, syn, seed=seed, n_jobs=1)
-    audit = AuditResult([ExactMatchAttack.from_data(data).evaluate()], dict(data.settings))
-    results, _, _, _ = evaluate(privacy_only(load_policy("standard")), audit)
-    return {r.id: (r.status, r.estimate.value, r.estimate.ci_high) for r in results if r.estimate}
-
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_coded_table_copies_and_near_copies_fail_standard(seed: int) -> None:
-    exact = _coded_checks("copies_3pct", seed)["exact-copies"]
+    exact = _copy_checks("copies_3pct", seed, "adult_pgm")["exact-copies"]
     assert exact[0] == "FAIL" and exact[1] > 0.015
-    near = _coded_checks("near_copies_3pct", seed)
+    near = _copy_checks("near_copies_3pct", seed, "adult_pgm")
     assert near["near-copies"][0] == "FAIL" and near["near-copies"][1] > 0.008
     assert near["exact-copies"][0] != "FAIL"  # one column changed: no verbatim copy is planted
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_coded_table_fresh_null_never_fails(seed: int) -> None:
-    got = _coded_checks("fresh", seed)
+    got = _copy_checks("fresh", seed, "adult_pgm")
     for check in ("exact-copies", "near-copies"):
         assert got[check][0] != "FAIL" and got[check][2] < 0.025, check
 
