@@ -264,24 +264,51 @@ def cross_search(
     a_aug = np.column_stack([-2.0 * a, _sq_norms(a), np.ones(n_a, np.float32)])
     b_aug = np.ascontiguousarray(np.column_stack([b, np.ones(n_b, np.float32), _sq_norms(b)]).T)
     rows = max(1, min(n_a, CROSS_BLOCK_ELEMENTS // max(n_b, 1)))
+    perm, head = _subset_first(n_a, rows, sub if k_sub else None)
+    a_perm = a_aug if perm is None else a_aug[perm]
     buf = np.empty((rows, n_b), dtype=np.float32)
     ab_i = np.empty((n_a, k_ab), dtype=np.int64)
     col, col_sub = _ColumnMinima(), _ColumnMinima()
     set_threads(threads)
     with _blas_threads(threads):
-        for s in range(0, n_a, rows):
+        for g, s in enumerate(range(0, n_a, rows)):
             e = min(s + rows, n_a)
-            block = np.matmul(a_aug[s:e], b_aug, out=buf[: e - s])
-            _, ab_i[s:e] = faiss.kmin(block, k_ab)
-            col.add(block.min(axis=0), np.arange(s, e), s)
-            if k_sub:
-                lo, hi = np.searchsorted(sub, [s, e])
-                if hi > lo:
-                    col_sub.add(block[sub[lo:hi] - s].min(axis=0), sub[lo:hi], int(lo))
+            block = np.matmul(a_perm[s:e], b_aug, out=buf[: e - s])
+            _, top = faiss.kmin(block, k_ab)
+            ab_i[slice(s, e) if perm is None else perm[s:e]] = top
+            m = int(head[g]) if k_sub else 0
+            lo_min = block[:m].min(axis=0) if m else None
+            hi_min = block[m:].min(axis=0) if m < e - s else None
+            col.add(_min_of(lo_min, hi_min), np.arange(s, e), s)
+            if m:
+                lo = int(np.searchsorted(sub, s))
+                col_sub.add(lo_min, sub[lo : lo + m], lo)
         ba_i = col.top_k(a_aug, b_aug, k_ba)
         sub_i = col_sub.top_k(a_aug, b_aug, k_sub) if k_sub else None
     out_sub = None if sub_i is None else _refine(b, a[sub], sub_i)
     return CrossResult(_refine(a, b, ab_i), _refine(b, a, ba_i), out_sub)
+
+
+def _subset_first(
+    n: int, rows: int, sub: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """A row order that, within each block of ``rows`` rows, puts the block's ``sub`` rows
+    first (both parts in their original order), and how many there are per block: the
+    subset's column minima are then a slice of the block product, not a gathered copy of it.
+    Only the product's rows move; every selection still sees rows in original order."""
+    if sub is None or sub.size == 0:
+        return None, np.zeros(0, np.int64)
+    block = np.arange(n) // rows
+    in_sub = np.zeros(n, bool)
+    in_sub[sub] = True
+    perm = np.lexsort((np.arange(n), ~in_sub, block))
+    return perm, np.bincount(block[sub], minlength=int(block[-1]) + 1)
+
+
+def _min_of(x: np.ndarray | None, y: np.ndarray | None) -> np.ndarray:
+    if x is None or y is None:
+        return x if y is None else y  # type: ignore[return-value]
+    return np.minimum(x, y)
 
 
 @functools.lru_cache(maxsize=1)

@@ -132,7 +132,7 @@ def clustered_difference(
     s = np.bincount(inv, weights=z)
     g = s.size
     var = float((s**2).sum()) * g / max(g - 1, 1)
-    half = float(sps.norm.ppf(0.5 + confidence / 2)) * math.sqrt(max(var, 0.0))
+    half = stats.z_value(confidence) * math.sqrt(max(var, 0.0))
     lo = max(min(d - half, lo_n), -1.0)
     hi = min(max(d + half, hi_n), 1.0)
     return Estimate(float(d), float(min(lo, d)), float(max(hi, d)), confidence, "cluster-robust")

@@ -4,6 +4,7 @@ epsilon implied by a membership test's (TPR, FPR)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -16,7 +17,10 @@ from attacks.rowkeys import sorted_inverse
 CONFIDENCE = 0.95
 
 
-def _z(confidence: float) -> float:
+@functools.lru_cache(maxsize=256)
+def z_value(confidence: float) -> float:
+    """The two-sided normal quantile of ``confidence`` (cached: scipy's ppf costs ~0.1 ms a
+    call, and an audit makes ~2,000 calls at a handful of levels)."""
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
@@ -28,7 +32,7 @@ def wilson(k: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, flo
     """Wilson score interval of a proportion k/n (k may be fractional, e.g. ties split)."""
     if n <= 0:
         return 0.0, 1.0
-    z = _z(confidence)
+    z = z_value(confidence)
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -102,7 +106,7 @@ def cluster_mean(y: np.ndarray, clusters: np.ndarray, confidence: float = CONFID
     var = float((s**2).sum()) / (n * n) * (g / max(g - 1, 1))
     # never narrower than the binomial interval of independent rows
     var = max(var, m * (1 - m) / n)
-    half = _z(confidence) * math.sqrt(var)
+    half = z_value(confidence) * math.sqrt(var)
     return Estimate(m, _clip(m - half, 0, 1), _clip(m + half, 0, 1), confidence, "cluster-robust")
 
 
@@ -126,7 +130,7 @@ def auc_delong(
     var = (v10.var(ddof=1) if m > 1 else 0.0) / m + (v01.var(ddof=1) if n > 1 else 0.0) / n
     se = math.sqrt(max(var, 0.0))
     method = "delong + bootstrap" if se_floor > se else "delong"
-    half = _z(confidence) * max(se, se_floor)
+    half = z_value(confidence) * max(se, se_floor)
     return Estimate(
         float(auc), _clip(auc - half, 0, 1), _clip(auc + half, 0, 1), confidence, method
     )
@@ -135,9 +139,11 @@ def auc_delong(
 def weighted_auc(pos: np.ndarray, w_pos: np.ndarray, neg: np.ndarray, w_neg: np.ndarray) -> float:
     """ROC AUC with integer weights (bootstrap multiplicities), ties half: the AUC of the
     scores each repeated by its weight, in O((m + n) log n)."""
-    order = np.argsort(neg, kind="stable")
+    # the sums run over whole tie groups, so the order within ties is irrelevant: numpy's
+    # default (SIMD) argsort, ~6x faster than the stable one on 26k float64 scores
+    order = np.argsort(neg)
     s, c = neg[order], np.concatenate([[0.0], np.cumsum(w_neg[order], dtype=np.float64)])
-    by = np.argsort(pos, kind="stable")  # sorted needles: searchsorted twice as fast
+    by = np.argsort(pos)  # sorted needles: searchsorted twice as fast
     pos, w_pos = pos[by], w_pos[by]
     below = c[np.searchsorted(s, pos, side="left")]
     tied = c[np.searchsorted(s, pos, side="right")] - below
@@ -201,7 +207,7 @@ def cluster_excess(
     s = np.bincount(inv, weights=y - m)
     g = s.size
     var = float((s**2).sum()) / (n * n) * (g / max(g - 1, 1))
-    half = _z(confidence) * math.sqrt(max(var, m * (1 - m) / n))
+    half = z_value(confidence) * math.sqrt(max(var, m * (1 - m) / n))
     d = m - null
     return Estimate(d, _clip(d - half, -1, 1), _clip(d + half, -1, 1), confidence, "cluster-robust")
 

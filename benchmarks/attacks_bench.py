@@ -77,14 +77,17 @@ def split(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def synth_independent(train: pd.DataFrame, seed: int, work: Path) -> pd.DataFrame:
-    """privsynth's independent synthesizer (epsilon 1) fitted on train, len(train) rows."""
+    """privsynth's independent synthesizer (epsilon 1, seeded noise) fitted on train,
+    len(train) rows."""
     exe = Path(sys.executable).with_name("privsynth")
     cmd = [str(exe)] if exe.exists() else [shutil.which("privsynth") or "privsynth"]
     src, out = work / "train_for_synth.csv", work / "synthetic_independent.csv"
     train.to_csv(src, index=False)
     schema = ROOT / "privsynth" / "data" / "adult-schema.json"
     cmd += ["synth", str(src), "-s", str(schema), "-e", "1", "-m", "independent"]
-    cmd += ["-n", str(len(train)), "--seed", str(seed), "-o", str(out), "-q"]
+    # --noise-seed: the same table on every run of the benchmark (seeded noise: not a release)
+    cmd += ["-n", str(len(train)), "--seed", str(seed), "--noise-seed", str(seed)]
+    cmd += ["-o", str(out), "-q"]
     subprocess.run(cmd, check=True)
     syn = pd.read_csv(out, skipinitialspace=True, na_values=["?"])
     return syn.astype({c: train[c].dtype for c in train.columns if c in NUMERIC}, errors="ignore")
