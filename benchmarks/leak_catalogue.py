@@ -91,6 +91,28 @@ def load(table: str = "adult") -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def binary_adult(columns: list[str] | None = None) -> pd.DataFrame:
+    """A duplicate-heavy all-binary table from Adult (like NLTCS): 12 0/1 indicators, or the
+    named subset of them (8 give at most 256 distinct rows). For tests of coded tables."""
+    df = load("adult")
+    flags = {
+        "male": df["sex"].eq("Male"),
+        "rich": df["income"].eq(">50K"),
+        "over40": df["age"].ge(40),
+        "long_hours": df["hours-per-week"].gt(40),
+        "gain": df["capital-gain"].gt(0),
+        "loss": df["capital-loss"].gt(0),
+        "married": df["marital-status"].str.startswith("Married"),
+        "white": df["race"].eq("White"),
+        "us": df["native-country"].eq("United-States"),
+        "private": df["workclass"].eq("Private"),
+        "degree": df["education-num"].ge(13),
+        "husband": df["relationship"].eq("Husband"),
+    }
+    out = pd.DataFrame(flags).astype(np.int64)
+    return out if columns is None else out[list(columns)]
+
+
 def domain_path(table: str) -> Path:
     """The public domain file of a coded shared table (its DP synthesizers' schema)."""
     if table not in CODED:

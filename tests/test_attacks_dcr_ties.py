@@ -22,26 +22,13 @@ import pytest
 from attacks import AuditData, DCRAttack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.leak_catalogue import load  # noqa: E402
+from benchmarks.leak_catalogue import binary_adult  # noqa: E402
 
-
-def binary_adult() -> pd.DataFrame:
-    df = load("adult")
-    flags = {
-        "male": df["sex"].eq("Male"),
-        "rich": df["income"].eq(">50K"),
-        "over40": df["age"].ge(40),
-        "long_hours": df["hours-per-week"].gt(40),
-        "married": df["marital-status"].str.startswith("Married"),
-        "white": df["race"].eq("White"),
-        "private": df["workclass"].eq("Private"),
-        "degree": df["education-num"].ge(13),
-    }
-    return pd.DataFrame(flags).astype(np.int64)
+FLAGS = ["male", "rich", "over40", "long_hours", "married", "white", "private", "degree"]
 
 
 def split(seed: int, n_t: int = 4000, n_h: int = 1000, n_s: int = 4000):
-    b = binary_adult()
+    b = binary_adult(FLAGS)
     p = np.random.default_rng(seed).permutation(len(b))
     cut = np.cumsum([n_t, n_h, n_s])
     return b.iloc[p[: cut[0]]], b.iloc[p[cut[0] : cut[1]]], b.iloc[p[cut[1] : cut[2]]]

@@ -22,7 +22,7 @@ from attacks import AuditData
 from attacks.subgroup import MAX_NUMERIC_LEVELS, SubgroupAttack, numeric_levels
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.leak_catalogue import load  # noqa: E402
+from benchmarks.leak_catalogue import binary_adult, load  # noqa: E402
 
 
 def test_numeric_levels_are_a_function_of_the_pooled_real_values():
@@ -53,28 +53,9 @@ def test_numeric_levels_are_a_function_of_the_pooled_real_values():
         assert numeric_levels(v[:20_000], v[20_000:]) is None, col
 
 
-def _binary_adult() -> pd.DataFrame:
-    df = load("adult")
-    flags = {
-        "male": df["sex"].eq("Male"),
-        "rich": df["income"].eq(">50K"),
-        "over40": df["age"].ge(40),
-        "long_hours": df["hours-per-week"].gt(40),
-        "gain": df["capital-gain"].gt(0),
-        "loss": df["capital-loss"].gt(0),
-        "married": df["marital-status"].str.startswith("Married"),
-        "white": df["race"].eq("White"),
-        "us": df["native-country"].eq("United-States"),
-        "private": df["workclass"].eq("Private"),
-        "degree": df["education-num"].ge(13),
-        "husband": df["relationship"].eq("Husband"),
-    }
-    return pd.DataFrame(flags).astype(np.int64)
-
-
 @pytest.fixture(scope="module")
 def binary_split():
-    b = _binary_adult()
+    b = binary_adult()
     p = np.random.default_rng(0).permutation(len(b))
     return b.iloc[p[:8000]], b.iloc[p[8000:10000]], b.iloc[p[10000:18000]]
 
