@@ -117,6 +117,12 @@ def is_applicable(check: Check, metric: Metric | None) -> bool:
     reports ``context["supported"] = 0``; a missing metric stays in play (and is ERROR)."""
     if check.applies != "if_supported" or metric is None:
         return True
+    return is_supported(metric)
+
+
+def is_supported(metric: Metric) -> bool:
+    """False where the metric reports ``context["supported"] = 0`` (a level the sample cannot
+    support: its interval is [0, 1])."""
     supported = metric.context.get("supported")
     return supported is None or float(supported) != 0.0
 
@@ -129,20 +135,25 @@ def not_applicable_checks(policy: Policy, metrics: dict[str, Metric]) -> frozens
 def not_applicable_result(check: Check, metric: Metric) -> CheckResult:
     """A NOT_APPLICABLE check: no statistic, no estimate, and why, in public terms only (the
     level's constant need, never the sample's exact size)."""
-    need = metric.context.get("nonmembers_needed")
-    if need is not None:
-        why = f"needs about {int(need):,} non-members per fitting half; this holdout is too small"
-    else:
-        why = "the metric is not supported at this sample size"
     return CheckResult(
         **_base(check),
         status="NOT_APPLICABLE",
         explanation=(
-            f"did not run at this size ({why}); applies = 'if_supported', so it takes no part "
+            f"did not run at this size ({unsupported_why(metric)}); applies = 'if_supported', "
+            "so it takes no part "
             "in the verdict and no share of the gate's error"
         ),
         description=metric.description,
     )
+
+
+def unsupported_why(metric: Metric) -> str:
+    """Why a metric reporting ``context["supported"] = 0`` was not measured, in public terms
+    only (the level's constant need, never the sample's exact size)."""
+    need = metric.context.get("nonmembers_needed")
+    if need is not None:
+        return f"needs about {int(need):,} non-members per fitting half; this holdout is too small"
+    return "the metric is not supported at this sample size"
 
 
 def _base(check: Check) -> dict[str, object]:
@@ -196,6 +207,9 @@ def evaluate_check(
         status, text = "PASS", f"{label[check.statistic]} {_fmt(observed)} {sign} {_fmt(thr)}"
     elif check.statistic == "value":
         status, text = "FAIL", f"estimate {_fmt(observed)} {bad} {_fmt(thr)}"
+    elif not is_supported(metric):  # its interval is [0, 1]: no stretched bounds to show
+        status = "INCONCLUSIVE"
+        text = f"not measurable at this size ({unsupported_why(metric)}): more data needed"
     else:
         status, text = _beyond_threshold(check, metric, share if check.kind == "privacy" else 1.0)
     note = _resolution(check, metric, status, share)

@@ -96,6 +96,11 @@ def test_unsupported_level_is_not_applicable_and_leaves_the_verdict_alone(
     results2, verdict2, _, _ = evaluate(always, small_audit)
     assert verdict2 == "INCONCLUSIVE"
     assert {r.status for r in results2 if r.id in LOW} == {"INCONCLUSIVE"}
+    # ... saying why, not showing a Bonferroni-stretched [0, 1] (it read [-0.01, 1.54])
+    for r in results2:
+        if r.id in LOW:
+            assert r.explanation.startswith(f"not measurable at this size ({REASON})")
+            assert "straddles" not in r.explanation and "Bonferroni" not in r.explanation
 
 
 def test_every_rendering_lists_the_check_and_why(small_audit: AuditResult) -> None:
