@@ -218,9 +218,10 @@ def set_threads(n: int) -> None:
 
 # --- both directions from one distance matrix ---------------------------------------------
 # Elements of a distance block (rows x base rows), float32: 8 MiB, so the product, its row
-# selection and its column minima stay in cache (Adult 26,048 x 26,048: the main pass 2.7 ->
-# 2.2 s against 128 MiB blocks); at least sqrt(n_a) rows, which bounds the column minima kept
-# (n_a / rows x n_b) by the block count and the two together by 2 n_b sqrt(n_a) floats.
+# selection and its column minima stay in cache; but at least sqrt(n_a) rows, which bounds the
+# column minima kept (n_a / rows x n_b floats) by the block's size. Adult 26,048 x 26,048:
+# 161-row blocks of 16 MiB, the whole search 2.96 -> 2.30 s against 128 MiB blocks (A/B in one
+# process, benchmarks/results/attacks.md).
 CROSS_BLOCK_ELEMENTS = 1 << 21
 
 
