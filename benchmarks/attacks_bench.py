@@ -14,7 +14,9 @@ child also reports the seconds inside the tool's own calls (excluding imports an
 tables) and its CPU seconds. Peers run with the interpreter of ``--peers-python`` (default
 ``.venv-peers/bin/python`` in the repository root, or ``$PRIVSYNTH_ATTACK_PEERS_PY``; install it
 from the ``[anonymeter]`` block of ``benchmarks/peers-requirements.txt``), at their default
-sample sizes, in the same run as ours (so both see the same machine load):
+sample sizes, in the same run as ours (so both see the same machine load), round robin (ours 1,
+peer 1, ours 2, ...: on a machine whose speed drifts over minutes, each tool's runs straddle the
+same period; ``--repeats 3 --peer-repeats 2`` alternates them all):
 
 * Anonymeter: ``SinglingOutEvaluator(...).evaluate()`` (multivariate, 500 attacks),
   ``LinkabilityEvaluator`` (500 attacks, aux columns = first / second half of the columns),
@@ -396,16 +398,18 @@ def main() -> None:
             else:
                 print(f"peers skipped: {args.peers_python} does not exist")
         runs: dict[str, list[dict[str, Any]]] = {}
-        for tool, py, reps, jobs in plan:
-            for i in range(reps):
-                r = run_child(tool, py, work, args.seed, args.timeout, jobs)
-                msg = r.get("error") or f"{r['seconds']:.1f} s in tool"
-                print(
-                    f"{r['tool']} run {i + 1}/{reps}: {msg}, process {r['process_seconds']:.1f} s, "
-                    f"peak RSS {r['peak_rss_mib']:.0f} MiB, load {r['loadavg_start'][0]:.2f}",
-                    flush=True,
-                )
-                runs.setdefault(r["tool"], []).append(r)
+        # round robin (ours 1, peer 1, ours 2, ...): on a shared machine whose speed drifts
+        # over minutes, each tool's runs straddle the same period instead of following each other
+        order = [(i, p) for i in range(max(p[2] for p in plan)) for p in plan if i < p[2]]
+        for i, (tool, py, reps, jobs) in order:
+            r = run_child(tool, py, work, args.seed, args.timeout, jobs)
+            msg = r.get("error") or f"{r['seconds']:.1f} s in tool"
+            print(
+                f"{r['tool']} run {i + 1}/{reps}: {msg}, process {r['process_seconds']:.1f} s, "
+                f"peak RSS {r['peak_rss_mib']:.0f} MiB, load {r['loadavg_start'][0]:.2f}",
+                flush=True,
+            )
+            runs.setdefault(r["tool"], []).append(r)
         rows = [summarise(v) for v in runs.values()]
         header = (
             f"{what}; {platform.machine()} {os.cpu_count()} cores, "
