@@ -48,6 +48,10 @@ def test_audit_bad_input_exits_2_and_unrunnable_attack_exits_3(tmp_path):
     args = ["audit", "--train", str(t), "--holdout", str(h), "--synthetic", str(s), "-q"]
     res = CliRunner().invoke(app, [*args, "--secret", "nope"])
     assert res.exit_code == 2
+    # a column named through either flag of a field: the error names both flags
+    for opt, field in (("--sensitive", "--secret/--sensitive"), ("--quasi-identifiers", "--qi/")):
+        res = CliRunner().invoke(app, [*args, opt, "nope"])
+        assert res.exit_code == 2 and f"{field}" in res.output and "'nope'" in res.output
     df = pd.read_csv(s).assign(k=1)
     for p in (t, h, s):
         pd.read_csv(p).assign(k=1).to_csv(p, index=False)

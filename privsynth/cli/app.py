@@ -164,9 +164,13 @@ def os_error_message(exc: OSError) -> str | None:
     return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
+# fields that two flags fill (``audit --secret A --sensitive B,C``): the error names both
+FLAG_ALIASES = {"secret": "--secret/--sensitive", "qi": "--qi/--quasi-identifiers"}
+
+
 def flag(field: str) -> str:
     """The command-line flag of a config field: ``holdout_fraction`` -> ``--holdout-fraction``."""
-    return "--" + field.replace("_", "-")
+    return FLAG_ALIASES.get(field, "--" + field.replace("_", "-"))
 
 
 def error_line(exc: PrivsynthError) -> str:
