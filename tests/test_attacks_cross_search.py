@@ -81,3 +81,29 @@ def adult_triple(adult: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
         adult.iloc[p[lo:hi]].reset_index(drop=True)
         for lo, hi in ((0, 4000), (4000, 5000), (5000, 8000))
     )
+
+
+def test_cross_search_matches_brute_force_on_random_shapes_blocks_and_subsets(monkeypatch):
+    """Every block size, including ones below sqrt(n_a) (floored) and one row per block, every
+    subset size (none, one row, all rows), k above the table sizes; coarse grid values, so
+    distances tie everywhere (2026-12-02: blocks reorder their rows to put the subset first)."""
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        n_a, n_b = (int(x) for x in rng.integers(1, 90, 2))
+        dim = int(rng.integers(1, 6))
+        a = (rng.integers(0, 3, (n_a, dim)) / 2).astype(np.float32)
+        b = (rng.integers(0, 3, (n_b, dim)) / 2).astype(np.float32)
+        monkeypatch.setattr(nb, "CROSS_BLOCK_ELEMENTS", int(rng.integers(1, 400)))
+        n_sub = int(rng.integers(0, n_a + 1))
+        sub = np.sort(rng.choice(n_a, n_sub, replace=False)) if n_sub else None
+        k_ab, k_ba, k_sub = (int(x) for x in rng.integers(1, 7, 3))
+        res = nb.cross_search(a, b, k_ab, k_ba, subset=sub, k_subset=k_sub)
+        np.testing.assert_allclose(res.ab[0], _brute(a, b, min(k_ab, n_b)), atol=1e-12)
+        np.testing.assert_allclose(res.ba[0], _brute(b, a, min(k_ba, n_a)), atol=1e-12)
+        if sub is not None:
+            np.testing.assert_allclose(res.ba_subset[0], _brute(b, a[sub], min(k_sub, n_sub)))
+            base = a[sub]
+            recomputed = np.sqrt(((base[res.ba_subset[1]].astype(float) - b[:, None]) ** 2).sum(2))
+            np.testing.assert_allclose(recomputed, res.ba_subset[0], atol=1e-12)
+        else:
+            assert res.ba_subset is None
