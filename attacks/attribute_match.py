@@ -61,6 +61,8 @@ import pandas as pd
 from attacks import rates, rowkeys
 from attacks.attribute import attribute_tasks, guess_hit, synthetic_secrets
 from attacks.base import Attack
+from attacks.config import AuditConfig
+from attacks.context import AuditData
 from attacks.errors import AttackCannotRun
 from attacks.knowledge import KnowledgeSet
 from attacks.results import Estimate, Metric
@@ -86,6 +88,20 @@ MIN_CLASS_CLUSTERS = 25
 DETERMINED_SHARE = 0.99
 DETERMINED_MIN_SHARED = 0.1
 MAX_LISTED = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Secret:
+    """One secret's codes in the three tables, their values, and the records' surprise."""
+
+    numeric: bool
+    v_t: np.ndarray
+    v_h: np.ndarray
+    v_s: np.ndarray
+    uniq: np.ndarray
+    surprise_t: np.ndarray
+    surprise_h: np.ndarray
+    classes: bool  # its values are classes (categorical, or a numeric code)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +207,10 @@ def _secret_codes(values: list[np.ndarray], numeric: bool) -> tuple[list[np.ndar
 class MatchInferenceAttack(Attack):
     name = "attribute_match"
 
+    def __init__(self, data: AuditData, config: AuditConfig | None = None) -> None:
+        super().__init__(data, config)
+        self._secrets: dict[str, _Secret] = {}  # per secret, shared by its tasks
+
     def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         d = self.data
         secrets, _ = synthetic_secrets(d)
@@ -225,22 +245,44 @@ class MatchInferenceAttack(Attack):
         }
         return [unique_metric, class_metric], details
 
+    def _secret(self, secret: str) -> _Secret:
+        """What a secret's tasks share whatever the known columns (computed once per secret:
+        every knowledge set x secret task reads it)."""
+        got = self._secrets.get(secret)
+        if got is None:
+            tr, ho, syn = (self.data.tables[t] for t in ("train", "holdout", "synthetic"))
+            numeric = self.data.geometry.types[secret] != "categorical"
+            (v_t, v_h, v_s), uniq = _secret_codes(
+                [tr.values[secret], ho.values[secret], syn.values[secret]], numeric
+            )
+            tol = self.config.attribute.tolerance
+            # a numeric secret with few values among the pooled real records is a code: its
+            # values are classes, decided as subgroups' levels are (never from the synthetic)
+            levels = numeric_levels(tr.values[secret], ho.values[secret])
+            got = _Secret(
+                numeric=numeric,
+                v_t=v_t,
+                v_h=v_h,
+                v_s=v_s,
+                uniq=uniq,
+                surprise_t=surprise(v_s, v_t, uniq, numeric, tol),
+                surprise_h=surprise(v_s, v_h, uniq, numeric, tol),
+                classes=not numeric or levels is not None,
+            )
+            self._secrets[secret] = got
+        return got
+
     def _one(self, level: KnowledgeSet, secret: str, known: tuple[str, ...]) -> _Outcome:
         """Match every record on K, guess, score."""
-        tr, ho, syn = (self.data.tables[t] for t in ("train", "holdout", "synthetic"))
         cols = list(known)
         k_t, k_h, k_s = self.data.row_keys.keys(cols)  # exact, cached (attacks/rowkeys.py)
         width = int(max(k_t.max(initial=0), k_h.max(initial=0), k_s.max(initial=0))) + 1
         real = np.bincount(np.concatenate([k_t, k_h]), minlength=width)
-        numeric = self.data.geometry.types[secret] != "categorical"
-        (v_t, v_h, v_s), uniq = _secret_codes(
-            [tr.values[secret], ho.values[secret], syn.values[secret]], numeric
-        )
+        sec = self._secret(secret)
+        numeric, uniq, v_t, v_h, v_s = sec.numeric, sec.uniq, sec.v_t, sec.v_h, sec.v_s
         guess = match_guess(k_s, v_s, width)
         tol = self.config.attribute.tolerance
-        # a numeric secret with few values among the pooled real records is a code: its values
-        # are classes, decided as subgroups' levels are (never from the synthetic table)
-        classes = not numeric or numeric_levels(tr.values[secret], ho.values[secret]) is not None
+        classes = sec.classes
 
         def hits(keys: np.ndarray, truth: np.ndarray) -> np.ndarray:
             g = guess[keys]
@@ -255,8 +297,8 @@ class MatchInferenceAttack(Attack):
             known=known,
             hit_t=hits(k_t, v_t),
             hit_h=hits(k_h, v_h),
-            surprise_t=surprise(v_s, v_t, uniq, numeric, tol),
-            surprise_h=surprise(v_s, v_h, uniq, numeric, tol),
+            surprise_t=sec.surprise_t,
+            surprise_h=sec.surprise_h,
             in_set_t=published_pairs(k_s, v_s, k_t, v_t),
             in_set_h=published_pairs(k_s, v_s, k_h, v_h),
             unique_t=real[k_t] == 1,
