@@ -80,6 +80,30 @@ def test_neighbors_ivf_has_recall():
     assert approx.recall(q) > 0.8
 
 
+def test_ivf_recall_equals_the_brute_force_float64_recall(monkeypatch):
+    """recall() against its definition (the share of sampled queries whose returned nearest
+    distance is within 1e-4 of the exact one), on data with copied rows and ties, over several
+    brute-force blocks (2026-12-02: candidates from float32 blocks, refined in float64)."""
+    from attacks import neighbors as nbm
+
+    monkeypatch.setattr(nbm, "RECALL_BLOCK_ROWS", 700)
+    rng = np.random.default_rng(3)
+    base = (rng.integers(0, 3, (6000, 6)) / 2).astype(np.float32)
+    base[:, 0] += rng.normal(size=6000).astype(np.float32)
+    base = base[np.argsort(base[:, 0])]  # blocks follow the first coordinate
+    # copies and near-copies of rows of the last blocks: a pass that skipped blocks, or kept
+    # too few candidates, would certify misses as hits
+    q = np.concatenate([base[rng.integers(4000, 6000, 200)], base[5000:5200] + 0.01])
+    approx = NeighborIndex.build(base, exact_max_rows=100, nprobe=1)
+    take = np.sort(np.random.default_rng(0).choice(q.shape[0], 256, replace=False))
+    got, _ = approx.search(q[take], 1)
+    diff = q[take, None, :].astype(np.float64) - base[None, :, :].astype(np.float64)
+    exact = np.sqrt((diff**2).sum(axis=2)).min(axis=1)
+    expected = float(np.mean(got[:, 0] <= exact + 1e-4))
+    assert approx.recall(q, seed=0) == expected
+    assert 0.0 < expected < 1.0  # an IVF with nprobe 1 misses some
+
+
 @pytest.mark.parametrize(
     "mutate, match",
     [
