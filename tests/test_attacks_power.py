@@ -148,6 +148,32 @@ def test_exact_copies_p_value_decides_under_the_joint_correction() -> None:
 
 
 @pytest.mark.slow
+def test_exact_copies_weight_six_fails_a_copy_leak_weight_three_left_open() -> None:
+    """0.3% of the training records copied, seed 6 (benchmarks/results/
+    gate_calibration_2026-12-02_s11.md): the rarity-weighted exact p = 3.9e-3 is above the
+    share exact-copies had at weight 3 (3/23 of the 2.5% in this one-attack audit, 3.3e-3):
+    INCONCLUSIVE; at the presets' weight 6 (standard: 6/26, 5.8e-3) FAIL, in standard and strict."""
+    from dataclasses import replace
+
+    s, syn = make("copies_0.3pct", 6)
+    data = AuditData.prepare(s.train, s.holdout, syn, seed=6, n_jobs=1, qi=QI)
+    audit = AuditResult([ExactMatchAttack.from_data(data).evaluate()], dict(data.settings))
+    p = audit.metric("exact_match.excess").context["p_value"]
+    assert 3.5e-3 < p < 4.5e-3
+    for name in ("standard", "strict"):
+        policy = privacy_only(load_policy(name))
+        assert next(c for c in policy.checks if c.id == "exact-copies").weight == 6
+        check = next(r for r in evaluate(policy, audit)[0] if r.id == "exact-copies")
+        assert check.status == "FAIL", (name, check.explanation)
+        old = replace(
+            policy,
+            checks=[replace(c, weight=3.0) if c.id == "exact-copies" else c for c in policy.checks],
+        )
+        check = next(r for r in evaluate(old, audit)[0] if r.id == "exact-copies")
+        assert check.status == "INCONCLUSIVE", (name, check.explanation)
+
+
+@pytest.mark.slow
 def test_singling_out_weighted_p_value_decides() -> None:
     """QI-unique 1%, seed 5 (benchmarks/results/gate_calibration_2026-12-01_w7_copies.md): the
     count of rare-unique records gives a family p of 5.3e-3 (above singling-out's 3.75e-3), the
