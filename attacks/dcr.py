@@ -11,16 +11,18 @@ exactly (the tied records' labels are a random split). A fixed score p0 per tie,
 2026-12-02, is biased upwards when several records tie (NLTCS fresh nulls: mean excess 0.018,
 docs/attacks.md). The gated ``dcr.excess`` is mean(score) - p0 (null 0), size-free: a
 synthetic row on top of a training record scores 1 whatever the split. Its interval is
-cluster-robust: synthetic rows whose nearest real record is the same are one cluster (repeated
-rows of a mode-collapsed generator all point at the same record), never narrower than the
-binomial interval. ``dcr.share_closer_to_train`` (null p0) is the same share, reported.
+cluster-robust: synthetic rows whose nearest real record has the same values are one cluster
+(repeated rows of a mode-collapsed generator all point at the same record; identical real
+records are one record content, whichever of them the search returns:
+:func:`record_clusters`), never narrower than the binomial interval. ``dcr.share_closer_to_train`` (null p0) is the same share, reported.
 
 NNDR. The nearest-neighbour distance ratio d1/d2 is computed against the seeded equal-size
 subsamples (its distribution depends on the base size through ties). ``dcr.nndr_ratio`` =
 median NNDR to train / median NNDR to holdout (null 1; NNDR as a distance-ratio privacy check
 after Zhao et al. 2021, CTAB-GAN, who report percentiles; here the median). Its interval is a
 Poisson cluster bootstrap over real records: every synthetic row is clustered with its nearest
-real record (train subsample or holdout), and a cluster's rows share one bootstrap weight.
+real record's content (train subsample or holdout), and a cluster's rows share one bootstrap
+weight.
 
 Tolerant copies (``dcr.tolerant_copy_excess``, gated). The share above is a property of the
 synthetic rows and moves by only (1 - p0) per leaked row: 3% of the synthetic rows jittered
@@ -104,6 +106,20 @@ def tolerant_copies(d: AuditData, confidence: float) -> rates.Comparison:
     return rates.compare_binary("tolerant copies", y[side], y[~side], confidence, ctx)
 
 
+def record_clusters(
+    d: AuditData, train_side: np.ndarray, nearest_train: np.ndarray, nearest_holdout: np.ndarray
+) -> np.ndarray:
+    """Per synthetic row, the cluster of its nearest real record: the record's exact row key on
+    every audited column (:mod:`attacks.rowkeys`, shared by train and holdout), so identical
+    real records are one cluster whichever of them a search returns (a tie between duplicates is
+    broken by index order, or by an IVF probe, and a label by index would split one content into
+    several clusters and understate the variance on duplicate-heavy tables such as NLTCS).
+    ``nearest_train`` / ``nearest_holdout`` are row positions in the FULL training / holdout
+    tables; ``train_side`` says which of the two is the row's nearest record."""
+    key_t, key_h, _ = d.row_keys.keys(list(d.geometry.columns))
+    return np.where(train_side, key_t[nearest_train], key_h[nearest_holdout])
+
+
 def tied_train_share(d: AuditData, tie: np.ndarray, dmin: np.ndarray, tol: float) -> np.ndarray:
     """Per tied synthetic query row (``tie``: its nearest training and holdout records are
     equally far, ``dmin``), the share of training records among ALL real records at that
@@ -185,7 +201,7 @@ class DCRAttack(Attack):
         closer = (t1 < h1) & ~tie
         y = closer.astype(np.float64)
         y[tie] = tied_train_share(d, tie, np.minimum(t1, h1), self.tie_tol)
-        cluster = np.where(t1 <= h1, it[:, 0], ih[:, 0] + n_t)
+        cluster = record_clusters(d, t1 <= h1, it[:, 0], ih[:, 0])
         excess = stats.cluster_excess(y, cluster, p0, conf)
         share = Estimate(
             excess.value + p0,
@@ -238,7 +254,9 @@ class DCRAttack(Attack):
         dt, it = d.neighbors("synthetic", "train", 2)
         dh, ih = d.neighbors("synthetic", "holdout", 2)
         nndr_t, nndr_h = _nndr(dt), _nndr(dh)
-        cluster = np.where(dt[:, 0] <= dh[:, 0], it[:, 0], ih[:, 0] + d.n_used)
+        cluster = record_clusters(
+            d, dt[:, 0] <= dh[:, 0], d.train_rows[it[:, 0]], d.holdout_rows[ih[:, 0]]
+        )
         point = _ratio(np.median(nndr_t), np.median(nndr_h))
 
         def stat(w: np.ndarray) -> np.ndarray:

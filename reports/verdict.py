@@ -71,6 +71,8 @@ nor when no privacy check of the policy applies at all (INCONCLUSIVE: nothing wa
 
 from __future__ import annotations
 
+import re
+
 from scipy import stats as sps
 
 from attacks.results import AuditResult, Metric
@@ -177,6 +179,36 @@ def adjusted_bounds(metric: Metric, share: float) -> tuple[float, float]:
     return est.value - (est.value - est.ci_low) * f, est.value + (est.ci_high - est.value) * f
 
 
+# The range of a metric, from the last part of its name: rates, AUCs and shares lie in [0, 1],
+# excesses and advantages (a difference of two rates) in [-1, 1], ratios and epsilons in
+# [0, inf). A stretched bound beyond the range is shown at the range's end.
+_RANGES: tuple[tuple[tuple[str, ...], tuple[float, float]], ...] = (
+    (("excess", "advantage"), (-1.0, 1.0)),
+    (("auc", "tpr", "fpr", "share", "risk", "rate", "accuracy"), (0.0, 1.0)),
+    (("ratio", "epsilon"), (0.0, float("inf"))),
+)
+
+
+def metric_range(name: str) -> tuple[float, float]:
+    """The values a metric can take, read from its name (``(-inf, inf)`` when not known)."""
+    last = re.sub(r"_[0-9.]+pct$", "", name)  # tpr_at_fpr_0.1pct: the level's dot
+    last = last.rsplit(".", 1)[-1]
+    for words, bounds in _RANGES:
+        if any(w in last for w in words):
+            return bounds
+    return (-float("inf"), float("inf"))
+
+
+def shown_bounds(metric: Metric, share: float) -> tuple[float, float]:
+    """:func:`adjusted_bounds` clipped to :func:`metric_range`, for the explanation only: a
+    stretched bound can pass the end of the range (a TPR lower bound below 0), which states
+    nothing and reads as an error. Decisions use the unclipped bounds; clipping could change
+    none of them, as every threshold and no-leak value lies inside the range."""
+    lo, hi = adjusted_bounds(metric, share)
+    r_lo, r_hi = metric_range(metric.name)
+    return min(max(lo, r_lo), r_hi), min(max(hi, r_lo), r_hi)
+
+
 def evaluate_check(
     check: Check,
     metric: Metric | None,
@@ -264,8 +296,9 @@ def _beyond_threshold(check: Check, metric: Metric, share: float) -> tuple[str, 
     lo_f, hi_f = adjusted_bounds(metric, share)
     interval = f"[{_fmt(est.ci_low)}, {_fmt(est.ci_high)}]"
     if share < 1.0:
+        lo_s, hi_s = shown_bounds(metric, share)
         interval = (
-            f"[{_fmt(lo_f)}, {_fmt(hi_f)}] (Bonferroni-Holm share {share:.3g} of the gate's error)"
+            f"[{_fmt(lo_s)}, {_fmt(hi_s)}] (Bonferroni-Holm share {share:.3g} of the gate's error)"
         )
     p = metric.context.get("p_value") if check.fail == "significant" else None
     if p is None and (lo_f > thr if check.comparison == "max" else hi_f < thr):

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from attacks import AuditData, DCRAttack
+from attacks.dcr import record_clusters
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.leak_catalogue import binary_adult  # noqa: E402
@@ -99,3 +100,23 @@ def test_one_added_training_duplicate_moves_the_tied_share_by_its_weight() -> No
     assert s0[same] == pytest.approx(a / k) and s1[same] == pytest.approx((a + 1) / (k + 1))
     exact = np.array([(real == r).all(axis=1).any() for r in syn.to_numpy()])
     assert np.allclose(s1[exact & ~same], s0[exact & ~same])
+
+
+def test_clusters_are_record_contents_not_row_positions() -> None:
+    """A synthetic row is clustered with its nearest real record's values (``record_clusters``):
+    two identical training rows, and a training row and an identical holdout row, are one
+    cluster; distinct contents are distinct clusters. On the duplicate-heavy table the DCR
+    interval's cluster count is at most the number of distinct real rows."""
+    train, holdout, syn = split(1, 1200, 300, 1200)
+    d = AuditData.prepare(train, holdout, syn, seed=0, n_jobs=1)
+    key = pd.util.hash_pandas_object(pd.concat([train, holdout]), index=False).to_numpy()
+    kt, kh = key[: len(train)], key[len(train) :]
+    i, j = (int(x) for x in np.flatnonzero(kt == kt[0])[:2])  # two identical training rows
+    h = int(np.flatnonzero(kh == kt[0])[0])  # and an identical holdout row
+    other = int(np.flatnonzero(kt != kt[0])[0])
+    side = np.array([True, True, False, True])
+    got = record_clusters(d, side, np.array([i, j, 0, other]), np.array([0, 0, h, 0]))
+    assert got[0] == got[1] == got[2] != got[3]
+    m = {x.name: x for x in DCRAttack.from_data(d).evaluate().metrics}
+    distinct = len(pd.concat([train, holdout]).drop_duplicates())
+    assert 1 < m["dcr.excess"].context["clusters"] <= distinct

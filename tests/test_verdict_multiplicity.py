@@ -11,6 +11,7 @@ from scipy import stats as sps
 from attacks import rates
 from attacks.results import AttackResult, AuditResult, Estimate, Metric
 from privsynth.errors import InputError
+from reports.fmt import num as fmt_num
 from reports.policy import Check, Policy, parse_policy
 from reports.verdict import (
     adjusted_bounds,
@@ -18,6 +19,7 @@ from reports.verdict import (
     evaluate,
     evaluate_check,
     family_factor,
+    metric_range,
     pass_bound,
     stretch_factor,
 )
@@ -233,3 +235,29 @@ def test_intersection_union_pass_is_valid_at_the_boundary(m: int):
     assert rate <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / reps)
     if m == 1:
         assert rate > 0.015  # exactly 2.5% for one sub-test: the simulation sees the level
+
+
+def test_stretched_bounds_are_shown_inside_the_metrics_range_decisions_unchanged():
+    """A TPR of 0.004 [0.0005, 0.02] stretched to a share of 1/20 passes below 0 (a negative
+    TPR); the explanation shows it at 0, and the status is what the unclipped bounds give."""
+    check = Check(
+        id="tpr",
+        metric="membership.density.tpr_at_fpr_0.1pct",
+        comparison="max",
+        threshold=0.01,
+        statistic="upper",
+    )
+    m = Metric(check.metric, Estimate(0.004, 0.0005, 0.02, 0.95), null_value=0.001)
+    lo, hi = adjusted_bounds(m, 1 / 20)
+    assert lo < 0 < hi
+    r = evaluate_check(check, m, share=1 / 20)
+    assert r.status == "INCONCLUSIVE"
+    assert f"[0, {fmt_num(hi)}]" in r.explanation
+    assert fmt_num(lo) not in r.explanation
+    # an excess keeps its negative lower bound (its range is [-1, 1])
+    ex = _normal_metric(0.001, 0.004, 0.95, name="exact_match.excess")
+    r = evaluate_check(_check(thr=0.002), ex, share=1 / 20)
+    assert f"[{fmt_num(adjusted_bounds(ex, 1 / 20)[0])}," in r.explanation
+    assert metric_range("membership.distance.tpr_at_fpr_0.1pct") == (0.0, 1.0)
+    assert metric_range("dcr.nndr_ratio") == (0.0, float("inf"))
+    assert metric_range("attribute.a.b.excess") == (-1.0, 1.0)
