@@ -225,7 +225,7 @@ def _bounded(
     a, c = float(hit[:n_t].mean()), float(hit[n_t:].mean())
     est = Estimate(
         a - c,
-        -float(rare[n_t:].mean()),
+        0.0 - float(rare[n_t:].mean()),  # 0.0 - 0 is 0, not -0
         float(rare[:n_t].mean()),
         conf,
         f"not tested (rare-unique share below {MIN_RARE_SHARE}); deterministic bounds",

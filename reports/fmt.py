@@ -21,7 +21,7 @@ VERDICT_TEXT = {
 def num(x: float | None, digits: int = 4) -> str:
     if x is None:
         return "-"
-    return f"{x:.{digits}g}"
+    return f"{x + 0.0:.{digits}g}"  # + 0.0: a negative zero prints as 0
 
 
 def interval(c: CheckResult) -> str:

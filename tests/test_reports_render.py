@@ -215,3 +215,12 @@ def test_render_all_writes_every_file(tmp_path: Path) -> None:
     assert set(paths) == set(FILES) and report.exit_code == 3
     root = ET.fromstring(paths["junit"].read_text())
     assert int(root.find("testsuite").get("errors")) >= 1
+
+
+def test_a_negative_zero_bound_prints_as_zero():
+    """A deterministic bound of minus a zero share was shown as "[-0, 0.0003]"."""
+    from reports.fmt import num
+
+    assert num(-0.0) == "0"
+    assert num(-1e-9) == "-1e-09"
+    assert num(0.0001152) == "0.0001152"
