@@ -58,6 +58,39 @@ def infer_column_types(df: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def reject_numbers_read_as_text(
+    df: pd.DataFrame, columns: Sequence[str], table: str, share: float = 0.95
+) -> None:
+    """A text column whose non-missing values are numbers in at least ``share`` of its rows,
+    but not all, is a numeric column with a few stray entries ("?", "n/a", a typo): inferred
+    as categorical it would be audited as labels, silently. Raise instead, naming the column,
+    the count and the first row (never the value: the table may be private). Only distinct
+    values are parsed."""
+    for col in columns:
+        series = df[col]
+        if not (
+            pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)
+        ):
+            continue
+        codes, uniques = pd.factorize(series)
+        if len(uniques) == 0:
+            continue
+        parsed = pd.to_numeric(pd.Series(np.asarray(uniques, dtype=object)), errors="coerce")
+        text = parsed.isna().to_numpy()
+        if not text.any() or text.all():
+            continue
+        rows = text[codes[codes >= 0]]
+        if rows.mean() > 1.0 - share:
+            continue
+        first = int(np.flatnonzero((codes >= 0) & text[np.maximum(codes, 0)])[0])
+        raise AuditInputError(
+            f"column {col!r} of the {table} table holds numbers except {int(rows.sum())} "
+            f"value(s), first in data row {first + 1} (1-based, header not counted); fix or blank "
+            "them (missing values are allowed), or declare the column categorical in the schema "
+            "(--schema) to audit it as labels"
+        )
+
+
 def validate_tables(
     tables: dict[str, pd.DataFrame],
     column_types: dict[str, str] | None = None,
@@ -105,6 +138,7 @@ def validate_tables(
     if bad:
         raise AuditInputError(f"unknown column types {bad}; expected one of {list(COLUMN_TYPES)}")
     inferred = infer_column_types(out[ref_name])
+    reject_numbers_read_as_text(out[ref_name], [c for c in cols if c not in types], ref_name)
     types = {c: types.get(c, inferred[c]) for c in cols}
     for label, given in (("qi", qi), ("secret", secrets)):
         if given is not None:
@@ -131,10 +165,13 @@ def _as_float(series: pd.Series, kind: str, col: str, table: str) -> np.ndarray:
             series = series.astype(np.float64)
         conv = pd.to_numeric(series, errors="coerce")
         out = conv.to_numpy(dtype=np.float64, na_value=np.nan)
-    new_missing = int((np.isnan(out) & ~series.isna().to_numpy()).sum())
-    if new_missing:
+    bad = np.flatnonzero(np.isnan(out) & ~series.isna().to_numpy())
+    if bad.size:
+        # the row is named by position, never the value: the table may be private
         raise AuditInputError(
-            f"column {col!r} of the {table} table has {new_missing} value(s) that are not {kind}"
+            f"column {col!r} of the {table} table has {bad.size} value(s) that are not {kind}, "
+            f"first in data row {bad[0] + 1} (1-based, header not counted); fix the values, "
+            f"or declare the column's type in the schema (--schema) if it is not {kind}"
         )
     return out
 

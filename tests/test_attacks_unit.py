@@ -18,7 +18,7 @@ from attacks import (
     run_audit,
     stats,
 )
-from attacks.geometry import encode_tables
+from attacks.geometry import encode_tables, validate_tables
 from attacks.neighbors import NeighborIndex
 
 
@@ -117,6 +117,37 @@ def test_bad_input_raises_value_error(mutate, match):
     with pytest.raises(AuditInputError, match=match):
         run_audit(t, h, s)
     assert issubclass(AuditInputError, ValueError)
+
+
+def test_text_in_a_numeric_column_names_the_table_row_and_fix_not_the_value():
+    t, h, s = _toy(50, 0), _toy(50, 1), _toy(50, 2)
+    s["x"] = s["x"].astype(object)
+    s.loc[7, "x"] = "n/a-secret"
+    s.loc[30, "x"] = "?"
+    with pytest.raises(AuditInputError) as err:
+        run_audit(t, h, s)
+    msg = str(err.value)
+    assert "column 'x' of the synthetic table has 2 value(s) that are not numeric" in msg
+    assert "first in data row 8 (1-based" in msg and "--schema" in msg
+    assert "n/a-secret" not in msg  # the table may be private: its values are never echoed
+
+
+def test_a_numeric_training_column_with_stray_text_is_an_error_not_labels():
+    t, h, s = _toy(100, 0), _toy(100, 1), _toy(100, 2)
+    t["x"] = t["x"].astype(object)
+    t.loc[41, "x"] = "?"
+    with pytest.raises(AuditInputError) as err:
+        run_audit(t, h, s)
+    msg = str(err.value)
+    assert "column 'x' of the train table holds numbers except 1 value(s)" in msg
+    assert "first in data row 42" in msg and "categorical in the schema" in msg
+    tables = {"train": t, "holdout": h, "synthetic": s}
+    # declared categorical, the same table validates (audited as labels)
+    _, types = validate_tables(tables, {"x": "categorical"})
+    assert types["x"] == "categorical"
+    # a genuinely mixed column (half text) is categorical by inference, no error
+    t["x"] = np.where(np.arange(100) % 2 == 0, "a", t["x"].astype(str))
+    assert validate_tables(tables)[1]["x"] == "categorical"
 
 
 def test_unknown_qi_and_secret():

@@ -278,6 +278,23 @@ def test_case12_infinite_numbers(folder: Path, text: str, no_audit: None) -> Non
     assert digest(folder) == before
 
 
+def test_case12_stray_text_in_a_numeric_column(folder: Path) -> None:
+    # found when the audit prepares its tables (before any attack), nothing written
+    rows = "".join(f"{i},{'xy'[i % 2]}\n" for i in range(40))
+    clean, _ = toy(folder, csv="a,b\n" + rows)
+    stray = folder / "stray.csv"
+    stray.write_text("a,b\n" + rows.replace("17,y", "seventeen,y"))
+    before = digest(folder)
+    # in the synthetic table: the audit's types come from the training table
+    code, out = invoke("audit", "-t", clean, "-H", clean, "-S", stray, "--json", folder / "r.json")
+    assert_user_error(code, out, "column 'a'", "synthetic", "data row 18", "not numeric")
+    # in the training table: not silently audited as labels
+    code, out = invoke("audit", "-t", stray, "-H", clean, "-S", clean, "--json", folder / "r.json")
+    assert_user_error(code, out, "column 'a'", "train", "data row 18", "categorical in the schema")
+    assert "seventeen" not in out  # a table's values are never echoed
+    assert digest(folder) == before
+
+
 def test_case12_schema_not_utf8(folder: Path) -> None:
     data, schema = toy(folder)
     schema.write_bytes(b'{"columns": {"a": {"type": "categorical", "categories": ["\xff"]}}}')
