@@ -30,6 +30,7 @@ from attacks.errors import AttackCannotRun, AuditInputError
 from attacks.geometry import EncodedTable, Geometry, encode_tables, validate_tables
 from attacks.knowledge import near_unique_columns
 from attacks.rowkeys import RowKeys, RowMatches
+from attacks.split import check_holdout_apart
 
 __all__ = ["MAX_QUERY_ROWS", "MIN_ROWS", "TABLES", "AuditData"]
 
@@ -95,6 +96,9 @@ class AuditData:
         geo, enc = encode_tables(
             frames, types, scaling=cfg.scaling, seed=cfg.seed, fit_on=("train", "holdout")
         )
+        keys = RowKeys(geo, enc)
+        key_t, key_h, _ = keys.keys(list(geo.columns))
+        check_holdout_apart(key_t, key_h)  # a holdout drawn from train voids every control
         train_rows, holdout_rows = _equal_size_rows(len(enc["train"]), len(enc["holdout"]), cfg)
         data = cls(
             geometry=geo,
@@ -105,6 +109,7 @@ class AuditData:
             n_jobs=jobs,
             qi=list(qi) if qi is not None else None,
             secrets=list(secrets) if secrets is not None else None,
+            _row_keys=keys,
         )
         data.settings = data._describe()
         return data
