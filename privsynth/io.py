@@ -59,10 +59,16 @@ def read_table(
     except InputError:
         raise
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs one line
+        if isinstance(exc, UnicodeDecodeError) or "invalid UTF8" in str(exc):
+            raise InputError(
+                f"{path}: the file is not UTF-8 text; save it as UTF-8 (for example "
+                "`iconv -f latin1 -t utf-8`)"
+            ) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read table: {first}") from exc
     if df.shape[1] == 0:
         raise InputError(f"{path}: the table has no columns")
+    _check_separator(path, kind, df)
     names = [str(c).strip() if trim else str(c) for c in df.columns]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -78,6 +84,21 @@ def read_table(
         elif pd.api.types.is_float_dtype(s):
             _check_finite(s, where)
     return df
+
+
+def _check_separator(path: Path, kind: str, df: pd.DataFrame) -> None:
+    """A CSV read as one column whose name holds ';', a tab or '|' was written with another
+    separator: an error saying so, not a one-column table that fails later as a column mismatch."""
+    if kind != "csv" or df.shape[1] != 1:
+        return
+    name = str(df.columns[0])
+    for sep, label in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        if sep in name:
+            raise InputError(
+                f"{path}: the header is one column that contains {label}: the file looks "
+                f"separated by {label}, and privsynth reads comma-separated CSV; save it with "
+                "commas (quote fields that contain commas)"
+            )
 
 
 def _clean_text(s: pd.Series, markers: set[str], trim: bool, where: str) -> pd.Series:

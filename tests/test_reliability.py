@@ -301,6 +301,28 @@ def test_case12_schema_not_utf8(folder: Path) -> None:
     assert_user_error(*invoke("schema", "check", data, "-s", schema), "not UTF-8")
 
 
+def test_case12_table_not_utf8(folder: Path) -> None:
+    # Latin-1 text (0xe9 for an e with an accent): one line saying how to fix it, no codec dump
+    data, schema = toy(folder)
+    data.write_bytes(b"a,b\n" + b"".join(b"%d,caf\xe9\n" % (i % 10) for i in range(40)))
+    code, out = invoke("schema", "check", data, "-s", schema)
+    assert_user_error(code, out, "not UTF-8 text", "save it as UTF-8")
+    assert "codec" not in out and "0xe9" not in out
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_case12_other_separator_is_named(folder: Path, sep: str) -> None:
+    data, schema = toy(folder)
+    data.write_text(f"a{sep}b\n" + "".join(f"{i % 10}{sep}{'xy'[i % 2]}\n" for i in range(40)))
+    code, out = invoke("schema", "check", data, "-s", schema)
+    assert_user_error(code, out, "header is one column", "comma-separated")
+    with pytest.raises(InputError, match="looks separated by"):
+        read_table(data)
+    # a one-column table without such a character is still a table
+    (folder / "one.csv").write_text("a\n" + "".join(f"{i}\n" for i in range(5)))
+    assert read_table(folder / "one.csv").shape == (5, 1)
+
+
 @pytest.mark.parametrize("value", ["no", "0", 0, 1, None])
 def test_case12_nullable_must_be_a_boolean(folder: Path, value: object) -> None:
     column = {"b": {"type": "categorical", "categories": ["x", "y"], "nullable": value}}
