@@ -21,7 +21,7 @@ is nearly Poisson (variance about ``E``) and the estimate ``E`` carries the vari
 scaled by ``(n_H / n_T)^2``, about ``E n_H / n_T`` (``N1`` is nearly Poisson too), so ``V``
 is the variance of ``U - E`` and the second bound lies five standard deviations below; the
 first, ``E / 4``, is more than 3.8 of them below at the smallest ``E`` tested (20). Measured
-(2026-12-03) on 660 seeded valid splits of the shared tables (Adult, discretised Adult, NLTCS,
+(2026-12-03; `benchmarks/split_check_null.py`) on 660 seeded valid splits of the shared tables (Adult, discretised Adult, NLTCS,
 Titanic; all rows, 2,000 and 400 rows; 80/20, 50/50 and 30/70): none refused, the smallest
 ``(U - E) / sqrt(V)`` -2.12 (NLTCS; Adult's lie within +-0.1, since nearly all its records are
 unique and ``U`` is nearly fixed). A half-overlapping holdout
