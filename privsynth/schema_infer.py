@@ -24,6 +24,26 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y"
 # A text column with this many distinct values, nearly all unique, looks like an identifier.
 ID_MIN_DISTINCT = 100
 ID_UNIQUE_SHARE = 0.9
+# A text column whose rows are at least this share numbers (not all) gets a note: likely a
+# numeric column with stray text, which the audit refuses (attacks.geometry).
+MOSTLY_NUMBERS = 0.95
+
+
+def mostly_numbers_note(values: pd.Series, counts: np.ndarray) -> str:
+    """The note of a categorical draft whose distinct present ``values`` (with row ``counts``)
+    are at least ``MOSTLY_NUMBERS`` numbers by rows but not all; "" otherwise. Counts only: the
+    note names no value (the category list already holds them, for the reviewer)."""
+    numeric = pd.to_numeric(values.astype(str), errors="coerce").notna().to_numpy()
+    rows = np.asarray(counts, dtype=np.int64)
+    total, other = int(rows.sum()), int(rows[~numeric].sum())
+    if total == 0 or other == 0 or (total - other) < MOSTLY_NUMBERS * total:
+        return ""
+    return (
+        f"{(total - other) / total:.1%} of the rows are numbers but {other:,} "
+        f"{'is' if other == 1 else 'are'} not, so the "
+        "column is drafted categorical; if it is numeric, fix or blank those values (or name "
+        "them with --missing) and infer again"
+    )
 
 
 def detect_datetime_format(values: pd.Series) -> str | None:
@@ -91,7 +111,10 @@ def infer_column(name: str, values: pd.Series, bins: int = DEFAULT_BINS) -> Colu
         return ColumnSpec(
             name, "exclude", note="nearly every value unique: looks like an identifier"
         )
-    return ColumnSpec(name, "categorical", nullable, categories=sorted(text.unique().tolist()))
+    distinct = text.value_counts(sort=False)
+    note = mostly_numbers_note(pd.Series(distinct.index, dtype=object), distinct.to_numpy())
+    categories = sorted(distinct.index.tolist())
+    return ColumnSpec(name, "categorical", nullable, categories=categories, note=note)
 
 
 def infer_schema(df: pd.DataFrame, *, bins: int = DEFAULT_BINS) -> Schema:

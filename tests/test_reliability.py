@@ -301,6 +301,26 @@ def test_case12_schema_not_utf8(folder: Path) -> None:
     assert_user_error(*invoke("schema", "check", data, "-s", schema), "not UTF-8")
 
 
+def test_case12_schema_infer_notes_numbers_with_stray_text(folder: Path) -> None:
+    # the draft stays categorical (it reads the data as it is) but says why, in the file and
+    # on the terminal, by counts only; the DuckDB profile gives the same draft
+    from privsynth.engines.profile import infer_schema_file
+    from privsynth.schema_infer import infer_schema
+
+    rows = [f"{i % 90},{'xy'[i % 2]}" for i in range(400)]
+    rows[17] = "seventeen,y"
+    data = folder / "t.csv"
+    data.write_text("a,b\n" + "\n".join(rows) + "\n")
+    code, out = invoke("schema", "infer", data, "-o", folder / "s.json")
+    assert code == 0, out
+    assert "column 'a': 99.8% of the rows are numbers but 1 is not" in " ".join(out.split())
+    assert "seventeen" not in out.replace(str(folder), "")
+    spec = json.loads((folder / "s.json").read_text())["columns"]["a"]
+    assert spec["type"] == "categorical" and "infer again" in spec["note"]
+    assert infer_schema_file(str(data)).to_json() == infer_schema(read_table(data)).to_json()
+    assert "note" not in json.loads((folder / "s.json").read_text())["columns"]["b"]
+
+
 def test_case12_table_not_utf8(folder: Path) -> None:
     # Latin-1 text (0xe9 for an e with an accent): one line saying how to fix it, no codec dump
     data, schema = toy(folder)

@@ -123,6 +123,9 @@ def infer(
     )  # fmt: skip
     write_text(out, schema.to_json())
     cli_commit(reservation, out, input_path=data, quiet=quiet)
+    for column in schema.columns:
+        if column.note and column.type == "categorical":  # e.g. numbers with stray text
+            progress.warn(escape(f"column {column.name!r}: {column.note}"))
     progress.note(escape(f"wrote {out} ({len(schema.columns)} columns)"))
 
 

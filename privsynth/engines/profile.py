@@ -310,6 +310,7 @@ def infer_column_profile(col: ColumnProfile, bins: int = DEFAULT_BINS) -> Column
         ID_MIN_DISTINCT,
         ID_UNIQUE_SHARE,
         datetime_spec,
+        mostly_numbers_note,
     )
 
     name, nullable = col.name, col.n_null > 0
@@ -339,7 +340,10 @@ def infer_column_profile(col: ColumnProfile, bins: int = DEFAULT_BINS) -> Column
         return ColumnSpec(
             name, "exclude", note="nearly every value unique: looks like an identifier"
         )
-    return ColumnSpec(name, "categorical", nullable, categories=sorted(text.unique().tolist()))
+    note = mostly_numbers_note(values, counts)
+    return ColumnSpec(
+        name, "categorical", nullable, categories=sorted(text.unique().tolist()), note=note
+    )
 
 
 def infer_schema_file(
