@@ -42,6 +42,7 @@ a sanity check: where both guesses do worse than it on holdout targets, the secr
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -206,10 +207,16 @@ class AttributeInferenceAttack(Attack):
                 return str(exc)
 
         workers = max(1, min(self.data.n_jobs, len(tasks)))
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                return list(pool.map(one, tasks))
-        return [one(t) for t in tasks]
+        # on a small table a secret can have more classes than half its rows: scikit-learn then
+        # warns that y "could represent a regression problem" on stderr, for every fit; the
+        # classes are labels by the schema, so the warning is noise (filters are process-wide:
+        # set here, around every thread's lifetime)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The number of unique classes is greater")
+            if workers > 1:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    return list(pool.map(one, tasks))
+            return [one(t) for t in tasks]
 
     def _record_settings(
         self,

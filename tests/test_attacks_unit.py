@@ -381,3 +381,18 @@ def test_exact_refinement_needs_candidates_beyond_the_first_at_near_ties():
     np.testing.assert_allclose(five[:, 0], exact, rtol=1e-12)
     wrong = np.abs(one[:, 0] - exact) > 1e-12 * exact
     assert wrong.sum() >= 10, wrong.sum()  # measured 34 of 200 with this seed
+
+
+def test_many_class_secret_on_a_small_table_prints_no_sklearn_warning(recwarn) -> None:
+    # 60 rows, a secret with 40 labels: scikit-learn would warn "could represent a regression
+    # problem" on every tree fit (seen on stderr of `certify` on a 29-row table)
+    rng = np.random.default_rng(0)
+
+    def table(n: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"age": rng.integers(18, 90, n), "code": [f"c{i}" for i in rng.integers(0, 40, n)]}
+        )
+
+    res = AttributeInferenceAttack.from_tables(table(60), table(60), table(60), seed=0).evaluate()
+    assert res.status == "ok", res.message
+    assert not [w for w in recwarn if "unique classes" in str(w.message)]
