@@ -31,18 +31,18 @@ MOSTLY_NUMBERS = 0.95
 
 def mostly_numbers_note(values: pd.Series, counts: np.ndarray) -> str:
     """The note of a categorical draft whose distinct present ``values`` (with row ``counts``)
-    are at least ``MOSTLY_NUMBERS`` numbers by rows but not all; "" otherwise. Counts only: the
-    note names no value (the category list already holds them, for the reviewer)."""
+    are at least ``MOSTLY_NUMBERS`` numbers by rows but not all; "" otherwise. No figure and no
+    value: a note can outlive the review of a draft (bounds and categories are replaced by public
+    knowledge, a note may be left), so it carries nothing read from the data."""
     numeric = pd.to_numeric(values.astype(str), errors="coerce").notna().to_numpy()
     rows = np.asarray(counts, dtype=np.int64)
     total, other = int(rows.sum()), int(rows[~numeric].sum())
     if total == 0 or other == 0 or (total - other) < MOSTLY_NUMBERS * total:
         return ""
     return (
-        f"{(total - other) / total:.1%} of the rows are numbers but {other:,} "
-        f"{'is' if other == 1 else 'are'} not, so the "
-        "column is drafted categorical; if it is numeric, fix or blank those values (or name "
-        "them with --missing) and infer again"
+        f"at least {MOSTLY_NUMBERS:.0%} of the rows are numbers but some are not, so the column "
+        "is drafted categorical; if it is numeric, fix or blank the other values (or name them "
+        "with --missing) and infer again"
     )
 
 

@@ -303,7 +303,7 @@ def test_case12_schema_not_utf8(folder: Path) -> None:
 
 def test_case12_schema_infer_notes_numbers_with_stray_text(folder: Path) -> None:
     # the draft stays categorical (it reads the data as it is) but says why, in the file and
-    # on the terminal, by counts only; the DuckDB profile gives the same draft
+    # on the terminal, with no figure or value from the data; the DuckDB profile agrees
     from privsynth.engines.profile import infer_schema_file
     from privsynth.schema_infer import infer_schema
 
@@ -313,7 +313,8 @@ def test_case12_schema_infer_notes_numbers_with_stray_text(folder: Path) -> None
     data.write_text("a,b\n" + "\n".join(rows) + "\n")
     code, out = invoke("schema", "infer", data, "-o", folder / "s.json")
     assert code == 0, out
-    assert "column 'a': 99.8% of the rows are numbers but 1 is not" in " ".join(out.split())
+    assert "column 'a': at least 95% of the rows are numbers but some" in " ".join(out.split())
+    assert "99.8" not in out and "399" not in out
     assert "seventeen" not in out.replace(str(folder), "")
     spec = json.loads((folder / "s.json").read_text())["columns"]["a"]
     assert spec["type"] == "categorical" and "infer again" in spec["note"]
