@@ -45,7 +45,7 @@ import numpy as np
 
 from attacks.errors import AuditInputError
 
-__all__ = ["MIN_EXPECTED", "Z", "check_holdout_apart", "holdout_coverage"]
+__all__ = ["MIN_EXPECTED", "Z", "check_holdout_apart", "holdout_coverage", "standardised_gap"]
 
 MIN_EXPECTED = 20.0
 Z = 5.0  # standard deviations of U - E below 0 before the tables are refused
@@ -67,6 +67,11 @@ def holdout_coverage(key_t: np.ndarray, key_h: np.ndarray) -> tuple[int, float, 
     return unmatched, float(expected), not deduplicated
 
 
+def standardised_gap(unmatched: int, expected: float, n_h: int, n_t: int) -> float:
+    """``(U - E) / sqrt(V)`` with ``V = E (1 + n_H / n_T)`` (module docstring); needs E > 0."""
+    return (unmatched - expected) / math.sqrt(expected * (1 + n_h / n_t))
+
+
 def check_holdout_apart(key_t: np.ndarray, key_h: np.ndarray) -> None:
     """Raise :class:`AuditInputError` when the holdout is demonstrably drawn from the train
     records (module docstring); silent otherwise."""
@@ -74,8 +79,7 @@ def check_holdout_apart(key_t: np.ndarray, key_h: np.ndarray) -> None:
     n_h, n_t = key_h.size, key_t.size
     if not applies or expected < MIN_EXPECTED:
         return
-    spread = Z * math.sqrt(expected * (1 + n_h / n_t))
-    if unmatched > max(expected / 4, expected - spread):
+    if unmatched > expected / 4 and standardised_gap(unmatched, expected, n_h, n_t) > -Z:
         return
     raise AuditInputError(
         f"the holdout table is not apart from the train table: {n_h - unmatched:,} of its "

@@ -12,7 +12,6 @@ half-overlapping holdout (80/20, seed 0, every row).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -24,7 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from attacks.errors import AuditInputError  # noqa: E402
 from attacks.geometry import encode_tables, validate_tables  # noqa: E402
 from attacks.rowkeys import RowKeys  # noqa: E402
-from attacks.split import check_holdout_apart, holdout_coverage  # noqa: E402
+from attacks.split import (  # noqa: E402
+    MIN_EXPECTED,
+    check_holdout_apart,
+    holdout_coverage,
+    standardised_gap,
+)
 from benchmarks.leak_catalogue import load  # noqa: E402
 
 TABLES = ("adult", "adult_pgm", "nltcs", "titanic")
@@ -55,10 +59,8 @@ def null_row(df: pd.DataFrame, n_seeds: int) -> tuple[int, int, list[float]]:
                 n_t = int(share * n_real)
                 key_t, key_h = keys(df.iloc[idx[:n_t]], df.iloc[idx[n_t:]])
                 unmatched, expected, _ = holdout_coverage(key_t, key_h)
-                if expected >= 20:
-                    zs.append(
-                        (unmatched - expected) / math.sqrt(expected * (1 + (n_real - n_t) / n_t))
-                    )
+                if expected >= MIN_EXPECTED:
+                    zs.append(standardised_gap(unmatched, expected, key_h.size, key_t.size))
                 n, bad = n + 1, bad + refused(key_t, key_h)
     return n, bad, zs
 

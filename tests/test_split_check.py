@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from reliability_helpers import assert_user_error, digest, invoke
 from attacks import AuditData, AuditInputError, run_audit
 from attacks.geometry import encode_tables, validate_tables
 from attacks.rowkeys import RowKeys
-from attacks.split import Z, check_holdout_apart, holdout_coverage
+from attacks.split import Z, check_holdout_apart, holdout_coverage, standardised_gap
 
 
 def _keys(train: pd.DataFrame, holdout: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +36,7 @@ def test_valid_splits_pass_with_margin(table: str, request: pytest.FixtureReques
         key_t, key_h = _keys(*_split(df, seed, share))
         unmatched, expected, applies = holdout_coverage(key_t, key_h)
         assert applies and expected >= 20
-        z = (unmatched - expected) / math.sqrt(expected * (1 + key_h.size / key_t.size))
+        z = standardised_gap(unmatched, expected, key_h.size, key_t.size)
         assert abs(z) < 1.0, (seed, share, z)  # measured: |z| <= 0.38 on these tables
         check_holdout_apart(key_t, key_h)
 
@@ -54,7 +53,7 @@ def test_half_overlap_and_the_same_table_are_refused(adult: pd.DataFrame) -> Non
     half = pd.concat([train.iloc[:3000], holdout.iloc[:3000]])
     for h in (half, train):
         unmatched, expected, _ = holdout_coverage(*_keys(train, h))
-        assert unmatched <= expected - Z * math.sqrt(expected * (1 + len(h) / len(train)))
+        assert standardised_gap(unmatched, expected, len(h), len(train)) <= -Z
         with pytest.raises(AuditInputError, match="split the data before synthesis"):
             run_audit(train, h, holdout, seed=0)
 
