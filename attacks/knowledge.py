@@ -128,6 +128,37 @@ def knowledge_sets(
     return _unique(out)
 
 
+def plus_one_sets(
+    columns: Sequence[str], declared: Sequence[str] | None, exclude: Sequence[str] = ()
+) -> list[KnowledgeSet]:
+    """The declared quasi-identifiers plus one other column, one set per column (``declared+c``),
+    for singling out (:mod:`attacks.singling_out`): an attacker who holds a voter list often
+    knows one more fact about a target (an occupation, an income band), and a synthetic row that
+    reproduces a training record's quasi-identifiers together with that fact singles the record
+    out on both. The near-unique columns in ``exclude`` (a survey weight) are never the extra
+    one: agreement on them happens for verbatim copies only, which the copy checks count. None
+    without declared quasi-identifiers, and none that would be every column (the ``all`` set)."""
+    cols = [str(c) for c in columns]
+    dec = [c for c in cols if declared and c in set(declared)]
+    if not dec:
+        return []
+    skip = set(dec) | {str(c) for c in exclude}
+    extra = [c for c in cols if c not in skip]
+    out = []
+    for c in extra:
+        picked = set(dec) | {c}
+        if len(picked) == len(cols):
+            continue
+        out.append(
+            KnowledgeSet(
+                name=f"declared+{c}",
+                columns=tuple(x for x in cols if x in picked),
+                rule="declared quasi-identifiers plus one other column",
+            )
+        )
+    return out
+
+
 def partial_copy_sets(columns: Sequence[str], n_sets: int, share: float) -> list[tuple[str, ...]]:
     """``n_sets`` public-rule random column subsets of size ceil(share x d) (at least 2, at most
     d - 1), for the partial-copy measure of :mod:`attacks.exact_match`. Same public rule as the

@@ -138,6 +138,9 @@ METRICS: dict[str, str] = {
     "singling_out.max_excess": "largest share of training records singled out beyond holdout; null 0",
     "linkability.max_excess": "largest share of training records linked beyond holdout; null 0",
     "singling_out.{set}.excess": "singling-out excess on one knowledge set; null 0",
+    "singling_out.plus_one.max_excess": "largest share of training records singled out on the "
+    "declared quasi-identifiers plus one other column, beyond holdout; null 0 (supported = 0 "
+    "without declared quasi-identifiers)",
     "linkability.{pair}.excess": "linkability excess on one column pair; null 0",
     # --- exact-match inference and subgroups (attacks/attribute_match.py, subgroup.py)
     "attribute_match.unique.max_excess": "largest share of unique training records whose "

@@ -66,7 +66,7 @@ import pandas as pd
 from attacks import rates
 from attacks.base import Attack
 from attacks.errors import AttackCannotRun
-from attacks.knowledge import KnowledgeSet, knowledge_sets
+from attacks.knowledge import KnowledgeSet, knowledge_sets, plus_one_sets
 from attacks.results import Estimate, Metric
 
 MAX_LISTED = 50
@@ -78,6 +78,8 @@ MIN_RARE_SHARE = 0.002
 # record is not unique (0, 1, 2, 3): roughly log(1 + d / q) for Adult's fresh-null publication
 # rates q (~0.3-1%, 2%, 12%, 22%) and a 1% leak d, normalised to 1 at the last tier
 TIER_WEIGHTS = (16, 8, 2, 1)
+# the family of the declared quasi-identifiers plus one other column (attacks.knowledge)
+PLUS_ONE_METRIC = "singling_out.plus_one.max_excess"
 
 
 def combination_keys(
@@ -132,20 +134,88 @@ class SinglingOutAttack(Attack):
         d = self.data
         return knowledge_sets(d.geometry.columns, d.qi, self.config.knowledge)
 
-    def _run(self) -> tuple[list[Metric], dict[str, Any]]:
+    def _plus_one_sets(self, base: list[KnowledgeSet]) -> list[KnowledgeSet]:
+        """:func:`attacks.knowledge.plus_one_sets` less the sets already in ``base`` and those
+        whose extra column adds nothing on the real records (as many distinct combinations as
+        the declared set alone: Adult's education-num, one code per education level; a
+        redundant column makes every record unique on its leave-one-out projections, which
+        would count common combinations as rare). A label-free choice from the pooled real
+        records, like the tested-set rule, so the tests stay exact."""
         d = self.data
+        seen = {frozenset(ks.columns) for ks in base}
+        sets = plus_one_sets(d.geometry.columns, d.qi, d.near_unique_columns())
+        sets = [ks for ks in sets if frozenset(ks.columns) not in seen]
+        if not sets:
+            return []
+        n_r = len(d.tables["train"]) + len(d.tables["holdout"])
+        declared = [c for c in d.geometry.columns if c in set(d.qi or ())]
+
+        def distinct(cols: list[str]) -> int:
+            return int(np.unique(d.row_keys.concatenated(cols)[:n_r]).size)
+
+        floor = distinct(declared)
+        return [ks for ks in sets if distinct(list(ks.columns)) > floor]
+
+    def _run(self) -> tuple[list[Metric], dict[str, Any]]:
         sets = self._sets()
         if not sets:
             raise AttackCannotRun("singling out: no knowledge set (no columns)")
-        n_t = len(d.tables["train"])
+        comparisons, info, exposure, tested, _ = self._family(sets)
+        p_exposure = np.zeros_like(exposure)
+        metrics, worst = rates.family_metrics(
+            "singling_out",
+            comparisons,
+            self.confidence,
+            lambda c: (
+                f"share of training records rare-unique among the real records on knowledge "
+                f"set {c.label!r} whose combination the synthetic data publishes, minus the "
+                f"same for holdout records (Bonferroni over {tested} tested sets)"
+            ),
+            lambda w: (
+                f"largest share of training records singled out beyond holdout records, "
+                f"over {len(sets)} knowledge sets (worst: {w.label!r})"
+            ),
+        )
+        details: dict[str, Any] = {
+            "knowledge": info,
+            "worst_knowledge": worst.label,
+            "rare_unique_slack": SLACK,
+            "tested_sets": tested,
+        }
+        plus = self._plus_one_sets(sets)
+        if plus:
+            p_comps, p_info, p_exposure, p_tested, own = self._family(plus)
+            top, p_worst = self._plus_one_metric(p_comps, p_tested)
+            # PASS reads the sets' own 95% upper bounds (intersection-union, reports/verdict.py)
+            top.context["pass_upper"] = max(own)
+            metrics.append(top)
+            details.update(
+                knowledge_plus_one=p_info,
+                worst_plus_one=p_worst.label,
+                tested_plus_one=p_tested,
+            )
+        else:
+            metrics.append(_plus_one_unsupported())
+        details["exposed"] = _exposed(exposure, p_exposure)
+        return metrics, details
+
+    def _family(
+        self, sets: list[KnowledgeSet]
+    ) -> tuple[list[rates.Comparison], dict[str, Any], np.ndarray, int, list[float]]:
+        """Each set's comparison (Bonferroni over the sets tested), the per-set report rows,
+        each training record's number of sets it is singled out on, the number tested, and
+        each set's own upper bound at the attack's confidence (deterministic where untested)."""
+        n_t = len(self.data.tables["train"])
         found = [self._singled_out(ks) for ks in sets]
-        tested = [f for f in found if f[1].mean() >= MIN_RARE_SHARE]
-        conf = rates.bonferroni(self.confidence, len(tested))
-        comparisons, info = [], {}
+        tested = sum(f[1].mean() >= MIN_RARE_SHARE for f in found)
+        conf = rates.bonferroni(self.confidence, tested)
+        comparisons, info, own = [], {}, []
         exposure = np.zeros(n_t, dtype=np.int64)
         for ks, (hit, rare, ctx, gate_w) in zip(sets, found, strict=True):
             if rare.mean() >= MIN_RARE_SHARE:
                 comp = rates.compare_binary(ks.name, hit[:n_t], hit[n_t:], conf, ctx)
+                alone = rates.compare_binary(ks.name, hit[:n_t], hit[n_t:], self.confidence, ctx)
+                own.append(float(alone.excess.ci_high))
                 p = rates.weighted_conditional_p(gate_w[:n_t], gate_w[n_t:], n_t, gate_w.size - n_t)
                 comp = replace(
                     comp,
@@ -154,31 +224,25 @@ class SinglingOutAttack(Attack):
                 )
             else:
                 comp = _bounded(ks.name, hit, rare, n_t, conf, ctx)
+                own.append(float(comp.excess.ci_high))
             exposure += hit[:n_t]
             comparisons.append(comp)
             info[ks.name] = {"columns": list(ks.columns), "rule": ks.rule, **comp.row()}
-        metrics, worst = rates.family_metrics(
-            "singling_out",
+        return comparisons, info, exposure, int(tested), own
+
+    def _plus_one_metric(
+        self, comparisons: list[rates.Comparison], tested: int
+    ) -> tuple[Metric, rates.Comparison]:
+        return rates.family_maximum(
+            PLUS_ONE_METRIC,
             comparisons,
             self.confidence,
-            lambda c: (
-                f"share of training records rare-unique among the real records on knowledge "
-                f"set {c.label!r} whose combination the synthetic data publishes, minus the "
-                f"same for holdout records (Bonferroni over {len(tested)} tested sets)"
-            ),
             lambda w: (
-                f"largest share of training records singled out beyond holdout records, "
-                f"over {len(sets)} knowledge sets (worst: {w.label!r})"
+                f"largest share of training records singled out on the declared "
+                f"quasi-identifiers plus one other column beyond holdout records, over "
+                f"{len(comparisons)} sets, Bonferroni over {tested} tested (worst: {w.label!r})"
             ),
         )
-        details = {
-            "knowledge": info,
-            "worst_knowledge": worst.label,
-            "exposed": _exposed(exposure),
-            "rare_unique_slack": SLACK,
-            "tested_sets": len(tested),
-        }
-        return metrics, details
 
     def _singled_out(
         self, ks: KnowledgeSet
@@ -242,8 +306,27 @@ def _bounded(
     )
 
 
-def _exposed(exposure: np.ndarray) -> list[dict[str, int]]:
-    """Training rows singled out on the most knowledge sets (positions, never values)."""
-    rows = np.flatnonzero(exposure)
-    order = rows[np.lexsort((rows, -exposure[rows]))][:MAX_LISTED]
-    return [{"row": int(r), "knowledge_sets": int(exposure[r])} for r in order]
+def _plus_one_unsupported() -> Metric:
+    """The plus-one family's metric where it has no set (no quasi-identifiers declared): the
+    interval [0, 1] flagged ``supported = 0``, so a check that applies ``if_supported`` is NOT
+    APPLICABLE (reports/verdict.py) and one that applies ``always`` is INCONCLUSIVE, never PASS.
+    Whether quasi-identifiers were declared is the user's configuration, not a fact of the data."""
+    est = Estimate(0.0, 0.0, 1.0, 0.95, "not measured: no quasi-identifiers declared")
+    return Metric(
+        PLUS_ONE_METRIC,
+        est,
+        "singling out on the declared quasi-identifiers plus one other column: not measured "
+        "(no quasi-identifiers declared)",
+        null_value=0.0,
+        context={"supported": 0.0, "needs_declared_qi": 1.0},
+    )
+
+
+def _exposed(exposure: np.ndarray, plus_one: np.ndarray) -> list[dict[str, int]]:
+    """Training rows singled out on the most knowledge sets (positions, never values): ranked
+    by the sets of the main family, then by the plus-one sets (a record singled out on every
+    column outranks one singled out on several QI-plus-one sets by chance)."""
+    total = exposure + plus_one
+    rows = np.flatnonzero(total)
+    order = rows[np.lexsort((rows, -plus_one[rows], -exposure[rows]))][:MAX_LISTED]
+    return [{"row": int(r), "knowledge_sets": int(total[r])} for r in order]

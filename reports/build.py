@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from attacks.results import AuditResult
+from attacks.singling_out import PLUS_ONE_METRIC
 from reports.model import AttackSummary, Budget, Plots, Provenance, Report, UtilitySection
 from reports.policy import Policy
 from reports.provenance import public_report
@@ -137,44 +138,56 @@ def _is_number(v: Any) -> bool:
 
 
 def knowledge_summary(audit: AuditResult) -> list[dict[str, Any]]:
-    """Per knowledge attack: every knowledge set's excess and interval, and the worst set.
+    """Per knowledge family: every knowledge set's excess and interval, and the worst set.
 
     Reads ``details["knowledge"]`` (attribute, singling out) or ``details["pairs"]``
-    (linkability) and ``details["worst_knowledge"]``; column names and rates only.
+    (linkability) and ``details["worst_knowledge"]``, and singling out's second family (the
+    declared quasi-identifiers plus one column: ``details["knowledge_plus_one"]``,
+    ``details["worst_plus_one"]``); column names and rates only.
     """
     out: list[dict[str, Any]] = []
     for a in audit.attacks:
         metric = KNOWLEDGE_METRICS.get(a.attack)
-        sets = a.details.get("knowledge") or a.details.get("pairs")
-        if a.status != "ok" or metric is None or not isinstance(sets, dict):
+        if a.status != "ok" or metric is None:
             continue
-        rows = []
-        for name, info in sets.items():
-            rows.append(
-                {
-                    "name": str(name),
-                    "columns": [str(c) for c in info.get("columns", info.get("left", []))],
-                    "right": [str(c) for c in info.get("right", [])],
-                    "rule": str(info.get("rule", "")),
-                    "excess": float(info.get("excess", info.get("max_excess", 0.0))),
-                    "ci_low": float(info.get("ci_low", 0.0)),
-                    "ci_high": float(info.get("ci_high", 0.0)),
-                    "attack": _maybe(info.get("attack")),
-                    "control": _maybe(info.get("control")),
-                    "note": f"worst secret {info['worst_secret']!r}"
-                    if "worst_secret" in info
-                    else "",
-                }
+        families = [
+            (metric, a.details.get("knowledge") or a.details.get("pairs"), "worst_knowledge")
+        ]
+        if a.attack == "singling_out":
+            families.append(
+                (PLUS_ONE_METRIC, a.details.get("knowledge_plus_one"), "worst_plus_one")
             )
-        out.append(
+        for name, sets, worst in families:
+            if isinstance(sets, dict) and sets:
+                out.append(
+                    {
+                        "attack": a.attack,
+                        "metric": name,
+                        "worst": str(a.details.get(worst, "")),
+                        "sets": _knowledge_rows(sets),
+                    }
+                )
+    return out
+
+
+def _knowledge_rows(sets: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, info in sets.items():
+        rows.append(
             {
-                "attack": a.attack,
-                "metric": metric,
-                "worst": str(a.details.get("worst_knowledge", "")),
-                "sets": rows,
+                "name": str(name),
+                "columns": [str(c) for c in info.get("columns", info.get("left", []))],
+                "right": [str(c) for c in info.get("right", [])],
+                "rule": str(info.get("rule", "")),
+                "excess": float(info.get("excess", info.get("max_excess", 0.0))),
+                "ci_low": float(info.get("ci_low", 0.0)),
+                "ci_high": float(info.get("ci_high", 0.0)),
+                "attack": _maybe(info.get("attack")),
+                "control": _maybe(info.get("control")),
+                "note": f"worst secret {info['worst_secret']!r}" if "worst_secret" in info else "",
             }
         )
-    return out
+    return rows
 
 
 def _maybe(v: Any) -> float | None:

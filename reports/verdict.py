@@ -53,7 +53,10 @@ in each fitting half (the Neyman-Pearson threshold; attacks/membership.py), and 
 ``context["supported"] = 0`` with the interval [0, 1] below that. A check on it that applies
 ``always`` is INCONCLUSIVE there (the interval straddles every threshold), so a preset carrying
 it could never PASS on a small holdout. A check that applies ``if_supported`` is
-NOT_APPLICABLE instead: it did not run at this size. It is out of play from the start: no share
+NOT_APPLICABLE instead: it did not run at this size. (The same holds for a metric that needs
+configuration the audit was not given, such as singling out on the declared quasi-identifiers
+plus one column when none are declared: ``context["needs_declared_qi"] = 1``.) It is out of play
+from the start: no share
 of the gate's error (:func:`check_shares` divides the weights of the checks in play only, so
 the others keep their full a/2 between them and the family-wise bound is unchanged), no say in
 the verdict (a PASS of the others is a PASS of everything that ran; the report lists the
@@ -141,7 +144,7 @@ def not_applicable_result(check: Check, metric: Metric) -> CheckResult:
         **_base(check),
         status="NOT_APPLICABLE",
         explanation=(
-            f"did not run at this size ({unsupported_why(metric)}); applies = 'if_supported', "
+            f"did not run ({unsupported_why(metric)}); applies = 'if_supported', "
             "so it takes no part "
             "in the verdict and no share of the gate's error"
         ),
@@ -152,6 +155,8 @@ def not_applicable_result(check: Check, metric: Metric) -> CheckResult:
 def unsupported_why(metric: Metric) -> str:
     """Why a metric reporting ``context["supported"] = 0`` was not measured, in public terms
     only (the level's constant need, never the sample's exact size)."""
+    if metric.context.get("needs_declared_qi"):
+        return "needs declared quasi-identifiers: a schema role or --quasi-identifiers"
     need = metric.context.get("nonmembers_needed")
     if need is not None:
         return f"needs about {int(need):,} non-members per fitting half; this holdout is too small"
@@ -241,7 +246,9 @@ def evaluate_check(
         status, text = "FAIL", f"estimate {_fmt(observed)} {bad} {_fmt(thr)}"
     elif not is_supported(metric):  # its interval is [0, 1]: no stretched bounds to show
         status = "INCONCLUSIVE"
-        text = f"not measurable at this size ({unsupported_why(metric)}): more data needed"
+        more = "declare them to decide" if metric.context.get("needs_declared_qi") else None
+        size = "" if more else " at this size"
+        text = f"not measurable{size} ({unsupported_why(metric)}): {more or 'more data needed'}"
     else:
         status, text = _beyond_threshold(check, metric, share if check.kind == "privacy" else 1.0)
     note = _resolution(check, metric, status, share)
@@ -393,7 +400,7 @@ def evaluate(
             + ", ".join(r.id for r in results if r.status in ("INCONCLUSIVE", "ERROR"))
         )
     if skipped:
-        parts.append(f"not applicable at this size: {', '.join(skipped)}")
+        parts.append(f"not applicable to this audit: {', '.join(skipped)}")
     if none_ran:
         parts.append("no privacy check applies at this size")
     if errored:

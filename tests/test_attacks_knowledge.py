@@ -354,9 +354,17 @@ def test_report_shows_knowledge_sets_and_exposed_rows_internal_only():
         data = json.loads(report.to_json())
         jsonschema.validate(data, schema)
         assert Report.from_dict(data).to_dict() == data
-        kinds = {k["attack"]: k for k in report.knowledge}
-        assert set(kinds) == {"attribute", "singling_out", "linkability", "attribute_match"}
-        assert kinds["singling_out"]["worst"] == "all"  # verbatim copies: every column
+        assert {k["attack"] for k in report.knowledge} == {
+            "attribute",
+            "singling_out",
+            "linkability",
+            "attribute_match",
+        }
+        kinds = {k["metric"]: k for k in report.knowledge}
+        assert kinds["singling_out.max_excess"]["worst"] == "all"  # verbatim copies: every column
+        # singling out's second family: the declared QIs plus one column each
+        plus = kinds["singling_out.plus_one.max_excess"]
+        assert plus["sets"] and all(s["name"].startswith("declared+") for s in plus["sets"])
         html, md = render_html(report), render_markdown(report)
         buf = StringIO()
         render_terminal(report, Console(file=buf, width=160, color_system=None))

@@ -90,7 +90,7 @@ def test_unsupported_level_is_not_applicable_and_leaves_the_verdict_alone(
     assert [(r.id, r.status, r.observed) for r in results0] == [
         (r.id, r.status, r.observed) for r in results if r.id not in LOW
     ]
-    assert "not applicable at this size: " + ", ".join(LOW) in summary
+    assert "not applicable to this audit: " + ", ".join(LOW) in summary
     # the same checks applying "always" are INCONCLUSIVE at this size: never a PASS
     always = parse_policy({"checks": [*BASE, *_low_checks("always")]})
     results2, verdict2, _, _ = evaluate(always, small_audit)
