@@ -124,7 +124,9 @@ def read_triple(work: Path) -> tuple[pd.DataFrame, ...]:
 
 
 # --- children (one tool per process) ------------------------------------------------------
-def child_ours(work: Path, seed: int, jobs: int = -1) -> dict[str, Any]:
+def child_ours(
+    work: Path, seed: int, jobs: int = -1, qi: list[str] | None = None
+) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     import resource
 
@@ -139,8 +141,9 @@ def child_ours(work: Path, seed: int, jobs: int = -1) -> dict[str, Any]:
         print(f"  [{el:7.1f} s, cpu {cpu:7.1f} s, {rss:6.0f} MiB] {step} {done}/{total}",
               file=sys.stderr, flush=True)  # fmt: skip
 
-    res = run_audit(train, holdout, syn, seed=seed, progress=progress, n_jobs=jobs)
+    res = run_audit(train, holdout, syn, seed=seed, progress=progress, n_jobs=jobs, qi=qi)
     out: dict[str, Any] = {
+        "qi": qi,
         "seconds": time.perf_counter() - t0,
         "cpu_seconds": time.process_time() - c0,
         "ok": res.ok,
@@ -236,7 +239,13 @@ CHILDREN = {"ours": child_ours, "anonymeter": child_anonymeter, "sdmetrics": chi
 
 
 def run_child(
-    tool: str, python: str, work: Path, seed: int, timeout: float, jobs: int | None = None
+    tool: str,
+    python: str,
+    work: Path,
+    seed: int,
+    timeout: float,
+    jobs: int | None = None,
+    qi: str = "none",
 ) -> dict[str, Any]:
     """Run one tool in its own process; add its wall time and peak RSS (MiB)."""
     res_file = work / f"result_{tool}.json"
@@ -244,7 +253,7 @@ def run_child(
     cmd = [python, str(Path(__file__).resolve()), "--child", tool, "--work", str(work)]
     cmd += ["--seed", str(seed)]
     if jobs is not None:
-        cmd += ["--jobs", str(jobs)]
+        cmd += ["--jobs", str(jobs), "--qi", qi]
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd)
@@ -345,6 +354,18 @@ def print_targets(rows: list[dict[str, Any]]) -> None:
         )
 
 
+def declared(spec: str) -> list[str] | None:
+    """The ``--qi`` option as run_audit's ``qi``."""
+    if spec == "none":
+        return None
+    if spec == "auto":
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.leak_catalogue import QI
+
+        return list(QI)
+    return spec.split(",")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=int, default=0, help="N x N x N rows instead of Adult 80/20")
@@ -368,6 +389,13 @@ def main() -> None:
         help="privsynth's threads (run_audit n_jobs; -1 = every CPU); several values run each, "
         "and ratios are against the first",
     )
+    ap.add_argument(
+        "--qi",
+        default="none",
+        help="quasi-identifiers declared to privsynth: none (default, as every stored run), auto "
+        "(Adult's public demographics, benchmarks.leak_catalogue.QI: the declared-QI knowledge "
+        "sets run too) or a,b,c",
+    )
     ap.add_argument("--peers-python", default=PEERS_PY)
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     ap.add_argument("--json", type=Path, help="write every run's record here")
@@ -375,7 +403,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        kw = {"jobs": args.jobs[0]} if args.child == "ours" else {}
+        kw = {"jobs": args.jobs[0], "qi": declared(args.qi)} if args.child == "ours" else {}
         out = CHILDREN[args.child](args.work, args.seed, **kw)
         (args.work / f"result_{args.child}.json").write_text(json.dumps(out, default=str))
         return
@@ -389,6 +417,7 @@ def main() -> None:
             what = f"Adult 80/20, synthetic = {args.synthetic}"
         write_triple(tables, work)
         sizes = " / ".join(f"{len(t):,}" for t in tables)
+        what += f", declared QIs: {args.qi}"
         print(f"{what}: train / holdout / synthetic = {sizes}", flush=True)
         del tables
         plan = [("ours", sys.executable, args.repeats, j) for j in args.jobs]
@@ -402,7 +431,7 @@ def main() -> None:
         # over minutes, each tool's runs straddle the same period instead of following each other
         order = [(i, p) for i in range(max(p[2] for p in plan)) for p in plan if i < p[2]]
         for i, (tool, py, reps, jobs) in order:
-            r = run_child(tool, py, work, args.seed, args.timeout, jobs)
+            r = run_child(tool, py, work, args.seed, args.timeout, jobs, args.qi)
             msg = r.get("error") or f"{r['seconds']:.1f} s in tool"
             print(
                 f"{r['tool']} run {i + 1}/{reps}: {msg}, process {r['process_seconds']:.1f} s, "

@@ -85,3 +85,31 @@ def _types(df: pd.DataFrame) -> dict[str, str]:
     from attacks.geometry import infer_column_types
 
     return infer_column_types(df)
+
+
+def test_small_set_search_matches_brute_force_for_secrets_inside_and_outside():
+    """The declared / public-rule sets (attacks.attribute.nearest_on_small_set): for a secret
+    outside the set the nearest row over the set, for one inside it the nearest over the set
+    less the secret; lowest index among exact ties (many, on few columns), any row at exactly
+    the same distance otherwise."""
+    from attacks.attribute import nearest_on_small_set
+
+    base_df, query_df = _mixed(600, 2), _mixed(150, 3)
+    query_df.iloc[:20] = base_df.iloc[:20].to_numpy()
+    types = {"num": "numeric", "skew": "numeric"}
+    types |= {c: "categorical" for c in ("small", "many", "flag")}
+    geo, enc = encode_tables({"b": base_df, "q": query_df}, types)
+    qi = ["num", "small", "flag"]
+    secrets = ["num", "small", "skew", "many"]
+    res = nearest_on_small_set(geo, enc["b"].X, enc["q"].X, qi, secrets)
+    assert set(res.nearest) == set(secrets) and sum(res.fallback.values()) == 0
+    for s in secrets:
+        cols = [c for c in qi if c != s]
+        want, got = _brute(geo, enc["b"].X, enc["q"].X, cols), res.nearest[s]
+        dims = geo.dims(cols)
+        x_b, x_q = enc["b"].X[:, dims].astype(np.float64), enc["q"].X[:, dims].astype(np.float64)
+        dg = ((x_b[got] - x_q) ** 2).sum(axis=1)
+        dw = ((x_b[want] - x_q) ** 2).sum(axis=1)
+        np.testing.assert_allclose(dg, dw, atol=1e-6)
+        exact = dw == 0  # copies and exact combinations: the lowest index among the tied rows
+        np.testing.assert_array_equal(got[exact], want[exact])
