@@ -238,12 +238,13 @@ def set_threads(n: int) -> None:
 
 
 # --- both directions from one distance matrix ---------------------------------------------
-# Elements of a distance block (rows x base rows), float32: 8 MiB, so the product, its row
-# selection and its column minima stay in cache; but at least sqrt(n_a) rows, which bounds the
-# column minima kept (n_a / rows x n_b floats) by the block's size. Adult 26,048 x 26,048:
-# 161-row blocks of 16 MiB, the whole search 2.96 -> 2.30 s against 128 MiB blocks (A/B in one
-# process, benchmarks/results/attacks.md).
-CROSS_BLOCK_ELEMENTS = 1 << 21
+# Elements of a distance block (rows x base rows), float32: 64 MiB, but at least sqrt(n_a) rows,
+# which bounds the column minima kept (n_a / rows x n_b floats) by the block's size. Larger
+# blocks give the BLAS kernel longer panels: on Adult (26,048 x 26,048 and 6,513 x 26,048,
+# 110 dims, one thread) 644-row blocks took 5.8 s against 6.9 s for the 161-row (8 MiB) blocks
+# used before, interleaved A/B over 3 rounds, results identical (benchmarks/results/attacks.md);
+# 2^25 elements was no faster.
+CROSS_BLOCK_ELEMENTS = 1 << 24
 
 
 @dataclass(frozen=True)

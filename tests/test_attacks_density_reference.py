@@ -37,6 +37,22 @@ def test_weighted_auc_is_the_auc_of_the_repeated_scores() -> None:
     )
 
 
+def test_weighted_auc_zero_weights_change_nothing_bit_for_bit() -> None:
+    # zero-weight scores are dropped before sorting; the sums are exact, so the AUC is the
+    # same float as with those scores removed by hand, and as the repeated scores' AUC
+    rng = np.random.default_rng(1)
+    pos, neg = rng.normal(size=2000), rng.normal(size=1500)
+    pos[:50], neg[:50] = 0.0, 0.0  # ties across the two sides, some of weight 0
+    w_pos, w_neg = rng.poisson(1.0, 2000), rng.poisson(1.0, 1500)
+    assert (w_pos == 0).any() and (w_neg == 0).any()
+    kp, kn = w_pos > 0, w_neg > 0
+    got = stats.weighted_auc(pos, w_pos, neg, w_neg)
+    assert got == stats.weighted_auc(pos[kp], w_pos[kp], neg[kn], w_neg[kn])
+    want = stats.auc_delong(np.repeat(pos, w_pos), np.repeat(neg, w_neg)).value
+    assert got == pytest.approx(want, abs=1e-12)
+    assert stats.weighted_auc(pos, np.zeros(2000, np.int64), neg, w_neg) == 0.5
+
+
 def _attack(seed: int = 0, n_real: int = 2000) -> tuple[DensityMembershipAttack, AuditData]:
     s, syn = make("fresh", seed, "adult_pgm", n_real)
     d = AuditData.prepare(s.train, s.holdout, syn, seed=seed, n_jobs=1)
